@@ -1,0 +1,13 @@
+"""sklearn_ser: speech emotion recognition in the scikit-learn and PyTorch ecosystems.
+
+Implements Pham, Dang and Nguyen, "A method upon deep learning for speech
+emotion recognition", JAEC 2020: a 3-D log-Mel front end
+(:class:`LogMel3DTransformer`) feeding an attention-based dilated CRNN trained
+with softmax cross-entropy plus the contrastive-center loss.
+"""
+
+__version__ = "0.1.0.dev0"
+
+# from .features import ChunkedFeatures, LogMel3DTransformer
+
+__all__ = ["ChunkedFeatures", "LogMel3DTransformer", "__version__"]

@@ -1,0 +1,167 @@
+"""`ChunkedFeatures`: the front end's output, one entry per utterance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ChunkedFeatures"]
+
+
+def _ranges(starts, lengths):
+    """Concatenation of ``arange(s, s + n)`` for each pair, without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    owner_start = np.repeat(np.asarray(starts, dtype=np.int64) - np.concatenate(
+        [[0], np.cumsum(lengths)[:-1]]), lengths)
+    return owner_start + np.arange(total)
+
+
+class ChunkedFeatures:
+    """Ragged sequence of per-utterance chunk stacks, stored flat.
+
+    Utterance ``i`` is cut into ``n_chunks[i]`` chunks of ``chunk_frames``
+    frames; all chunks of all utterances sit in one contiguous float32 array,
+    so a 10-minute outlier costs its own chunks and nothing more (no padding
+    of every utterance to the longest).
+
+    It behaves like a 1-D sequence of utterances: ``len(X)`` is the number of
+    utterances, ``X[i]`` is utterance ``i``'s chunks as an array of shape
+    ``(n_chunks[i], 3, chunk_frames, n_mels)`` (a view, first chunk first), and
+    indexing with a slice, integer array or boolean mask returns a new
+    ``ChunkedFeatures`` of those utterances, which is what scikit-learn's
+    ``_safe_indexing`` (cross-validation, ``train_test_split``) relies on.
+
+    Parameters
+    ----------
+    chunks : np.ndarray [shape=(n_chunks_total, n_channels, chunk_frames, n_mels)]
+        All chunks, utterance after utterance, in torch's (N, C, H, W) order
+        with H the time axis. Padding frames hold 0 (the normalised mean).
+    offsets : np.ndarray [shape=(n_utterances + 1,)], int
+        Utterance ``i`` owns ``chunks[offsets[i]:offsets[i + 1]]``.
+    n_frames : np.ndarray [shape=(n_chunks_total,)], int
+        Number of real (not padding) frames at the start of each chunk.
+
+    Attributes
+    ----------
+    n_chunks : np.ndarray [shape=(n_utterances,)]
+        Chunks per utterance (at least 1 each).
+    chunk_owner : np.ndarray [shape=(n_chunks_total,)]
+        Index of the utterance each chunk belongs to.
+    """
+
+    def __init__(self, chunks, offsets, n_frames):
+        chunks = np.asarray(chunks)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        n_frames = np.asarray(n_frames, dtype=np.int64)
+        if chunks.ndim != 4:
+            raise ValueError(f"chunks must be 4-D (chunks, channels, frames, mels), got {chunks.shape}")
+        if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != len(chunks):
+            raise ValueError("offsets must start at 0 and end at the number of chunks")
+        if np.any(np.diff(offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+        if n_frames.shape != (len(chunks),):
+            raise ValueError(f"n_frames must have shape ({len(chunks)},), got {n_frames.shape}")
+        self.chunks = chunks
+        self.offsets = offsets
+        self.n_frames = n_frames
+
+    # -- sequence protocol -------------------------------------------------
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    @property
+    def shape(self):
+        """``(n_utterances,)``: a 1-D sequence, as scikit-learn's indexing expects."""
+        return (len(self),)
+
+    @property
+    def ndim(self):
+        return 1
+
+    @property
+    def dtype(self):
+        return self.chunks.dtype
+
+    @property
+    def chunk_shape(self):
+        """``(n_channels, chunk_frames, n_mels)`` of every chunk."""
+        return self.chunks.shape[1:]
+
+    @property
+    def n_chunks(self):
+        return np.diff(self.offsets)
+
+    @property
+    def chunk_owner(self):
+        return np.repeat(np.arange(len(self)), self.n_chunks)
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            # scikit-learn indexes arrays as X[key, ...]
+            if len(key) == 2 and key[1] is Ellipsis:
+                key = key[0]
+            else:
+                raise IndexError(f"ChunkedFeatures takes one index over utterances, got {key!r}")
+        if isinstance(key, (int, np.integer)):
+            n = len(self)
+            if not -n <= key < n:
+                raise IndexError(f"utterance index {key} out of range for {n} utterances")
+            key = int(key) % n
+            return self.chunks[self.offsets[key] : self.offsets[key + 1]]
+        index = np.arange(len(self))[key]
+        counts = self.n_chunks[index]
+        rows = _ranges(self.offsets[:-1][index], counts)
+        return ChunkedFeatures(
+            self.chunks[rows], np.concatenate([[0], np.cumsum(counts)]), self.n_frames[rows]
+        )
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None):
+        padded, _ = self.to_padded()
+        return padded if dtype is None else padded.astype(dtype)
+
+    def __repr__(self):
+        return (
+            f"ChunkedFeatures(n_utterances={len(self)}, n_chunks_total={len(self.chunks)}, "
+            f"chunk_shape={self.chunk_shape}, dtype={self.dtype})"
+        )
+
+    # -- conversions --------------------------------------------------------
+    def to_padded(self):
+        """Dense copy padded with empty chunks, and the mask of real chunks.
+
+        Returns
+        -------
+        padded : np.ndarray [shape=(n_utterances, max_chunks, *chunk_shape)]
+        chunk_mask : np.ndarray [shape=(n_utterances, max_chunks)], bool
+            True where a chunk is real.
+        """
+        max_chunks = int(self.n_chunks.max()) if len(self) else 0
+        position = np.arange(len(self.chunks)) - np.repeat(self.offsets[:-1], self.n_chunks)
+        padded = np.zeros((len(self), max_chunks, *self.chunk_shape), dtype=self.dtype)
+        padded[self.chunk_owner, position] = self.chunks
+        chunk_mask = np.zeros((len(self), max_chunks), dtype=bool)
+        chunk_mask[self.chunk_owner, position] = True
+        return padded, chunk_mask
+
+    def frame_mask(self):
+        """Boolean mask of real frames, shape ``(n_chunks_total, chunk_frames)``."""
+        return np.arange(self.chunks.shape[2])[None, :] < self.n_frames[:, None]
+
+    @classmethod
+    def concatenate(cls, parts):
+        """Join several ``ChunkedFeatures`` (same chunk shape) utterance after utterance."""
+        parts = list(parts)
+        if not parts:
+            raise ValueError("need at least one ChunkedFeatures to concatenate")
+        counts = np.concatenate([p.n_chunks for p in parts])
+        return cls(
+            np.concatenate([p.chunks for p in parts]),
+            np.concatenate([[0], np.cumsum(counts)]),
+            np.concatenate([p.n_frames for p in parts]),
+        )
