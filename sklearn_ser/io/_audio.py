@@ -143,8 +143,9 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
     ----------
     source : str, os.PathLike, binary file object, np.ndarray or (np.ndarray, int)
         Where the audio comes from (see the module docstring).
-    sample_rate : int, default=16000
+    sample_rate : int or None, default=16000
         Target rate in Hz. A bare array is taken to be at this rate already.
+        ``None`` keeps a file's own rate (arrays then need an explicit rate).
     resampler : {"soxr", "scipy"}, default="soxr"
         Resampling engine, see :func:`resample`.
     dtype : numpy dtype, default=np.float64
@@ -185,6 +186,11 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
                 f"{name}: sample_rate must be a positive integer in Hz, got {source_rate!r}"
             )
     elif isinstance(source, np.ndarray) or isinstance(source, list):
+        if sample_rate is None:
+            raise InvalidSignalError(
+                f"{name}: a bare array has no sample rate; pass (array, sample_rate) "
+                "or set sample_rate"
+            )
         signal, source_rate = _as_signal(source, name, dtype), sample_rate
     else:
         raise InvalidSignalError(
@@ -196,4 +202,6 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
     if not np.isfinite(signal).all():
         n_bad = int(np.count_nonzero(~np.isfinite(signal)))
         raise InvalidSignalError(f"{name}: the signal holds {n_bad} NaN or inf samples")
+    if sample_rate is None:
+        return signal
     return resample(signal, source_rate, sample_rate, resampler=resampler)
