@@ -100,7 +100,7 @@ def _read_file(source, name, dtype):
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
-            raise FileNotFoundError(2, f"audio file not found: '{name}'", name)
+            raise FileNotFoundError(2, "audio file not found", name)
         if path.is_dir():
             raise AudioFileError(f"'{name}' is a directory, not an audio file")
         if path.stat().st_size == 0:
