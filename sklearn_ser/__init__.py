@@ -8,6 +8,6 @@ with softmax cross-entropy plus the contrastive-center loss.
 
 __version__ = "0.1.0.dev0"
 
-# from .features import ChunkedFeatures, LogMel3DTransformer
+from .features import ChunkedFeatures, LogMel3DTransformer
 
 __all__ = ["ChunkedFeatures", "LogMel3DTransformer", "__version__"]

@@ -10,8 +10,8 @@ from sklearn.exceptions import NotFittedError
 __all__ = [
     "AudioFileError",
     "InvalidSignalError",
-    "SklearnSerError",
     "NotFittedError",
+    "SklearnSerError",
 ]
 
 

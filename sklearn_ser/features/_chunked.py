@@ -56,7 +56,9 @@ class ChunkedFeatures:
         offsets = np.asarray(offsets, dtype=np.int64)
         n_frames = np.asarray(n_frames, dtype=np.int64)
         if chunks.ndim != 4:
-            raise ValueError(f"chunks must be 4-D (chunks, channels, frames, mels), got {chunks.shape}")
+            raise ValueError(
+                f"chunks must be 4-D (chunks, channels, frames, mels), got {chunks.shape}"
+            )
         if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != len(chunks):
             raise ValueError("offsets must start at 0 and end at the number of chunks")
         if np.any(np.diff(offsets) < 0):

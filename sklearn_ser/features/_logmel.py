@@ -240,7 +240,7 @@ def log_mel_spectrogram_batch(
     )
     coefficient = dtype.type(preemphasis)
     padded = np.zeros(padded_offsets[-1] + 1, dtype=dtype)
-    for signal, start, n_samples in zip(signals, padded_offsets, lengths):
+    for signal, start, n_samples in zip(signals, padded_offsets, lengths, strict=False):
         # Pre-emphasis per signal, so that no signal's tail leaks into the next.
         target = padded[start : start + n_samples]
         target[:] = signal
@@ -325,7 +325,10 @@ def deltas(features, *, width=2, frame_offsets=None):
     # neighbours clamped to their own utterance (edge repetition).
     first, stop = frame_offsets[:-1], frame_offsets[1:]
     near_edge = np.concatenate(
-        [(first[:, None] + np.arange(width)).ravel(), (stop[:, None] - 1 - np.arange(width)).ravel()]
+        [
+            (first[:, None] + np.arange(width)).ravel(),
+            (stop[:, None] - 1 - np.arange(width)).ravel(),
+        ]
     )
     owner = np.tile(np.repeat(np.arange(len(first)), width), 2)
     keep = (near_edge >= first[owner]) & (near_edge < stop[owner])

@@ -1,0 +1,410 @@
+"""`LogMel3DTransformer`: audio sources in, normalised 3-D log-Mel chunks out."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from ..io._audio import RESAMPLERS, load_audio, source_name
+from ._chunked import ChunkedFeatures
+from ._logmel import WINDOWS, log_mel_3d_batch, samples_per
+
+__all__ = ["LogMel3DTransformer"]
+
+#: Files decoded and put through the FFT together by one worker call.
+_FILES_PER_GROUP = 32
+
+
+def _as_source_list(X):
+    """Turn ``X`` into a list of per-utterance audio sources, or explain why not."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"X must be a sequence of audio sources (one per utterance), got a single "
+            f"path {os.fsdecode(X)!r}; wrap it in a list: [path]"
+        )
+    if hasattr(X, "read"):
+        raise TypeError("X must be a sequence of audio sources; wrap the file object in a list")
+    if isinstance(X, ChunkedFeatures):
+        raise TypeError(
+            "X is already a ChunkedFeatures (the output of LogMel3DTransformer); "
+            "pass audio sources (paths, arrays or (array, sample_rate) pairs) instead"
+        )
+    if isinstance(X, tuple) and len(X) == 2 and isinstance(X[1], Integral):
+        raise TypeError(
+            "X looks like one (array, sample_rate) pair; wrap it in a list: [(array, sample_rate)]"
+        )
+    if issparse(X):
+        raise TypeError(
+            "Sparse input is not supported: X must hold audio sources or dense signals"
+        )
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas Series / DataFrame
+        X = X.to_numpy()
+    if isinstance(X, np.ndarray) or (hasattr(X, "__array__") and not isinstance(X, (list, tuple))):
+        X = np.asarray(X)
+        if X.dtype.kind == "O" and X.ndim == 2:
+            try:  # a 2-D object array of numbers holds signals too
+                X = X.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"a 2-D object array must hold numbers (one signal per row): {exc}"
+                ) from exc
+        if X.dtype.kind == "c":
+            raise ValueError("Complex data not supported: audio signals must be real-valued")
+        if X.dtype.kind in "fiub":
+            if X.ndim != 2:
+                raise ValueError(
+                    f"Expected 2D array of equal-length signals (one per row), got {X.ndim}D "
+                    f"array of shape {X.shape} instead. Reshape your data, or wrap a single "
+                    "1-D signal in a list: [signal]"
+                )
+            if X.shape[1] == 0:
+                raise ValueError(
+                    f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                    "is required: every signal needs at least one sample"
+                )
+            return list(X)
+        if X.ndim != 1:
+            raise ValueError(
+                f"Expected a 1-D array of audio sources (paths), got shape {X.shape}"
+            )
+        return list(X)
+    try:
+        sources = list(X)
+    except TypeError as exc:
+        raise TypeError(
+            f"X must be a sequence of audio sources, got {type(X).__name__}"
+        ) from exc
+    return sources
+
+
+def _extract_group(sources, first_index, load_params, feature_params):
+    """Decode a group of sources and compute their 3-D log-Mel features together.
+
+    Returns ``(features, frame_offsets)`` as from
+    :func:`~sklearn_ser.features._logmel.log_mel_3d_batch`, cast to float32.
+    """
+    signals = [
+        load_audio(source, name=source_name(source, first_index + i), **load_params)
+        for i, source in enumerate(sources)
+    ]
+    # OpenBLAS splits a matmul differently with another thread count, which
+    # changes float32 round-off: one thread makes every n_jobs give equal bits.
+    with threadpool_limits(limits=1, user_api="blas"):
+        features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
+    return features.astype(np.float32, copy=False), frame_offsets
+
+
+class LogMel3DTransformer(TransformerMixin, BaseEstimator):
+    """3-channel log-Mel front end of Pham, Dang and Nguyen (JAEC 2020), chunked.
+
+    Each utterance is decoded and resampled to ``sample_rate``, turned into
+    static, delta and delta-delta log-Mel channels exactly as
+    ``python_speech_features`` computes them (paper eq. 1-5, see
+    :mod:`sklearn_ser.features._logmel`), normalised with statistics learned
+    in :meth:`fit`, and cut into chunks of ``chunk_frames`` frames (300 frames
+    = 3 s by default, the paper's 300 x 40 x 3 input).
+
+    Parameters
+    ----------
+    sample_rate : int, default=16000
+        Rate in Hz every source is resampled to. Bare arrays are taken to be
+        at this rate.
+    n_mels : int, default=40
+        Number of Mel filters.
+    n_fft : int, default=512
+        FFT size in samples.
+    frame_seconds : float, default=0.025
+        Frame (window) length in seconds.
+    hop_seconds : float, default=0.010
+        Frame hop in seconds.
+    f_min, f_max : float, default=300.0, 8000.0
+        Filterbank range in Hz; ``f_max <= sample_rate / 2``.
+    preemphasis : float, default=0.97
+        Pre-emphasis coefficient.
+    window : {"rectangular", "hamming", "hann"}, default="rectangular"
+        Frame window. The paper does not name one; psf's default is rectangular.
+    delta_width : int, default=2
+        ``N`` of the delta regression (eq. 5).
+    chunk_frames : int, default=300
+        Frames per chunk (300 frames of 10 ms = 3 s).
+    chunk_hop_frames : int or None, default=None
+        Hop between chunk starts in frames; ``None`` means ``chunk_frames``
+        (no overlap). Smaller values give overlapping chunks.
+    max_chunks : int or None, default=None
+        Keep at most this many chunks per utterance (the first ones); bounds
+        the memory a very long outlier can take.
+    normalize : bool, default=True
+        Standardise each (channel, Mel bin) with the mean and standard
+        deviation of the real frames seen in :meth:`fit`. Padding frames are
+        set to 0 after normalisation, i.e. to the training mean.
+    resampler : {"soxr", "scipy"}, default="soxr"
+        Resampling engine (see :func:`sklearn_ser.io.resample`).
+    precision : {"float32", "float64"}, default="float32"
+        Precision of the feature computation. ``"float64"`` reproduces psf to
+        round-off; the output is float32 either way.
+    n_jobs : int or None, default=None
+        Parallel workers (joblib) for decoding and feature extraction;
+        ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+
+    Attributes
+    ----------
+    mean_ : np.ndarray [shape=(3, n_mels)]
+        Mean of every (channel, Mel bin) over the real frames seen in fit
+        (zeros when ``normalize=False``).
+    scale_ : np.ndarray [shape=(3, n_mels)]
+        Standard deviation of the same, with zeros replaced by 1 (ones when
+        ``normalize=False``).
+    n_frames_seen_ : int
+        Real frames the statistics were computed from.
+    chunk_shape_ : tuple of int
+        ``(3, chunk_frames, n_mels)``, the shape of every output chunk.
+
+    Notes
+    -----
+    :meth:`transform` returns a :class:`~sklearn_ser.features.ChunkedFeatures`:
+    one entry per input utterance (so ``y`` stays aligned in a ``Pipeline``);
+    ``np.asarray(X_out[i])`` is utterance ``i``'s chunks of shape
+    ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32, first chunk first.
+    An utterance gives ``1 + ceil(max(n_frames - chunk_frames, 0) / chunk_hop_frames)``
+    chunks, the last one zero-padded; ``n_frames`` follows psf's framing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ser import LogMel3DTransformer
+    >>> signals = np.random.default_rng(0).standard_normal((2, 16000)) * 0.1
+    >>> X = LogMel3DTransformer().fit_transform(signals)
+    >>> len(X), X[0].shape
+    (2, (1, 3, 300, 40))
+    """
+
+    _parameter_constraints: dict = {
+        "sample_rate": [Interval(Integral, 1, None, closed="left")],
+        "n_mels": [Interval(Integral, 1, None, closed="left")],
+        "n_fft": [Interval(Integral, 1, None, closed="left")],
+        "frame_seconds": [Interval(Real, 0, None, closed="neither")],
+        "hop_seconds": [Interval(Real, 0, None, closed="neither")],
+        "f_min": [Interval(Real, 0, None, closed="left")],
+        "f_max": [Interval(Real, 0, None, closed="neither")],
+        "preemphasis": [Interval(Real, 0, 1, closed="both")],
+        "window": [StrOptions(set(WINDOWS))],
+        "delta_width": [Interval(Integral, 1, None, closed="left")],
+        "chunk_frames": [Interval(Integral, 1, None, closed="left")],
+        "chunk_hop_frames": [Interval(Integral, 1, None, closed="left"), None],
+        "max_chunks": [Interval(Integral, 1, None, closed="left"), None],
+        "normalize": ["boolean"],
+        "resampler": [StrOptions(set(RESAMPLERS))],
+        "precision": [StrOptions({"float32", "float64"})],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        sample_rate=16000,
+        n_mels=40,
+        n_fft=512,
+        frame_seconds=0.025,
+        hop_seconds=0.010,
+        f_min=300.0,
+        f_max=8000.0,
+        preemphasis=0.97,
+        window="rectangular",
+        delta_width=2,
+        chunk_frames=300,
+        chunk_hop_frames=None,
+        max_chunks=None,
+        normalize=True,
+        resampler="soxr",
+        precision="float32",
+        n_jobs=None,
+    ):
+        self.sample_rate = sample_rate
+        self.n_mels = n_mels
+        self.n_fft = n_fft
+        self.frame_seconds = frame_seconds
+        self.hop_seconds = hop_seconds
+        self.f_min = f_min
+        self.f_max = f_max
+        self.preemphasis = preemphasis
+        self.window = window
+        self.delta_width = delta_width
+        self.chunk_frames = chunk_frames
+        self.chunk_hop_frames = chunk_hop_frames
+        self.max_chunks = max_chunks
+        self.normalize = normalize
+        self.resampler = resampler
+        self.precision = precision
+        self.n_jobs = n_jobs
+
+    # -- validation and extraction ---------------------------------------
+    def _check_consistency(self):
+        if not self.f_min < self.f_max <= self.sample_rate / 2:
+            raise ValueError(
+                f"need f_min < f_max <= sample_rate/2, got f_min={self.f_min}, "
+                f"f_max={self.f_max}, sample_rate={self.sample_rate}"
+            )
+        frame_length = samples_per(self.frame_seconds, self.sample_rate)
+        if self.n_fft < frame_length:
+            raise ValueError(
+                f"n_fft={self.n_fft} must be >= the frame length of {frame_length} samples "
+                f"(frame_seconds={self.frame_seconds} at sample_rate={self.sample_rate})"
+            )
+        if samples_per(self.hop_seconds, self.sample_rate) < 1:
+            raise ValueError(
+                f"hop_seconds={self.hop_seconds} is shorter than one sample at "
+                f"sample_rate={self.sample_rate}"
+            )
+
+    def _feature_params(self):
+        return dict(
+            sample_rate=self.sample_rate,
+            n_mels=self.n_mels,
+            n_fft=self.n_fft,
+            frame_seconds=self.frame_seconds,
+            hop_seconds=self.hop_seconds,
+            f_min=self.f_min,
+            f_max=self.f_max,
+            preemphasis=self.preemphasis,
+            window=self.window,
+            delta_width=self.delta_width,
+            dtype=np.dtype(self.precision),
+        )
+
+    def _extract(self, X):
+        """Features of every source: list of (features (3, F, M), frame_offsets) groups."""
+        sources = _as_source_list(X)
+        if not sources:
+            raise ValueError("X contains no audio sources: found 0 utterances (need at least 1)")
+        load_params = dict(
+            sample_rate=self.sample_rate,
+            resampler=self.resampler,
+            dtype=np.dtype(self.precision),
+        )
+        feature_params = self._feature_params()
+        # Groups do not depend on n_jobs, so every setting gives identical bits.
+        group_size = _FILES_PER_GROUP
+        starts = range(0, len(sources), group_size)
+        jobs = (
+            delayed(_extract_group)(sources[s : s + group_size], s, load_params, feature_params)
+            for s in starts
+        )
+        if effective_n_jobs(self.n_jobs) == 1:
+            return [job[0](*job[1], **job[2]) for job in jobs]
+        return Parallel(n_jobs=self.n_jobs)(jobs)
+
+    # -- statistics and chunking -----------------------------------------
+    def _fit_statistics(self, groups):
+        n_frames = sum(int(features.shape[1]) for features, _ in groups)
+        if self.normalize:
+            total = sum(features.sum(axis=1, dtype=np.float64) for features, _ in groups)
+            total_sq = sum(
+                np.einsum("cfm,cfm->cm", features, features, dtype=np.float64)
+                for features, _ in groups
+            )
+            mean = total / n_frames
+            variance = np.maximum(total_sq / n_frames - mean**2, 0.0)
+            scale = np.sqrt(variance)
+            scale[scale < 10 * np.finfo(np.float32).eps] = 1.0
+        else:
+            mean = np.zeros((3, self.n_mels))
+            scale = np.ones((3, self.n_mels))
+        self.mean_ = mean
+        self.scale_ = scale
+        self.n_frames_seen_ = n_frames
+        self.chunk_shape_ = (3, self.chunk_frames, self.n_mels)
+
+    def _chunk(self, groups):
+        """Normalise and cut every utterance into zero-padded chunks."""
+        chunk_frames = self.chunk_frames
+        hop = self.chunk_hop_frames or chunk_frames
+        mean = self.mean_.astype(np.float32)[:, None, :]
+        inv_scale = (1.0 / self.scale_).astype(np.float32)[:, None, :]
+        parts = []
+        for features, frame_offsets in groups:
+            lengths = np.diff(frame_offsets)
+            n_chunks = 1 + (np.maximum(lengths - chunk_frames, 0) + hop - 1) // hop
+            if self.max_chunks is not None:
+                n_chunks = np.minimum(n_chunks, self.max_chunks)
+            chunk_offsets = np.concatenate([[0], np.cumsum(n_chunks)])
+            owner = np.repeat(np.arange(len(lengths)), n_chunks)
+            position = np.arange(chunk_offsets[-1]) - chunk_offsets[owner]
+            first_frame = position * hop
+            real_frames = np.clip(lengths[owner] - first_frame, 0, chunk_frames)
+            # Index of every (chunk, frame) into the group's frames; padding
+            # points at an extra all-zero frame appended after normalisation.
+            frame_index = frame_offsets[owner][:, None] + first_frame[:, None] + np.arange(
+                chunk_frames
+            )
+            is_padding = np.arange(chunk_frames)[None, :] >= real_frames[:, None]
+            frame_index[is_padding] = features.shape[1]
+            normalised = np.empty(
+                (features.shape[0], features.shape[1] + 1, features.shape[2]), np.float32
+            )
+            np.subtract(features, mean, out=normalised[:, :-1])
+            normalised[:, :-1] *= inv_scale
+            normalised[:, -1] = 0.0
+            chunks = np.ascontiguousarray(normalised[:, frame_index].transpose(1, 0, 2, 3))
+            parts.append(ChunkedFeatures(chunks, chunk_offsets, real_frames))
+        return parts[0] if len(parts) == 1 else ChunkedFeatures.concatenate(parts)
+
+    # -- scikit-learn API --------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the per-(channel, Mel bin) normalisation statistics.
+
+        Parameters
+        ----------
+        X : sequence of audio sources, or array [shape=(n_utterances, n_samples)]
+            Paths, binary file objects, 1-D arrays at ``sample_rate``, or
+            ``(array, sample_rate)`` pairs; a 2-D float array is read as one
+            equal-length signal per row.
+        y : ignored
+
+        Returns
+        -------
+        self : LogMel3DTransformer
+        """
+        self._check_consistency()
+        self._fit_statistics(self._extract(X))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit the statistics and transform ``X``, extracting the features once."""
+        self._check_consistency()
+        groups = self._extract(X)
+        self._fit_statistics(groups)
+        return self._chunk(groups)
+
+    def transform(self, X):
+        """Compute normalised, chunked 3-D log-Mel features.
+
+        Parameters
+        ----------
+        X : sequence of audio sources
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        X_out : ChunkedFeatures
+            ``len(X_out) == len(X)``; ``X_out[i]`` has shape
+            ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32.
+        """
+        check_is_fitted(self, "mean_")
+        return self._chunk(self._extract(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real Emo-DB and CREMA-D samples when present, small signals."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _data_dir(env_var, relative):
+    path = Path(os.environ.get(env_var, PROJECT_ROOT.parent / "shared" / "data" / relative))
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def emodb_root():
+    """Root of the Emo-DB copy (``wav/*.wav``); the test is skipped when absent."""
+    root = _data_dir("SKLEARN_SER_EMODB", "emodb")
+    if root is None or not any((root / "wav").glob("*.wav")):
+        pytest.skip("Emo-DB copy not found (set SKLEARN_SER_EMODB or place ../shared/data/emodb)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def emodb_files(emodb_root):
+    """All Emo-DB wav paths, sorted."""
+    return sorted((emodb_root / "wav").glob("*.wav"))
+
+
+@pytest.fixture(scope="session")
+def cremad_root():
+    """Root of the CREMA-D sample (``AudioWAV/*.wav``); skipped when absent."""
+    root = _data_dir("SKLEARN_SER_CREMAD", "cremad-sample")
+    if root is None or not any((root / "AudioWAV").glob("*.wav")):
+        pytest.skip("CREMA-D sample not found (set SKLEARN_SER_CREMAD)")
+    return root
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,158 @@
+"""Audio loading: decoding, conversion, mix-down, resampling and errors naming the file."""
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from sklearn_ser.exceptions import AudioFileError, InvalidSignalError
+from sklearn_ser.io import load_audio, resample, source_name
+
+
+def _tone(frequency_hz, sample_rate, seconds=1.0, amplitude=0.5):
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return amplitude * np.sin(2 * np.pi * frequency_hz * t)
+
+
+def _peak_hz(signal, sample_rate):
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
+    return np.argmax(spectrum) * sample_rate / len(signal)
+
+
+def test_int16_pcm_is_scaled_like_libsndfile(tmp_path):
+    pcm = np.array([0, 1, -1, 16384, -32768, 32767], dtype=np.int16)
+    path = tmp_path / "pcm16.wav"
+    sf.write(path, pcm, 16000, subtype="PCM_16")
+    np.testing.assert_array_equal(load_audio(path), pcm / 32768.0)
+    # An in-memory integer array follows the same convention.
+    np.testing.assert_array_equal(load_audio(pcm), pcm / 32768.0)
+
+
+def test_unsigned_8bit_array_is_centred():
+    pcm = np.array([0, 128, 255], dtype=np.uint8)
+    np.testing.assert_allclose(load_audio(pcm), [-1.0, 0.0, 127 / 128])
+
+
+def test_multichannel_is_averaged(tmp_path):
+    left, right = _tone(440, 16000), _tone(1000, 16000, amplitude=0.25)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, np.stack([left, right], axis=1), 16000, subtype="FLOAT")
+    np.testing.assert_allclose(load_audio(path), (left + right) / 2, atol=1e-7)
+
+
+@pytest.mark.parametrize("resampler", ["soxr", "scipy"])
+@pytest.mark.parametrize("source_rate", [8000, 22050, 44100, 48000])
+def test_resampling_keeps_duration_and_pitch(resampler, source_rate):
+    signal = _tone(1000.0, source_rate, seconds=2.0)
+    out = load_audio((signal, source_rate), sample_rate=16000, resampler=resampler)
+    assert out.shape == (32000,)
+    assert abs(_peak_hz(out, 16000) - 1000.0) < 1.0
+
+
+def test_scipy_resampler_is_resample_poly():
+    signal = _tone(440.0, 22050, seconds=0.5)
+    np.testing.assert_array_equal(
+        resample(signal, 22050, 16000, resampler="scipy"), resample_poly(signal, 320, 441)
+    )
+
+
+def test_soxr_rejects_aliasing_better_than_scipy():
+    """A tone above the new Nyquist (8.5 kHz into 16 kHz) must vanish."""
+    tone = _tone(8500.0, 22050, seconds=1.0)
+    rms = {
+        name: np.sqrt(np.mean(resample(tone, 22050, 16000, resampler=name)[2000:-2000] ** 2))
+        for name in ("soxr", "scipy")
+    }
+    assert rms["soxr"] < 1e-5 < rms["scipy"]
+
+
+def test_file_object_and_name(tmp_path):
+    signal = _tone(300, 16000)
+    buffer = io.BytesIO()
+    sf.write(buffer, signal, 16000, format="WAV", subtype="FLOAT")
+    buffer.seek(0)
+    np.testing.assert_allclose(load_audio(buffer), signal, atol=1e-7)
+    assert source_name(buffer, 3) == "file object #3"
+    assert source_name(np.zeros(3), 2) == "signal #2"
+
+
+def test_native_rate_with_sample_rate_none(tmp_path):
+    path = tmp_path / "native.wav"
+    sf.write(path, _tone(300, 22050), 22050)
+    assert load_audio(path, sample_rate=None).shape == (22050,)
+    with pytest.raises(InvalidSignalError, match="no sample rate"):
+        load_audio(np.zeros(10), sample_rate=None)
+
+
+def test_emodb_file_comes_out_at_16k(emodb_files):
+    signal = load_audio(emodb_files[0])
+    assert signal.shape == (32000,)  # 2.000 s at 16 kHz
+    assert np.abs(signal).max() <= 1.0
+
+
+# -- errors name the culprit ----------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nowhere.wav"
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.wav") as info:
+        load_audio(path)
+    assert info.value.filename == str(path)
+
+
+def test_directory(tmp_path):
+    with pytest.raises(AudioFileError, match="is a directory"):
+        load_audio(tmp_path)
+
+
+def test_zero_bytes(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(AudioFileError, match=r"empty\.wav.*0 bytes"):
+        load_audio(path)
+
+
+def test_truncated_header(tmp_path):
+    path = tmp_path / "cut.wav"
+    sf.write(path, _tone(300, 16000), 16000)
+    path.write_bytes(path.read_bytes()[:30])
+    with pytest.raises(AudioFileError, match=r"cut\.wav"):
+        load_audio(path)
+
+
+def test_text_file_renamed_wav(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("not audio at all\n" * 10)
+    with pytest.raises(AudioFileError, match=r"notes\.wav.*(?i:format)"):
+        load_audio(path)
+
+
+@pytest.mark.parametrize(
+    ("signal", "message"),
+    [
+        (np.array([0.0, np.nan, 0.1]), "1 NaN or inf"),
+        (np.array([np.inf, 0.0]), "1 NaN or inf"),
+        (np.zeros(0), "empty"),
+        (np.zeros((10, 2)), "1-D waveform"),
+        (np.zeros(4, dtype=complex), "dtype complex"),
+    ],
+)
+def test_bad_arrays(signal, message):
+    with pytest.raises(InvalidSignalError, match=message):
+        load_audio(signal, name="clip-7")
+    with pytest.raises(InvalidSignalError, match="clip-7"):
+        load_audio(signal, name="clip-7")
+
+
+def test_bad_tuple_rate():
+    with pytest.raises(InvalidSignalError, match="sample_rate"):
+        load_audio((np.zeros(10), -5))
+    with pytest.raises(InvalidSignalError, match=r"\(array, sample_rate\)"):
+        load_audio((np.zeros(10), 16000, "extra"))
+
+
+def test_unknown_resampler():
+    with pytest.raises(ValueError, match="resampler='magic'"):
+        resample(np.zeros(10), 8000, 16000, resampler="magic")

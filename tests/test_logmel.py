@@ -1,0 +1,146 @@
+"""The pure front-end functions against python_speech_features (psf), the paper's tool."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_ser.features import (
+    deltas,
+    frame_count,
+    log_mel_3d,
+    log_mel_3d_batch,
+    log_mel_spectrogram,
+    mel_filterbank,
+)
+from sklearn_ser.io import load_audio
+
+psf = pytest.importorskip("python_speech_features")
+sigproc = psf.sigproc
+
+PAPER = dict(samplerate=16000, winlen=0.025, winstep=0.01, nfilt=40, nfft=512,
+             lowfreq=300, highfreq=8000, preemph=0.97)
+
+
+def psf_3d(signal, **params):
+    """The paper's front end with psf: logfbank, then delta twice (N=2)."""
+    kwargs = {**PAPER, **params}
+    static = psf.logfbank(signal, **kwargs)
+    first = psf.delta(static, 2)
+    return np.stack([static, first, psf.delta(first, 2)])
+
+
+def _synthetic_signals(rng):
+    t = np.arange(16000 * 2) / 16000
+    voiced = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))
+    with_silence = np.concatenate([voiced[:8000], np.zeros(8000), voiced[8000:16000]])
+    return [
+        0.1 * rng.standard_normal(16000),
+        voiced + 0.01 * rng.standard_normal(t.size),
+        with_silence,
+        rng.standard_normal(401),   # two frames, second one mostly padding
+        rng.standard_normal(400),   # exactly one frame
+        rng.standard_normal(37),    # shorter than one frame
+    ]
+
+
+def test_filterbank_is_psf():
+    settings = [(40, 512, 300, 8000), (26, 512, 0, 8000), (64, 1024, 50, 4000)]
+    for n_mels, n_fft, f_min, f_max in settings:
+        np.testing.assert_array_equal(
+            mel_filterbank(sample_rate=16000, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max),
+            psf.get_filterbanks(n_mels, n_fft, 16000, f_min, f_max),
+        )
+
+
+def test_filterbank_rejects_f_max_above_nyquist():
+    with pytest.raises(ValueError, match="f_max=9000"):
+        mel_filterbank(f_max=9000)
+
+
+def test_emodb_conformance_float64(emodb_files):
+    """20 real Emo-DB files resampled to 16 kHz: all three channels within 1e-4 of psf."""
+    files = emodb_files[:: max(1, len(emodb_files) // 20)][:20]
+    assert len(files) == 20
+    signals = [load_audio(path) for path in files]
+    ours, offsets = log_mel_3d_batch(signals, dtype=np.float64)
+    for i, signal in enumerate(signals):
+        reference = psf_3d(signal)
+        error = np.abs(ours[:, offsets[i] : offsets[i + 1]] - reference).max(axis=(1, 2))
+        assert error.max() <= 1e-4, (files[i].name, error)
+
+
+def test_emodb_conformance_float32(emodb_files):
+    signals = [load_audio(path) for path in emodb_files[:10]]
+    ours, _offsets = log_mel_3d_batch(signals, dtype=np.float32)
+    reference = np.concatenate([psf_3d(s) for s in signals], axis=1)
+    assert np.abs(ours - reference).max() <= 1e-3
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"nfilt": 26, "lowfreq": 0, "highfreq": None},
+        {"nfft": 1024, "winlen": 0.05, "winstep": 0.02, "preemph": 0.0},
+    ],
+)
+def test_synthetic_conformance(params, rng):
+    kwargs = {**PAPER, **params}
+    ours_params = dict(
+        sample_rate=16000, n_mels=kwargs["nfilt"], n_fft=kwargs["nfft"],
+        frame_seconds=kwargs["winlen"], hop_seconds=kwargs["winstep"],
+        f_min=kwargs["lowfreq"], f_max=kwargs["highfreq"] or 8000, preemphasis=kwargs["preemph"],
+    )
+    for signal in _synthetic_signals(rng):
+        np.testing.assert_allclose(log_mel_3d(signal, **ours_params), psf_3d(signal, **params),
+                                   rtol=0, atol=1e-9)
+
+
+def test_hamming_window_matches_psf(rng):
+    signal = 0.2 * rng.standard_normal(8000)
+    energies, _ = psf.fbank(signal, winfunc=np.hamming, **PAPER)  # logfbank has no winfunc
+    reference = np.log(energies)
+    np.testing.assert_allclose(log_mel_spectrogram(signal, window="hamming"), reference, atol=1e-9)
+
+
+def test_zero_energy_gives_log_eps_like_psf():
+    silent = np.zeros(4000)
+    np.testing.assert_allclose(log_mel_spectrogram(silent), np.log(np.finfo(float).eps))
+    np.testing.assert_array_equal(log_mel_spectrogram(silent), psf.logfbank(silent, **PAPER))
+
+
+def test_n_fft_shorter_than_frame_is_refused():
+    with pytest.raises(ValueError, match="n_fft=256"):
+        log_mel_spectrogram(np.ones(1000), n_fft=256)
+
+
+def test_batch_equals_one_by_one(rng):
+    signals = _synthetic_signals(rng)
+    batch, offsets = log_mel_3d_batch(signals, dtype=np.float64, block_frames=7)
+    for i, signal in enumerate(signals):
+        np.testing.assert_allclose(batch[:, offsets[i] : offsets[i + 1]], log_mel_3d(signal),
+                                   rtol=0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    width=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_deltas_match_psf_per_utterance(lengths, width, seed):
+    features = np.random.default_rng(seed).standard_normal((sum(lengths), 5))
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    ours = deltas(features, width=width, frame_offsets=offsets)
+    for a, b in itertools.pairwise(offsets):
+        np.testing.assert_allclose(ours[a:b], psf.delta(features[a:b], width), atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_samples=st.integers(1, 5000), frame_length=st.integers(1, 600), hop=st.integers(1, 300))
+def test_frame_count_matches_psf_framesig(n_samples, frame_length, hop):
+    frames = sigproc.framesig(np.zeros(n_samples), frame_length, hop)
+    assert frame_count(n_samples, frame_length, hop) == len(frames)

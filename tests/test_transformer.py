@@ -1,0 +1,253 @@
+"""LogMel3DTransformer against a psf oracle, scikit-learn's conventions and its checks."""
+
+import pickle
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_ser import ChunkedFeatures, LogMel3DTransformer
+from sklearn_ser.features import frame_count
+
+psf = pytest.importorskip("python_speech_features")
+
+PSF = dict(samplerate=16000, winlen=0.025, winstep=0.01, nfilt=40, nfft=512,
+           lowfreq=300, highfreq=8000, preemph=0.97)
+
+
+def psf_3d(signal):
+    static = psf.logfbank(signal, **PSF)
+    first = psf.delta(static, 2)
+    return np.stack([static, first, psf.delta(first, 2)])
+
+
+def oracle(train, test, chunk_frames=300, hop=None, max_chunks=None):
+    """The transformer's output for ``test``, computed the slow obvious way with psf."""
+    hop = hop or chunk_frames
+    frames = np.concatenate([psf_3d(s) for s in train], axis=1)
+    mean, std = frames.mean(axis=1, keepdims=True), frames.std(axis=1, keepdims=True)
+    out = []
+    for signal in test:
+        features = (psf_3d(signal) - mean) / std
+        n_frames = features.shape[1]
+        chunks = []
+        start = 0
+        while True:
+            chunk = np.zeros((3, chunk_frames, features.shape[2]))
+            real = features[:, start : start + chunk_frames]
+            chunk[:, : real.shape[1]] = real
+            chunks.append(chunk)
+            if start + chunk_frames >= n_frames:
+                break
+            start += hop
+        out.append(np.stack(chunks[:max_chunks]))
+    return out
+
+
+@pytest.fixture
+def signals(rng):
+    t = np.arange(16000 * 5) / 16000
+    speechy = 0.3 * np.sin(2 * np.pi * (150 + 40 * np.sin(2 * np.pi * 0.5 * t)) * t)
+    return [
+        0.1 * rng.standard_normal(16000),                          # 1 s -> 1 chunk
+        speechy + 0.01 * rng.standard_normal(t.size),              # 5 s -> 2 chunks
+        0.05 * rng.standard_normal(int(16000 * 3.2)),              # just over 3 s
+        np.concatenate([np.zeros(4000), 0.2 * rng.standard_normal(12000)]),
+    ]
+
+
+def test_output_matches_psf_oracle(signals):
+    transformer = LogMel3DTransformer(precision="float64")
+    out = transformer.fit_transform(signals)
+    expected = oracle(signals, signals)
+    assert isinstance(out, ChunkedFeatures)
+    assert len(out) == len(signals)
+    for i, reference in enumerate(expected):
+        chunk_stack = np.asarray(out[i])
+        assert chunk_stack.dtype == np.float32
+        assert chunk_stack.shape == reference.shape
+        np.testing.assert_allclose(chunk_stack, reference, atol=2e-4, rtol=1e-5)
+
+
+def test_overlapping_chunks_and_cap_match_oracle(signals):
+    params = dict(chunk_frames=120, hop=50)
+    transformer = LogMel3DTransformer(
+        precision="float64", chunk_frames=120, chunk_hop_frames=50, max_chunks=6
+    ).fit(signals[:2])
+    out = transformer.transform(signals)
+    for i, reference in enumerate(oracle(signals[:2], signals, max_chunks=6, **params)):
+        np.testing.assert_allclose(out[i], reference, atol=2e-4, rtol=1e-5)
+    assert out.n_chunks.max() == 6
+
+
+def test_statistics_use_real_frames_only(signals):
+    """Mean and std equal numpy's over the psf frames: padding never enters them."""
+    transformer = LogMel3DTransformer(precision="float64").fit(signals)
+    frames = np.concatenate([psf_3d(s) for s in signals], axis=1)
+    # features are stored as float32, hence the 1e-6 tolerance
+    np.testing.assert_allclose(transformer.mean_, frames.mean(axis=1), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(transformer.scale_, frames.std(axis=1), rtol=1e-6)
+    assert transformer.n_frames_seen_ == frames.shape[1]
+    # and on the training data, real frames come out standardised, padding is exactly 0
+    out = transformer.transform(signals)
+    real = out.chunks.transpose(1, 0, 2, 3)[:, out.frame_mask()]
+    np.testing.assert_allclose(real.mean(axis=1), 0, atol=1e-4)
+    np.testing.assert_allclose(real.std(axis=1), 1, atol=1e-4)
+    assert not out.chunks.transpose(1, 0, 2, 3)[:, ~out.frame_mask()].any()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_samples=st.integers(1, 16000 * 8),
+    chunk_frames=st.integers(5, 400),
+    hop_fraction=st.floats(0.1, 1.0),
+)
+def test_chunk_count_follows_the_formula(n_samples, chunk_frames, hop_fraction):
+    hop = max(1, int(chunk_frames * hop_fraction))
+    signal = np.random.default_rng(n_samples).standard_normal(n_samples) * 0.1
+    transformer = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=hop,
+                                      normalize=False)
+    out = transformer.fit_transform([signal])
+    n_frames = int(frame_count(n_samples, 400, 160))
+    expected_chunks = 1 + int(np.ceil(max(n_frames - chunk_frames, 0) / hop))
+    assert out.n_chunks.tolist() == [expected_chunks]
+    assert out.n_frames.sum() >= n_frames  # overlap can only add real frames
+    starts = np.arange(expected_chunks) * hop
+    np.testing.assert_array_equal(out.n_frames, np.clip(n_frames - starts, 0, chunk_frames))
+
+
+@settings(max_examples=10, deadline=None)
+@given(amplitude=st.floats(0.05, 0.9), seconds=st.floats(0.1, 3.5), seed=st.integers(0, 1000))
+def test_wav_round_trip_is_within_pcm_quantisation(tmp_path_factory, amplitude, seconds, seed):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    signal = amplitude * (0.5 * np.sin(2 * np.pi * 220 * t) + 0.5 * np.clip(
+        rng.standard_normal(n) / 3, -1, 1))
+    path = tmp_path_factory.mktemp("wav") / "clip.wav"
+    sf.write(path, signal, 16000, subtype="PCM_16")
+    transformer = LogMel3DTransformer(normalize=False, precision="float64").fit([signal])
+    from_memory, from_file = transformer.transform([signal]), transformer.transform([path])
+    static_memory, static_file = from_memory.chunks[:, 0], from_file.chunks[:, 0]
+    # 16-bit quantisation noise sits ~90 dB below these signals: log energies move < 1e-2
+    assert np.abs(static_memory - static_file).max() < 1e-2
+    np.testing.assert_array_equal(from_memory.n_frames, from_file.n_frames)
+
+
+def mean_pool(features):
+    """Per-utterance mean of each channel: a tiny classifier input for pipeline tests."""
+    return np.stack([np.asarray(features[i]).mean(axis=(0, 2, 3)) for i in range(len(features))])
+
+
+def test_pipeline_keeps_labels_aligned_and_cross_validates(rng):
+    """A mean-pooling logistic regression learns loud vs quiet through the Pipeline."""
+    loud = [0.5 * rng.standard_normal(16000 * rng.integers(1, 7)) for _ in range(12)]
+    quiet = [0.005 * rng.standard_normal(16000 * rng.integers(1, 7)) for _ in range(12)]
+    X = [s for pair in zip(loud, quiet, strict=False) for s in pair]
+    y = np.array(["loud", "quiet"] * 12)
+    pool = FunctionTransformer(mean_pool)
+    pipe = Pipeline([("features", LogMel3DTransformer(normalize=False)), ("pool", pool),
+                     ("clf", LogisticRegression())])
+    assert cross_val_score(pipe, X, y, cv=3).min() == 1.0
+
+
+def test_n_jobs_gives_identical_output(signals):
+    single = LogMel3DTransformer().fit_transform(signals * 3)
+    parallel = LogMel3DTransformer(n_jobs=2).fit_transform(signals * 3)
+    np.testing.assert_array_equal(single.chunks, parallel.chunks)
+    np.testing.assert_array_equal(single.offsets, parallel.offsets)
+
+
+def test_pipeline_memory_caches_the_features(signals, tmp_path, monkeypatch):
+    calls = []
+    original = LogMel3DTransformer._extract
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(LogMel3DTransformer, "_extract", counting)
+    y = np.array([0, 1, 0, 1])
+    pool = FunctionTransformer(mean_pool)
+    pipe = Pipeline([("features", LogMel3DTransformer()), ("pool", pool),
+                     ("clf", LogisticRegression())], memory=str(tmp_path))
+    pipe.fit(signals, y)
+    clone(pipe).set_params(clf__C=0.5).fit(signals, y)
+    assert calls == [4]  # the second fit read the features from the cache
+
+
+def test_conventions(signals):
+    transformer = LogMel3DTransformer(n_mels=26)
+    assert clone(transformer).get_params() == transformer.get_params()
+    with pytest.raises(NotFittedError):
+        transformer.transform(signals)
+    fitted = pickle.loads(pickle.dumps(transformer.fit(signals)))
+    np.testing.assert_array_equal(fitted.transform(signals).chunks,
+                                  transformer.transform(signals).chunks)
+    assert fitted.chunk_shape_ == (3, 300, 26)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"f_max": 9000}, ValueError, "f_max=9000"),
+        ({"n_fft": 256}, ValueError, "n_fft=256"),
+        ({"window": "kaiser"}, InvalidParameterError, "window"),
+        ({"chunk_frames": 0}, InvalidParameterError, "chunk_frames"),
+        ({"resampler": "sinc"}, InvalidParameterError, "resampler"),
+    ],
+)
+def test_bad_parameters_name_themselves(params, error, match, signals):
+    with pytest.raises(error, match=match):
+        LogMel3DTransformer(**params).fit(signals)
+
+
+def test_bad_inputs_are_explained(tmp_path, signals):
+    transformer = LogMel3DTransformer()
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        transformer.fit("one.wav")
+    with pytest.raises(ValueError, match="Reshape your data"):
+        transformer.fit(np.zeros(16000))
+    with pytest.raises(ValueError, match="0 utterances"):
+        transformer.fit([])
+    missing = tmp_path / "missing file.wav"
+    with pytest.raises(FileNotFoundError, match=r"missing file\.wav"):
+        transformer.fit([*signals, missing])
+    with pytest.raises(ValueError, match=r"signal #1.*NaN"):
+        transformer.fit([signals[0], np.full(100, np.nan)])
+
+
+def test_emodb_files_give_one_chunk_each(emodb_files):
+    out = LogMel3DTransformer().fit_transform(emodb_files[:8])
+    assert out.n_chunks.tolist() == [1] * 8
+    assert out.n_frames.tolist() == [199] * 8  # 2.000 s at 16 kHz, psf framing
+    assert out.chunks.shape == (8, 3, 300, 40)
+
+
+# Exemptions from scikit-learn's estimator checks, each with its reason.
+EXPECTED_FAILED_CHECKS = {
+    "check_n_features_in": "rows are signals of any length: there is no fixed feature count",
+    "check_n_features_in_after_fitting": "signals of any length are valid: no n_features_in_",
+    "check_transformer_general": "a signal of another length is valid input, not an error",
+    "check_methods_sample_order_invariance": (
+        "float32 BLAS results differ in the last ulp with a row's position in the FFT block"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [LogMel3DTransformer()],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
