@@ -9,5 +9,12 @@ with softmax cross-entropy plus the contrastive-center loss.
 __version__ = "0.1.0.dev0"
 
 from .features import ChunkedFeatures, LogMel3DTransformer
+from .nn import ACRNNClassifier, ADCRNNClassifier
 
-__all__ = ["ChunkedFeatures", "LogMel3DTransformer", "__version__"]
+__all__ = [
+    "ACRNNClassifier",
+    "ADCRNNClassifier",
+    "ChunkedFeatures",
+    "LogMel3DTransformer",
+    "__version__",
+]

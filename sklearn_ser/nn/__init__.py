@@ -1,0 +1,17 @@
+"""Torch modules and losses: ADCRNN (Pham et al. 2020), ACRNN (Chen et al. 2018), center losses."""
+
+from ._acrnn import ACRNN
+from ._adcrnn import ADCRNN
+from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
+from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
+
+__all__ = [
+    "ACRNN",
+    "ADCRNN",
+    "ACRNNClassifier",
+    "ADCRNNClassifier",
+    "CenterAugmentedLoss",
+    "CenterLoss",
+    "ChunkedNeuralNetClassifier",
+    "ContrastiveCenterLoss",
+]

@@ -1,0 +1,405 @@
+"""skorch classifiers that train on chunks and predict per utterance."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+from sklearn.utils.multiclass import unique_labels
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import Dataset, ValidSplit
+from skorch.utils import to_tensor
+
+from ..features._chunked import ChunkedFeatures
+from ._acrnn import ACRNN
+from ._adcrnn import ADCRNN
+from ._losses import CenterAugmentedLoss
+from ._runtime import PRECISIONS, autocast_dtype, resolve_device
+
+__all__ = ["ACRNNClassifier", "ADCRNNClassifier", "ChunkedNeuralNetClassifier"]
+
+AGGREGATES = ("mean", "frame-weighted", "geometric")
+
+
+def softmax_of_logits(output):
+    """``predict_nonlinearity``: softmax over the logits of a ``(logits, embedding)`` output."""
+    logits = output[0] if isinstance(output, tuple) else output
+    return torch.softmax(logits.float(), dim=-1)
+
+
+def chunk_accuracy(net, X, y):
+    """Accuracy over chunks, for skorch's per-epoch validation score."""
+    proba = NeuralNetClassifier.predict_proba(net, X)
+    return float(np.mean(proba.argmax(axis=1) == np.asarray(y)))
+
+
+def as_chunked(X):
+    """Accept the front end's output or a dense (n, C, T, M) array (one chunk each)."""
+    if isinstance(X, ChunkedFeatures):
+        return X
+    if isinstance(X, (np.ndarray, torch.Tensor)) and X.ndim == 4:
+        X = np.asarray(X, dtype=np.float32)
+        return ChunkedFeatures(X, np.arange(len(X) + 1), np.full(len(X), X.shape[2]))
+    raise TypeError(
+        "X must be the ChunkedFeatures output of LogMel3DTransformer (or a 4-D array of "
+        f"chunks (n, 3, frames, n_mels)), got {type(X).__name__}"
+        + (f" of shape {np.shape(X)}" if hasattr(X, "shape") else "")
+        + "; put LogMel3DTransformer before the classifier in a Pipeline"
+    )
+
+
+class ChunkedNeuralNetClassifier(NeuralNetClassifier):
+    """A skorch classifier whose samples are utterances cut into chunks.
+
+    Training: every chunk of :class:`~sklearn_ser.features.ChunkedFeatures` is
+    one sample carrying its utterance's label; the internal validation split
+    (``train_split``) is drawn over *utterances*, so the chunks of one
+    utterance never sit on both sides. Prediction: chunk probabilities are
+    aggregated into one row per utterance (see ``aggregate``).
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance
+        Must return ``(logits, embedding)``; ``n_classes`` and ``n_mels``
+        are filled in from the data unless given as ``module__*``, and the
+        criterion's ``n_classes``/``n_features`` from the module likewise.
+    criterion : class, default=CenterAugmentedLoss
+        Called with ``((logits, embedding), target)``.
+    optimizer : class, default=torch.optim.Adam
+    lr : float, default=1e-4
+        The paper's learning rate.
+    max_epochs : int, default=30
+    batch_size : int, default=32
+        Chunks per batch (the paper's 32).
+    train_split : callable or None, default=ValidSplit(5, stratified=True)
+        skorch splitter applied to the utterances (20 % held out,
+        stratified); ``None`` trains on everything.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Autocast dtype of the forward pass; master weights stay float32.
+        ``"auto"`` picks bfloat16 only where the device runs it natively.
+    aggregate : {"mean", "frame-weighted", "geometric"}, default="mean"
+        How chunk probabilities become an utterance's: their arithmetic mean,
+        a mean weighted by each chunk's number of real frames, or the
+        normalised geometric mean (mean of log-probabilities).
+    random_state : int or None, default=None
+        Seeds torch's global generator before initialisation and training
+        (weights, shuffling, dropout), which makes CPU runs repeatable.
+    predict_nonlinearity : callable, default=softmax_of_logits
+        Softmax over the logits; set explicitly because skorch only infers
+        it for a bare ``CrossEntropyLoss``.
+    **kwargs
+        Every other skorch parameter (``callbacks``, ``verbose``,
+        ``warm_start``, ``module__*``, ``criterion__*``, ``optimizer__*``
+        including ``optimizer__param_groups``, ...).
+
+    Attributes
+    ----------
+    classes_ : np.ndarray [shape=(n_classes,)]
+        The original label values, sorted.
+    input_shape_ : tuple of int
+        ``(n_channels, chunk_frames, n_mels)`` seen in fit.
+    device_ : str
+        The device actually used.
+    autocast_dtype_ : torch.dtype or None
+        The autocast dtype actually used (None is plain float32).
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=CenterAugmentedLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-4,
+        max_epochs=30,
+        batch_size=32,
+        train_split=ValidSplit(5, stratified=True),  # noqa: B008 (skorch's own idiom)
+        device="auto",
+        predict_nonlinearity=softmax_of_logits,
+        precision="auto",
+        aggregate="mean",
+        random_state=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            predict_nonlinearity=predict_nonlinearity,
+            **kwargs,
+        )
+        self.precision = precision
+        self.aggregate = aggregate
+        self.random_state = random_state
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring(chunk_accuracy, name="valid_acc",
+                                       lower_is_better=False, on_train=False)),
+            ("print_log", PrintLog()),
+        ]
+
+    # -- device, precision and seeding -------------------------------------
+    def _seed(self):
+        # torch's generator drives the weight init, the shuffling and dropout.
+        if self.random_state is not None:
+            torch.manual_seed(self.random_state)
+
+    def initialize(self):
+        """Resolve ``device="auto"`` and the precision, seed, then build the parts."""
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r} must be one of {PRECISIONS}")
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
+        if getattr(self, "device_auto_", False) or self.device == "auto":
+            self.device_auto_ = True
+            self.device = resolve_device("auto")
+        self.device_ = self.device
+        self.autocast_dtype_ = autocast_dtype(self.precision, self.device)
+        self._seed()
+        return super().initialize()
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        if getattr(self, "device_auto_", False):
+            params["device"] = "auto"  # report what the user asked for, not what it became
+        return params
+
+    def set_params(self, **kwargs):
+        if "device" in kwargs:
+            self.device_auto_ = False
+        return super().set_params(**kwargs)
+
+    def __setstate__(self, state):
+        if state.get("device_auto_"):
+            # A net trained with device="auto" re-resolves where it is loaded,
+            # so a GPU-trained model loads on a CPU-only machine without fuss.
+            state["device"] = resolve_device("auto")
+            state["device_"] = state["device"]
+            state["autocast_dtype_"] = autocast_dtype(state["precision"], state["device"])
+        super().__setstate__(state)
+
+    def infer(self, x, **fit_params):
+        """Forward pass under autocast when a reduced precision is in use."""
+        dtype = getattr(self, "autocast_dtype_", None)
+        if dtype is None:
+            return super().infer(x, **fit_params)
+        device_type = torch.device(self.device).type
+        with torch.autocast(device_type=device_type, dtype=dtype):
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Criterion on float32 outputs (autocast may have produced bfloat16)."""
+        logits, embedding = y_pred
+        y_true = to_tensor(y_true, device=self.device)
+        return self.criterion_((logits.float(), embedding.float()), y_true)
+
+    # -- building the parts from the data -----------------------------------
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if not isinstance(self.module, torch.nn.Module):
+            kwargs.setdefault("n_classes", len(self.classes_))
+            if hasattr(self, "input_shape_"):
+                kwargs.setdefault("n_mels", self.input_shape_[-1])
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = self.get_params_for("criterion")
+        if not isinstance(self.criterion, torch.nn.Module):
+            kwargs.setdefault("n_classes", len(self.classes_))
+            embedding_dim = getattr(self.module_, "embedding_dim", None)
+            if embedding_dim is None:  # fall back on the module's arguments
+                signature = inspect.signature(type(self.module_))
+                default = signature.parameters.get("embedding_dim")
+                embedding_dim = self.get_params_for("module").get(
+                    "embedding_dim", None if default is None else default.default
+                )
+            if embedding_dim is not None:
+                kwargs.setdefault("n_features", embedding_dim)
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    # -- data -----------------------------------------------------------------
+    def check_data(self, X, y):
+        """Classes are inferred in :meth:`fit` from the original labels."""
+
+    def _infer_classes(self, y):
+        if self.classes is not None:
+            classes = np.asarray(self.classes)
+        else:
+            classes = unique_labels(np.asarray(y) if not isinstance(y, list) else y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes, but y holds "
+                f"only {list(classes)!r}"
+            )
+        self.classes_inferred_ = np.asarray(classes)
+
+    def _encode(self, y, n_utterances):
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n_utterances:
+            raise ValueError(
+                f"y must be 1-D with one label per utterance: got shape {y.shape} for "
+                f"{n_utterances} utterances"
+            )
+        classes = self.classes_
+        order = np.argsort(classes)
+        position = np.searchsorted(classes[order], y)
+        position = np.clip(position, 0, len(classes) - 1)
+        encoded = order[position]
+        unknown = classes[encoded] != y
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels unknown to the classifier: {sorted(set(y[unknown].tolist()))}; "
+                f"known classes are {classes.tolist()}"
+            )
+        return encoded.astype(np.int64)
+
+    def _check_input_shape(self, X):
+        expected = getattr(self, "input_shape_", None)
+        if expected is not None and tuple(X.chunk_shape) != tuple(expected):
+            raise ValueError(
+                f"X has chunks of shape {tuple(X.chunk_shape)} but {type(self).__name__} was "
+                f"fitted on chunks of shape {tuple(expected)} (channels, frames, n_mels): "
+                "use the front end settings the model was trained with"
+            )
+
+    def chunk_dataset(self, X, y=None):
+        """skorch ``Dataset`` with one sample per chunk (labels repeated per chunk)."""
+        X = as_chunked(X)
+        y_chunks = None if y is None else np.repeat(np.asarray(y), X.n_chunks)
+        return Dataset(X.chunks, y_chunks)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return self.chunk_dataset(X, y)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Split *utterances* with ``train_split``, then expand each side to chunks."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return super().get_split_datasets(X, y, **fit_params)
+        X = as_chunked(X)
+        if not self.train_split:
+            return self.chunk_dataset(X, y), None
+        utterances = Dataset(np.arange(len(X)), y)
+        parts = self.train_split(utterances, y, **fit_params)
+
+        def expand(part):
+            if part is None or part is utterances:
+                return None if part is None else self.chunk_dataset(X, y)
+            if isinstance(part, torch.utils.data.Subset) and part.dataset is utterances:
+                index = np.asarray(part.indices)
+                return self.chunk_dataset(X[index], None if y is None else np.asarray(y)[index])
+            return part  # a ready-made dataset, e.g. from skorch.helper.predefined_split
+
+        return expand(parts[0]), expand(parts[1])
+
+    # -- scikit-learn API ----------------------------------------------------
+    def fit(self, X, y, **fit_params):
+        """Train on the chunks of ``X`` with their utterances' labels ``y``.
+
+        Parameters
+        ----------
+        X : ChunkedFeatures
+            Output of :class:`~sklearn_ser.LogMel3DTransformer`.
+        y : array-like [shape=(n_utterances,)]
+            Labels of any sortable type (e.g. strings such as ``"anger"``).
+        """
+        X = as_chunked(X)
+        if not self.warm_start or not self.initialized_:
+            self._infer_classes(y)
+            self.input_shape_ = tuple(X.chunk_shape)
+        return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        X = as_chunked(X)
+        if not self.initialized_:
+            self._infer_classes(y)
+            self.input_shape_ = tuple(X.chunk_shape)
+            self.initialize()
+        self._check_input_shape(X)
+        self._seed()
+        return super().partial_fit(X, self._encode(y, len(X)), classes=None, **fit_params)
+
+    def predict_chunk_proba(self, X):
+        """Class probabilities of every chunk, shape ``(n_chunks_total, n_classes)``."""
+        self.check_is_fitted()
+        X = as_chunked(X)
+        self._check_input_shape(X)
+        return super().predict_proba(self.chunk_dataset(X))
+
+    def predict_proba(self, X):
+        """Per-utterance class probabilities aggregated over chunks.
+
+        Returns
+        -------
+        proba : np.ndarray [shape=(n_utterances, n_classes)]
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        if isinstance(X, torch.utils.data.Dataset):
+            return super().predict_proba(X)
+        X = as_chunked(X)
+        chunk_proba = self.predict_chunk_proba(X).astype(np.float64)
+        starts = X.offsets[:-1]
+        if self.aggregate == "geometric":
+            log_mean = np.add.reduceat(np.log(np.maximum(chunk_proba, 1e-12)), starts)
+            log_mean /= X.n_chunks[:, None]
+            proba = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
+        else:
+            weights = (
+                X.n_frames if self.aggregate == "frame-weighted" else np.ones(len(chunk_proba))
+            )
+            proba = np.add.reduceat(chunk_proba * weights[:, None], starts)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable label of every utterance, as the original label values."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+
+class ADCRNNClassifier(ChunkedNeuralNetClassifier):
+    """ADCRNN with softmax cross-entropy + contrastive-center loss (Pham et al., JAEC 2020).
+
+    A :class:`ChunkedNeuralNetClassifier` with ``module=ADCRNN``; see there
+    for every parameter. The widths are ``module__*`` parameters (e.g.
+    ``module__conv_channels``), the loss is chosen with ``criterion__aux``
+    (``"contrastive-center"``, ``"center"`` or ``None``) and weighted with
+    ``criterion__aux_weight``.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
+    >>> pipe = Pipeline([("features", LogMel3DTransformer()),
+    ...                  ("clf", ADCRNNClassifier(max_epochs=20, random_state=0))])
+    """
+
+    def __init__(self, module=ADCRNN, *args, **kwargs):
+        super().__init__(module, *args, **kwargs)
+
+
+class ACRNNClassifier(ChunkedNeuralNetClassifier):
+    """ACRNN baseline (Chen et al., IEEE SPL 2018) with the same training set-up.
+
+    A :class:`ChunkedNeuralNetClassifier` with ``module=ACRNN``.
+    """
+
+    def __init__(self, module=ACRNN, *args, **kwargs):
+        super().__init__(module, *args, **kwargs)

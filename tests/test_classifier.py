@@ -1,0 +1,218 @@
+"""ADCRNNClassifier / ACRNNClassifier inside scikit-learn: fit, aggregate, split, persist."""
+
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from skorch.dataset import ValidSplit
+
+from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, ChunkedFeatures, LogMel3DTransformer
+
+TINY = dict(
+    module__conv_channels=4, module__dilated_channels=8, module__linear_units=16,
+    module__lstm_units=8, module__embedding_dim=8, module__dropout=0.0,
+)
+TINY_ACRNN = dict(
+    module__conv_channels=4, module__stacked_channels=8, module__n_stacked=2,
+    module__linear_units=16, module__lstm_units=8, module__embedding_dim=8,
+)
+
+
+def tone_corpus(n_per_class=12, seed=0):
+    """Two classes anyone can hear apart: quiet 150 Hz vs loud 500 Hz, 0.5-2.5 s."""
+    rng = np.random.default_rng(seed)
+    signals, labels = [], []
+    for label, f0, amplitude in (("sadness", 150.0, 0.05), ("anger", 500.0, 0.5)):
+        for _ in range(n_per_class):
+            n = int(rng.uniform(0.5, 2.5) * 16000)
+            t = np.arange(n) / 16000
+            f = f0 * rng.uniform(0.9, 1.1)
+            signals.append(amplitude * np.sin(2 * np.pi * f * t) + 0.005 * rng.standard_normal(n))
+            labels.append(label)
+    return signals, np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return tone_corpus()
+
+
+@pytest.fixture(scope="module")
+def features(corpus):
+    signals, labels = corpus
+    return LogMel3DTransformer(chunk_frames=60, n_mels=20).fit_transform(signals), labels
+
+
+def make_clf(cls=ADCRNNClassifier, **params):
+    widths = TINY if cls is ADCRNNClassifier else TINY_ACRNN
+    defaults = dict(lr=3e-3, max_epochs=12, batch_size=8, train_split=None, random_state=0,
+                    verbose=0)
+    return cls(**{**widths, **defaults, **params})
+
+
+@pytest.mark.parametrize("cls", [ADCRNNClassifier, ACRNNClassifier])
+def test_learns_a_separable_set_with_string_labels(cls, features):
+    X, y = features
+    clf = make_clf(cls).fit(X, y)
+    assert list(clf.classes_) == ["anger", "sadness"]
+    assert (clf.predict(X) == y).mean() == 1.0
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(y), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "frame-weighted", "geometric"])
+def test_aggregation_of_chunk_probabilities(aggregate, features):
+    X, y = features
+    assert X.n_chunks.min() == 1 and X.n_chunks.max() > 3  # one- and many-chunk utterances
+    clf = make_clf(max_epochs=2, aggregate=aggregate).fit(X, y)
+    chunk_proba = clf.predict_chunk_proba(X)
+    proba = clf.predict_proba(X)
+    for i in range(len(X)):
+        rows = chunk_proba[X.offsets[i] : X.offsets[i + 1]].astype(np.float64)
+        if aggregate == "mean":
+            expected = rows.mean(axis=0)
+        elif aggregate == "frame-weighted":
+            weights = X.n_frames[X.offsets[i] : X.offsets[i + 1]]
+            expected = (rows * weights[:, None]).sum(axis=0) / weights.sum()
+        else:
+            expected = np.exp(np.log(rows).mean(axis=0))
+            expected /= expected.sum()
+        np.testing.assert_allclose(proba[i], expected, rtol=1e-6, atol=1e-9)
+        if X.n_chunks[i] == 1:  # nothing to aggregate: the chunk's own probabilities
+            np.testing.assert_allclose(proba[i], rows[0], rtol=1e-6)
+
+
+def test_internal_validation_splits_utterances_not_chunks():
+    n_chunks = np.array([1, 4, 2, 3, 1, 5, 2, 2, 3, 1])
+    owner = np.repeat(np.arange(len(n_chunks)), n_chunks)
+    chunks = np.broadcast_to(owner[:, None, None, None].astype(np.float32),
+                             (owner.size, 3, 8, 6)).copy()
+    X = ChunkedFeatures(chunks, np.concatenate([[0], np.cumsum(n_chunks)]), np.full(owner.size, 8))
+    y = np.array([0, 1] * 5)
+    clf = make_clf(train_split=ValidSplit(5, stratified=True))
+    train, valid = clf.get_split_datasets(X, y)
+    train_owners = set(np.asarray(train.X)[:, 0, 0, 0].astype(int))
+    valid_owners = set(np.asarray(valid.X)[:, 0, 0, 0].astype(int))
+    assert train_owners.isdisjoint(valid_owners)
+    assert train_owners | valid_owners == set(range(10))
+    assert len(valid_owners) == 2  # 20 % of the utterances
+    assert len(train.X) + len(valid.X) == owner.size  # every chunk of each side kept
+    np.testing.assert_array_equal(np.asarray(valid.y), np.repeat(y, n_chunks)[
+        np.isin(owner, sorted(valid_owners))])
+
+
+def test_valid_accuracy_is_logged(features):
+    X, y = features
+    clf = make_clf(max_epochs=2, train_split=ValidSplit(4, stratified=True)).fit(X, y)
+    assert 0.0 <= clf.history[-1, "valid_acc"] <= 1.0
+    assert clf.history[-1, "valid_loss"] > 0
+
+
+def test_pipeline_cross_val_score_and_grid_search(corpus):
+    signals, labels = corpus
+    pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),
+                     ("clf", make_clf(max_epochs=8))])
+    scores = cross_val_score(pipe, signals, labels, cv=StratifiedKFold(3, shuffle=True,
+                                                                       random_state=0))
+    assert scores.shape == (3,) and scores.mean() >= 0.9
+    grid = GridSearchCV(
+        pipe,
+        {"clf__module__conv_channels": [2, 4], "clf__criterion__aux": ["contrastive-center", None]},
+        cv=2,
+    ).fit(signals, labels)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.best_estimator_.named_steps["clf"].module_.__class__.__name__ == "ADCRNN"
+    assert grid.predict(signals[:3]).tolist() == labels[:3].tolist()
+
+
+def test_clone_and_params():
+    clf = make_clf(criterion__aux="center", criterion__aux_weight=0.5)
+    params = clone(clf).get_params()
+    for key in ("lr", "max_epochs", "batch_size", "random_state", "verbose", "criterion__aux",
+                "criterion__aux_weight", "module__lstm_units"):
+        assert params[key] == clf.get_params()[key]
+    assert params["device"] == "auto"
+    clf.set_params(lr=0.5, criterion__aux_weight=2.0)
+    assert clf.lr == 0.5 and clf.get_params()["criterion__aux_weight"] == 2.0
+
+
+def test_repeatable_with_random_state(features):
+    X, y = features
+    first = make_clf(max_epochs=3).fit(X, y).predict_proba(X)
+    second = make_clf(max_epochs=3).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_centers_are_trained_with_their_own_learning_rate(features):
+    X, y = features
+    clf = make_clf(max_epochs=0, optimizer__param_groups=[("center_loss.*", {"lr": 0.25})])
+    clf.fit(X, y)  # zero epochs: initialised from the data, not trained
+    before = clf.criterion_.center_loss.centers.detach().clone()
+    clf.set_params(max_epochs=1).partial_fit(X, y)
+    after = clf.criterion_.center_loss.centers.detach()
+    assert not torch.equal(before, after)
+    group_lrs = sorted(group["lr"] for group in clf.optimizer_.param_groups)
+    assert group_lrs == [3e-3, 0.25]
+
+
+def test_bfloat16_precision(features):
+    X, y = features
+    clf = make_clf(max_epochs=6, precision="bfloat16").fit(X, y)
+    assert clf.autocast_dtype_ is torch.bfloat16
+    assert (clf.predict(X) == y).mean() >= 0.9
+    assert clf.predict_proba(X).dtype == np.float64
+
+
+def test_errors_are_clear(features):
+    X, y = features
+    with pytest.raises(NotFittedError):
+        make_clf().predict(X)
+    with pytest.raises(TypeError, match="LogMel3DTransformer"):
+        make_clf().fit(np.zeros((4, 10)), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        make_clf().fit(X, np.full(len(y), "anger"))
+    with pytest.raises(ValueError, match=r"(?i)mix"):
+        make_clf().fit(X, ["anger", 1] * (len(y) // 2))
+    with pytest.raises(ValueError, match="precision='half'"):
+        make_clf(precision="half").fit(X, y)
+    fitted = make_clf(max_epochs=1).fit(X, y)
+    other = LogMel3DTransformer(chunk_frames=60, n_mels=26).fit_transform([np.ones(8000)])
+    with pytest.raises(ValueError, match=r"\(3, 60, 26\).*\(3, 60, 20\)"):
+        fitted.predict(other)
+
+
+def test_pickle_in_a_fresh_process_and_auto_device_on_load(tmp_path, corpus):
+    signals, labels = corpus
+    pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),
+                     ("clf", make_clf(max_epochs=2))]).fit(signals, labels)
+    expected = pipe.predict_proba(signals[:5])
+    # Pretend the model was trained on a GPU: a device="auto" model must
+    # come back on whatever this machine has (here the CPU) without warnings.
+    clf = pipe.named_steps["clf"]
+    clf.device = "cuda" if not torch.cuda.is_available() else clf.device
+    path = tmp_path / "model.joblib"
+    joblib.dump(pipe, path)
+    signals_path = tmp_path / "signals.npy"
+    np.save(signals_path, np.array(signals[:5], dtype=object), allow_pickle=True)
+    code = textwrap.dedent(f"""
+        import warnings, joblib, numpy as np
+        warnings.simplefilter("error")
+        pipe = joblib.load({str(path)!r})
+        signals = list(np.load({str(signals_path)!r}, allow_pickle=True))
+        np.save({str(tmp_path / "proba.npy")!r}, pipe.predict_proba(signals))
+        print(pipe.named_steps["clf"].device)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("cuda" if torch.cuda.is_available() else "cpu")
+    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), expected)
