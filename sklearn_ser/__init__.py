@@ -9,7 +9,17 @@ with softmax cross-entropy plus the contrastive-center loss.
 __version__ = "0.1.0.dev0"
 
 from .features import ChunkedFeatures, LogMel3DTransformer
-from .nn import ACRNNClassifier, ADCRNNClassifier
+
+_LAZY = {"ACRNNClassifier": "nn", "ADCRNNClassifier": "nn"}
+
+
+def __getattr__(name):
+    """Import the torch-based estimators on first use: ``import sklearn_ser`` stays light."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ACRNNClassifier",

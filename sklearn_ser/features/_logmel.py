@@ -178,7 +178,7 @@ def log_mel_spectrogram_batch(
     preemphasis=0.97,
     window="rectangular",
     dtype=np.float32,
-    block_frames=1024,
+    block_frames=256,
 ):
     """Log-Mel filterbank energies of many signals (paper eq. 1-4; psf ``logfbank``).
 

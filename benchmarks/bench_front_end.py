@@ -1,0 +1,137 @@
+"""Front-end speed, memory and resampler quality: sklearn_ser beside python_speech_features.
+
+Runs over every file of the Emo-DB copy (``../shared/data/emodb`` or
+``$SKLEARN_SER_EMODB``) and prints, from one run, medians over ``--repeats``:
+
+1. features only: 16 kHz signals already in memory -> 3-D log-Mel
+   (psf: ``logfbank`` + ``delta`` twice, same parameters);
+2. end to end: files on disk -> read, resample to 16 kHz, features, chunks,
+   normalisation (psf pipeline: soundfile + ``scipy.signal.resample_poly``
+   + psf features);
+3. peak traced memory of the full-corpus ``fit_transform``;
+4. resampler quality and speed: soxr (HQ) against ``resample_poly``.
+
+Usage::
+
+    python benchmarks/bench_front_end.py [--repeats 5] [--root PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from sklearn_ser import LogMel3DTransformer
+from sklearn_ser.features import log_mel_3d_batch
+from sklearn_ser.io import load_audio, resample
+
+PSF_PARAMS = dict(samplerate=16000, winlen=0.025, winstep=0.01, nfilt=40, nfft=512,
+                  lowfreq=300, highfreq=8000, preemph=0.97)
+
+
+def psf_3d(signal):
+    import python_speech_features as psf
+
+    static = psf.logfbank(signal, **PSF_PARAMS)
+    first = psf.delta(static, 2)
+    return np.stack([static, first, psf.delta(first, 2)])
+
+
+def psf_end_to_end(files):
+    """The paper's tool chain: read, resample_poly to 16 kHz, psf 3-D log-Mel."""
+    out = []
+    for path in files:
+        signal, rate = sf.read(path, dtype="float64")
+        out.append(psf_3d(resample_poly(signal, 320, 441) if rate == 22050 else signal))
+    return out
+
+
+def median_time(function, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def resampler_quality():
+    """Error of a 1 kHz tone (pass band) and leak of an 8.5 kHz tone (aliasing), in dB."""
+    t = np.arange(22050 * 2) / 22050
+    rows = []
+    for name in ("soxr", "scipy"):
+        passband = resample(np.sin(2 * np.pi * 1000 * t), 22050, 16000, resampler=name)
+        reference = np.sin(2 * np.pi * 1000 * np.arange(passband.size) / 16000)
+        alias = resample(np.sin(2 * np.pi * 8500 * t), 22050, 16000, resampler=name)
+        inner = slice(2000, -2000)
+        rows.append((
+            name,
+            20 * np.log10(np.sqrt(np.mean((passband[inner] - reference[inner]) ** 2))),
+            20 * np.log10(np.sqrt(np.mean(alias[inner] ** 2)) + 1e-300),
+        ))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_root = os.environ.get(
+        "SKLEARN_SER_EMODB", Path(__file__).resolve().parents[2] / "shared" / "data" / "emodb"
+    )
+    parser.add_argument("--root", type=Path, default=Path(default_root))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    files = sorted((args.root / "wav").glob("*.wav"))
+    if not files:
+        raise SystemExit(f"no wav files under {args.root / 'wav'}")
+    print(f"{len(files)} files from {args.root}; medians of {args.repeats} runs\n")
+
+    signals = [load_audio(path, resampler="scipy") for path in files]
+    t_psf = median_time(lambda: [psf_3d(s) for s in signals], args.repeats)
+    t_ours32 = median_time(lambda: log_mel_3d_batch(signals), args.repeats)
+    t_ours64 = median_time(lambda: log_mel_3d_batch(signals, dtype=np.float64), args.repeats)
+    print("1. features only (16 kHz signals in memory -> 3-D log-Mel), single process")
+    print(f"   {'python_speech_features':<34}{t_psf:8.3f} s   1.0x")
+    print(f"   {'sklearn_ser float32 (default)':<34}{t_ours32:8.3f} s  {t_psf / t_ours32:5.1f}x")
+    print(f"   {'sklearn_ser float64 (psf-exact)':<34}{t_ours64:8.3f} s  {t_psf / t_ours64:5.1f}x")
+
+    t_read = median_time(lambda: [sf.read(p, dtype="float64") for p in files], args.repeats)
+    raw = [sf.read(p, dtype="float64")[0] for p in files]
+    t_poly = median_time(lambda: [resample_poly(s, 320, 441) for s in raw], args.repeats)
+    t_soxr = median_time(lambda: [resample(s, 22050, 16000) for s in raw], args.repeats)
+    t_psf_e2e = median_time(lambda: psf_end_to_end(files), max(1, args.repeats // 2))
+    ours = {}
+    for n_jobs in (1, 2):
+        transformer = LogMel3DTransformer(n_jobs=n_jobs)
+        transformer.fit_transform(files)  # warm up the worker pool
+        ours[n_jobs] = median_time(lambda t=transformer: t.fit_transform(files), args.repeats)
+    print("\n2. end to end (files on disk -> normalised 300x40x3 chunks)")
+    print(f"   read {t_read:.3f} s; resample_poly {t_poly:.3f} s; soxr HQ {t_soxr:.3f} s")
+    print(f"   {'psf + resample_poly':<34}{t_psf_e2e:8.3f} s   1.0x")
+    for n_jobs, seconds in ours.items():
+        label = f"LogMel3DTransformer n_jobs={n_jobs}"
+        print(f"   {label:<34}{seconds:8.3f} s  {t_psf_e2e / seconds:5.1f}x")
+
+    tracemalloc.start()
+    out = LogMel3DTransformer().fit_transform(files)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print("\n3. memory of the full-corpus fit_transform (n_jobs=1)")
+    print(f"   output {out.chunks.nbytes / 2**20:.1f} MiB ({len(out.chunks)} chunks); "
+          f"peak traced {peak / 2**20:.1f} MiB")
+
+    print("\n4. resampling 22.05 -> 16 kHz")
+    print(f"   {'engine':<8}{'1 kHz tone error':>18}{'8.5 kHz alias':>16}{'535 files':>12}")
+    for (name, passband, alias), seconds in zip(resampler_quality(), (t_soxr, t_poly), strict=True):
+        print(f"   {name:<8}{passband:>15.1f} dB{alias:>13.1f} dB{seconds:>10.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""Machinery shared by the corpus loaders.
+
+Every loader runs the same three steps, each written once here:
+
+1. check the options (:func:`check_options`) and the root (:func:`check_root`),
+   and list the candidate files (:func:`list_files`);
+2. parse each file name into labels and metadata and, with
+   ``check_files=True``, decode the file (:func:`read_files`), applying the
+   ``on_error`` policy to both;
+3. assemble the :class:`~sklearn.utils.Bunch` (:func:`build_bunch`).
+
+:func:`load_corpus` chains the three for the corpora with a fixed layout.
+
+A file that fails is dropped from every array at once, because a record
+(its path with all of its fields) is kept or dropped as one unit.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ..io import load_audio
+
+__all__ = [
+    "ON_ERROR_OPTIONS",
+    "build_bunch",
+    "check_flag",
+    "check_options",
+    "check_root",
+    "list_files",
+    "load_corpus",
+    "lookup_code",
+    "match_name",
+    "read_files",
+]
+
+ON_ERROR_OPTIONS = ("raise", "skip")
+
+
+def check_flag(name, value):
+    """Raise ``ValueError`` naming the parameter unless ``value`` is a bool."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name}={value!r} must be True or False")
+
+
+def check_options(*, on_error, check_files):
+    """Validate the ``on_error`` and ``check_files`` options of a loader.
+
+    Raises
+    ------
+    ValueError
+        ``on_error`` is not one of :data:`ON_ERROR_OPTIONS`, or ``check_files``
+        is not a bool; the message names the parameter and repeats the value.
+    """
+    if not isinstance(on_error, str) or on_error not in ON_ERROR_OPTIONS:
+        raise ValueError(f"on_error={on_error!r} must be one of {ON_ERROR_OPTIONS}")
+    check_flag("check_files", check_files)
+
+
+def check_root(root):
+    """Return the absolute path of an existing corpus folder.
+
+    Symbolic links are kept as given (no ``resolve``), so the returned file
+    names stay under the folder the user named.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The corpus folder.
+
+    Returns
+    -------
+    root : pathlib.Path
+        Absolute path.
+
+    Raises
+    ------
+    TypeError
+        ``root`` is not a path.
+    FileNotFoundError
+        ``root`` does not exist.
+    NotADirectoryError
+        ``root`` is a file.
+    """
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a path (str or os.PathLike), got {type(root).__name__}")
+    path = Path(os.path.abspath(os.fspath(root)))
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "corpus root not found", str(path))
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "corpus root is not a folder", str(path))
+    return path
+
+
+def list_files(root, pattern, *, layout):
+    """List the files under ``root`` that match a glob pattern, sorted.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Corpus folder, from :func:`check_root`.
+    pattern : str
+        Glob pattern relative to ``root``, e.g. ``"wav/*.wav"``.
+    layout : str
+        Human-readable layout for the error message, e.g. ``"wav/SSTTTEV.wav"``.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        Sorted by path components, so the order is the same on every machine.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file matches; the message names the expected layout and ``root``.
+    """
+    paths = sorted(path for path in root.glob(pattern) if path.is_file())
+    if not paths:
+        raise FileNotFoundError(f"no files matching {layout} under {root}")
+    return paths
+
+
+def match_name(path, pattern, *, layout):
+    """Match a file name against a compiled regular expression.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    pattern : re.Pattern
+        Matched against ``path.name`` as a whole (``fullmatch``).
+    layout : str
+        The expected layout, repeated in the error.
+
+    Returns
+    -------
+    fields : dict of str to str
+        The named groups.
+
+    Raises
+    ------
+    ValueError
+        The name does not match; the message names the file and the layout.
+    """
+    match = pattern.fullmatch(path.name)
+    if match is None:
+        raise ValueError(f"{path}: the file name does not follow the layout {layout}")
+    return match.groupdict()
+
+
+def lookup_code(path, what, code, table):
+    """Translate one code of a file name through a table, or fail naming the file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file, for the message.
+    what : str
+        What the code is ("emotion code", "speaker", ...), for the message.
+    code : str
+        The code read from the name.
+    table : dict
+        Valid codes and what they mean.
+
+    Returns
+    -------
+    value
+        ``table[code]``.
+
+    Raises
+    ------
+    ValueError
+        ``code`` is not in ``table``; the message lists the valid codes.
+    """
+    if code not in table:
+        raise ValueError(f"{path}: {what} {code!r} is not one of {sorted(table)}")
+    return table[code]
+
+
+def read_files(paths, parse, *, on_error, check_files):
+    """Parse every file name and, optionally, decode every file.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        Candidate files, in output order.
+    parse : callable
+        ``parse(path) -> dict or None``: the file's ``target``, ``groups`` and
+        metadata, or ``None`` for a valid file the caller leaves out on
+        purpose (e.g. RAVDESS song with ``speech_only=True``). It raises
+        ``ValueError`` for a name that does not follow the layout.
+    on_error : {"raise", "skip"}
+        ``"raise"`` re-raises the first error unchanged (it names the file);
+        ``"skip"`` records ``(path, reason)`` and goes on.
+    check_files : bool
+        Decode each kept file with ``load_audio(path, sample_rate=None)``.
+
+    Returns
+    -------
+    records : list of (str, dict)
+        The path of each kept file with its fields.
+    skipped : list of (str, str)
+        The path and the reason of each skipped file.
+    """
+    records, skipped = [], []
+    for path in paths:
+        try:
+            fields = parse(path)
+            if fields is None:
+                continue
+            if check_files:
+                load_audio(path, sample_rate=None)
+        # AudioFileError and InvalidSignalError are ValueErrors; OSError covers a
+        # file that vanished or cannot be opened between listing and decoding.
+        except (ValueError, OSError) as exc:
+            if on_error == "raise":
+                raise
+            skipped.append((str(path), str(exc)))
+            continue
+        records.append((str(path), fields))
+    return records, skipped
+
+
+def build_bunch(records, skipped, *, root, layout, target_names, descr):
+    """Assemble the loaders' :class:`~sklearn.utils.Bunch`.
+
+    Parameters
+    ----------
+    records : list of (str, dict)
+        From :func:`read_files`. Each dict holds ``target``, ``groups`` (a str,
+        or ``None`` for no grouping) and the same metadata keys.
+    skipped : list of (str, str)
+        From :func:`read_files`.
+    root : pathlib.Path
+        Corpus folder, for the description and the error.
+    layout : str
+        Expected layout, for the error.
+    target_names : sequence of str or None
+        The corpus's full label list; ``None`` takes the sorted labels present.
+    descr : str
+        The corpus paragraph; a line with the counts is appended.
+
+    Returns
+    -------
+    data : Bunch
+        ``filenames``, ``target``, ``target_names``, ``groups``, one array per
+        metadata key, ``skipped`` and ``DESCR``.
+
+    Raises
+    ------
+    ValueError
+        No file was kept (all skipped or left out by the loader's selection).
+    """
+    if not records:
+        why = (
+            f"the first of {len(skipped)} skipped files, {skipped[0][0]}, failed with: "
+            f"{skipped[0][1]}"
+            if skipped
+            else "the loader's selection (e.g. speech_only=True) left out every file"
+        )
+        raise ValueError(f"no file of layout {layout} under {root} was loaded; {why}")
+    filenames = np.array([path for path, _ in records])
+    columns = {key: np.array([fields[key] for _, fields in records]) for key in records[0][1]}
+    target = columns.pop("target")
+    groups = columns.pop("groups")
+    if groups.dtype == object:  # every record has groups=None: no grouping
+        groups = None
+    if target_names is None:
+        target_names = np.unique(target)
+    n_groups = "no" if groups is None else len(np.unique(groups))
+    summary = (
+        f"Loaded from {root}: {len(filenames)} files, {n_groups} groups, "
+        f"{len(np.unique(target))} labels, {len(skipped)} files skipped."
+    )
+    return Bunch(
+        filenames=filenames,
+        target=target,
+        target_names=np.array(sorted(target_names)),
+        groups=groups,
+        **columns,
+        skipped=list(skipped),
+        DESCR=f"{descr}\n\n{summary}",
+    )
+
+
+def load_corpus(root, *, pattern, layout, parse, target_names, descr, on_error, check_files):
+    """Run the three steps for a corpus whose files follow a fixed layout.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The corpus folder.
+    pattern : str
+        Glob pattern of the candidate files, relative to ``root``.
+    layout : str
+        The layout, for error messages (e.g. ``"wav/SSTTTEV.wav"``).
+    parse : callable
+        ``parse(path) -> dict or None``, see :func:`read_files`.
+    target_names : sequence of str
+        The corpus's full label list.
+    descr : str
+        The corpus paragraph of ``DESCR``.
+    on_error : {"raise", "skip"}
+        Error policy, see :func:`read_files`.
+    check_files : bool
+        Decode every file.
+
+    Returns
+    -------
+    data : Bunch
+        See :func:`build_bunch`.
+    """
+    check_options(on_error=on_error, check_files=check_files)
+    root = check_root(root)
+    paths = list_files(root, pattern, layout=layout)
+    records, skipped = read_files(paths, parse, on_error=on_error, check_files=check_files)
+    return build_bunch(
+        records, skipped, root=root, layout=layout, target_names=target_names, descr=descr
+    )
