@@ -1,0 +1,68 @@
+"""Quickstart: speaker-independent cross-validation and a saved model in about a minute.
+
+Trains the paper's pipeline -- 3-D log-Mel front end, ADCRNN, cross-entropy +
+contrastive-center loss -- at small widths on the built-in synthetic corpus
+(no download), scores it with speaker-independent 4-fold cross-validation
+(accuracy and unweighted average recall), then refits on everything and saves
+the fitted pipeline with joblib.
+
+Run::
+
+    python examples/quickstart.py [--n-samples 160] [--epochs 15] [--out model.joblib]
+"""
+
+# %%
+import argparse
+import time
+
+import joblib
+import numpy as np
+from _common import SMALL_ADCRNN
+from sklearn.model_selection import GroupKFold, cross_validate
+from sklearn.pipeline import Pipeline
+
+from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
+from sklearn_ser.datasets import make_emotional_speech
+
+
+def build_pipeline(epochs, seed=0):
+    """Front end (2-s clips: 200-frame chunks) and a small ADCRNN."""
+    return Pipeline([
+        ("features", LogMel3DTransformer(chunk_frames=200)),
+        ("clf", ADCRNNClassifier(lr=3e-3, max_epochs=epochs, batch_size=16, train_split=None,
+                                 random_state=seed, verbose=0, **SMALL_ADCRNN)),
+    ])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=160)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--out", default="quickstart_model.joblib")
+    args = parser.parse_args(argv)
+
+    # %% A synthetic corpus: 4 emotions, 8 speakers, 2-s utterances at 16 kHz
+    X, y, speakers = make_emotional_speech(args.n_samples, n_classes=4, random_state=0)
+    print(f"{len(y)} utterances, classes {sorted(set(y.tolist()))}, "
+          f"{len(set(speakers.tolist()))} speakers")
+
+    # %% Speaker-independent cross-validation: no speaker in both train and test
+    start = time.perf_counter()
+    scores = cross_validate(build_pipeline(args.epochs), X, y, groups=speakers,
+                            cv=GroupKFold(4), scoring=["accuracy", "balanced_accuracy"])
+    for fold, (acc, uar) in enumerate(zip(scores["test_accuracy"],
+                                          scores["test_balanced_accuracy"], strict=True)):
+        print(f"fold {fold}: accuracy {acc:.3f}  UAR {uar:.3f}")
+    print(f"mean: accuracy {np.mean(scores['test_accuracy']):.3f}  "
+          f"UAR {np.mean(scores['test_balanced_accuracy']):.3f}  "
+          f"(chance 0.25; {time.perf_counter() - start:.0f} s)")
+
+    # %% Refit on everything and save the whole pipeline
+    pipe = build_pipeline(args.epochs).fit(X, y)
+    joblib.dump(pipe, args.out)
+    print(f"saved the fitted pipeline to {args.out}")
+    return scores
+
+
+if __name__ == "__main__":
+    main()

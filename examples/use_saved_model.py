@@ -1,0 +1,34 @@
+"""Use a saved pipeline from another script: WAV files in, emotions out.
+
+The pickled ``Pipeline`` carries the front end's settings and normalisation
+statistics with the network, so raw audio goes straight in; a model trained
+on a GPU with ``device="auto"`` loads on a CPU-only machine.
+
+Run (after ``python examples/quickstart.py``)::
+
+    python examples/use_saved_model.py quickstart_model.joblib clip1.wav clip2.wav
+"""
+
+# %%
+import argparse
+
+import joblib
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a pipeline saved with joblib.dump")
+    parser.add_argument("files", nargs="+", help="audio files (any rate, mono or not)")
+    args = parser.parse_args(argv)
+
+    pipe = joblib.load(args.model)
+    proba = pipe.predict_proba(args.files)
+    classes = pipe.classes_
+    for path, row in zip(args.files, proba, strict=True):
+        ranked = sorted(zip(classes, row, strict=True), key=lambda item: -item[1])
+        print(f"{path}: {ranked[0][0]}  (" + ", ".join(f"{c} {p:.2f}" for c, p in ranked) + ")")
+    return proba
+
+
+if __name__ == "__main__":
+    main()
