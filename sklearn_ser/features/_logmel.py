@@ -109,7 +109,18 @@ def frame_count(n_samples, frame_length, hop_length):
 
     One frame when the signal fits in a frame, else
     ``1 + ceil((n_samples - frame_length) / hop_length)``: the last frame is
-    zero-padded, so no sample is dropped. Works element-wise on arrays.
+    zero-padded, so no sample is dropped.
+
+    Parameters
+    ----------
+    n_samples : int or np.ndarray of int
+        Signal length(s) in samples; works element-wise on arrays.
+    frame_length, hop_length : int
+        In samples.
+
+    Returns
+    -------
+    n_frames : np.ndarray of int64
     """
     n_samples = np.asarray(n_samples, dtype=np.int64)
     extra = np.maximum(n_samples - frame_length, 0)
@@ -276,6 +287,14 @@ def log_mel_spectrogram_batch(
 def log_mel_spectrogram(signal, **params):
     """Log-Mel filterbank energies of one signal; see :func:`log_mel_spectrogram_batch`.
 
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(n_samples,)]
+        Waveform at the ``sample_rate`` given in ``params``.
+    **params
+        Keyword arguments of :func:`log_mel_spectrogram_batch`; ``dtype``
+        defaults to float64 here (psf-exact).
+
     Returns
     -------
     log_mel : np.ndarray [shape=(n_frames, n_mels)]
@@ -367,6 +386,15 @@ def log_mel_3d_batch(signals, *, delta_width=2, **log_mel_params):
 
 def log_mel_3d(signal, *, delta_width=2, **log_mel_params):
     """Static, delta and delta-delta log-Mel channels of one signal (float64 by default).
+
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(n_samples,)]
+        Waveform.
+    delta_width : int
+        ``N`` of eq. 5, used for both deltas.
+    **log_mel_params
+        Keyword arguments of :func:`log_mel_spectrogram_batch`.
 
     Returns
     -------

@@ -383,6 +383,15 @@ class ADCRNNClassifier(ChunkedNeuralNetClassifier):
     (``"contrastive-center"``, ``"center"`` or ``None``) and weighted with
     ``criterion__aux_weight``.
 
+    Parameters
+    ----------
+    module : class or torch.nn.Module, default=ADCRNN
+        The network; widths go through ``module__*`` parameters.
+    **kwargs
+        Every parameter of :class:`ChunkedNeuralNetClassifier` (``lr=1e-4``,
+        ``batch_size=32``, ``max_epochs``, ``precision``, ``aggregate``,
+        ``random_state``, ``device="auto"``, ...) and of skorch's ``NeuralNet``.
+
     Examples
     --------
     >>> from sklearn.pipeline import Pipeline
@@ -399,6 +408,14 @@ class ACRNNClassifier(ChunkedNeuralNetClassifier):
     """ACRNN baseline (Chen et al., IEEE SPL 2018) with the same training set-up.
 
     A :class:`ChunkedNeuralNetClassifier` with ``module=ACRNN``.
+
+    Parameters
+    ----------
+    module : class or torch.nn.Module, default=ACRNN
+        The network; widths go through ``module__*`` parameters.
+    **kwargs
+        Every parameter of :class:`ChunkedNeuralNetClassifier` and of skorch's
+        ``NeuralNet``.
     """
 
     def __init__(self, module=ACRNN, *args, **kwargs):
