@@ -279,8 +279,13 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             dtype=np.dtype(self.precision),
         )
 
-    def _extract(self, X):
-        """Features of every source: list of (features (3, F, M), frame_offsets) groups."""
+    def _extract(self, X, *, lazy=False):
+        """Features of every source, as (features (3, F, M), frame_offsets) groups.
+
+        A list, or with ``lazy=True`` a generator that computes the groups as
+        they are consumed (in order), so ``transform`` holds one group's raw
+        features at a time.
+        """
         sources = _as_source_list(X)
         if not sources:
             raise ValueError("X contains no audio sources: found 0 utterances (need at least 1)")
@@ -298,8 +303,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             for s in starts
         )
         if effective_n_jobs(self.n_jobs) == 1:
-            return [job[0](*job[1], **job[2]) for job in jobs]
-        return Parallel(n_jobs=self.n_jobs)(jobs)
+            groups = (function(*args, **kwargs) for function, args, kwargs in jobs)
+            return groups if lazy else list(groups)
+        return Parallel(n_jobs=self.n_jobs, return_as="generator" if lazy else "list")(jobs)
 
     # -- statistics and chunking -----------------------------------------
     def _fit_statistics(self, groups):
@@ -400,7 +406,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32.
         """
         check_is_fitted(self, "mean_")
-        return self._chunk(self._extract(X))
+        return self._chunk(self._extract(X, lazy=True))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
