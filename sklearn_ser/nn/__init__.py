@@ -2,6 +2,7 @@
 
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
+from ._augment import SpecAugment, mask_chunks
 from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
 
@@ -14,4 +15,6 @@ __all__ = [
     "CenterLoss",
     "ChunkedNeuralNetClassifier",
     "ContrastiveCenterLoss",
+    "SpecAugment",
+    "mask_chunks",
 ]
