@@ -11,11 +11,13 @@ from ._logmel import (
     log_mel_spectrogram_batch,
     mel_filterbank,
 )
+from ._pooling import UtteranceStatistics
 from ._transformer import LogMel3DTransformer
 
 __all__ = [
     "ChunkedFeatures",
     "LogMel3DTransformer",
+    "UtteranceStatistics",
     "deltas",
     "frame_count",
     "frame_signal",
