@@ -40,6 +40,18 @@ def cremad_root():
     return root
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One torch thread for the suite: tiny models gain nothing from a second one,
+    and on a busy two-core machine OpenMP's second thread stalls for seconds."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

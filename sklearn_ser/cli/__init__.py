@@ -1,0 +1,85 @@
+"""``sklearn-ser``: the command line, a thin argparse layer over the public API.
+
+Commands: ``demo``, ``cross-validate``, ``train``, ``predict``, ``timeline``
+(see ``docs/cli.md`` or ``sklearn-ser COMMAND --help``). Results go to
+stdout, progress to stderr. Exit codes: 0 success, 1 a runtime error, 2 a
+usage error; errors are one line on stderr, without a traceback (set
+``SKLEARN_SER_DEBUG=1`` to see it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .. import __version__
+from ..exceptions import SklearnSerError
+from . import _cross_validate, _demo, _predict, _timeline, _train
+from ._common import PROG, CliError, Parser, UsageError
+
+__all__ = ["build_parser", "main"]
+
+_COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline)
+
+
+def build_parser():
+    """The ``sklearn-ser`` argument parser with one sub-parser per command."""
+    parser = Parser(
+        prog=PROG,
+        description="Speech emotion recognition with a 3-D log-Mel front end and the\n"
+                    "ADCRNN of Pham, Dang and Nguyen (JAEC 2020).",
+        epilog=f"Run '{PROG} COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    subparsers = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", required=True,
+        parser_class=Parser,
+    )
+    for command in _COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def _message(exc):
+    """One line saying what went wrong."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so flushing it at exit does not raise again (Python docs,
+    "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (captured)
+        pass
+
+
+def main(argv=None):
+    """Run ``sklearn-ser`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"{args.parser.prog}: error: {_message(exc)} (see '{args.parser.prog} --help')",
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader left, e.g. `sklearn-ser timeline ... | head`
+        _silence_stdout()
+        return 1
+    except (SklearnSerError, CliError, OSError, ValueError, ImportError) as exc:
+        if os.environ.get("SKLEARN_SER_DEBUG"):
+            raise
+        print(f"{PROG}: error: {_message(exc)}", file=sys.stderr)
+        return 1

@@ -1,0 +1,389 @@
+"""What the commands share: the parser, option groups, model presets, data, output."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import errno
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PROG = "sklearn-ser"
+
+#: Layer widths per model (``module__*`` parameters). "paper" is the
+#: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "small"
+#: and "tiny" shrink every layer, for a CPU and for smoke runs (the demo).
+WIDTHS = {
+    "adcrnn": {
+        "paper": {},
+        "small": dict(conv_channels=32, dilated_channels=64, linear_units=128, lstm_units=64,
+                      embedding_dim=32),
+        "tiny": dict(conv_channels=8, dilated_channels=16, linear_units=32, lstm_units=16,
+                     embedding_dim=16),
+    },
+    "acrnn": {
+        "paper": {},
+        "small": dict(conv_channels=32, stacked_channels=64, linear_units=192, lstm_units=32,
+                      embedding_dim=32),
+        "tiny": dict(conv_channels=8, stacked_channels=16, n_stacked=2, linear_units=32,
+                     lstm_units=16, embedding_dim=16),
+    },
+}
+DATASETS = ("emodb", "cremad", "ravdess", "folder", "demo")
+LOSSES = ("contrastive-center", "center", "none")
+
+
+class UsageError(ValueError):
+    """Options that do not fit together: reported like an argparse error, exit code 2."""
+
+
+class CliError(Exception):
+    """A runtime failure with a message meant for the user: exit code 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit code 2), and whose
+    descriptions keep their paragraphs."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def log(message):
+    """A progress line on stderr, so stdout keeps only results."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def progress(args):
+    """Whether progress lines are wanted (``--quiet`` not given)."""
+    return not getattr(args, "quiet", False)
+
+
+@contextlib.contextmanager
+def progress_to_stderr():
+    """Send what libraries print while training (skorch's epoch table, the
+    Pipeline's step timings) to stderr, so stdout keeps only results."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def cv_name(text):
+    """``--cv``: an integer k, ``loso`` or ``groupK``, checked by :func:`speaker_cv`'s rules."""
+    from ..evaluation._splits import parse_cv
+
+    try:
+        return parse_cv(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+# -- option groups -------------------------------------------------------------
+def add_runtime_options(parser, *, threads_default=None):
+    group = parser.add_argument_group("run time")
+    group.add_argument(
+        "--threads", type=positive_int, default=threads_default, metavar="N",
+        help="torch threads (default: %s)"
+        % ("torch's choice" if threads_default is None else threads_default),
+    )
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress lines or epoch tables on stderr")
+
+
+def add_dataset_options(parser):
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", required=True, choices=DATASETS,
+                       help="corpus layout: emodb (ROOT/wav/*.wav), cremad (ROOT/AudioWAV), "
+                            "ravdess (ROOT/Actor_NN), folder (ROOT/<label>/...), or demo "
+                            "(synthetic speech, no ROOT)")
+    group.add_argument("--root", type=Path, metavar="PATH",
+                       help="the corpus folder (all datasets but demo)")
+    group.add_argument("--groups", metavar="REGEX",
+                       help="folder dataset: regular expression whose first group, searched in "
+                            "each file's path relative to ROOT, is the speaker (needed for "
+                            "--cv loso/groupK)")
+    group.add_argument("--n-samples", type=positive_int, default=240, metavar="N",
+                       help="demo dataset: number of utterances (default: %(default)s)")
+    group.add_argument("--n-classes", type=int, default=4, choices=range(2, 8), metavar="K",
+                       help="demo dataset: number of emotions, 2-7 (default: %(default)s)")
+
+
+def add_model_options(parser):
+    group = parser.add_argument_group("model and training")
+    group.add_argument("--model", choices=tuple(WIDTHS), default="adcrnn",
+                       help="ADCRNN (Pham et al. 2020) or the ACRNN baseline (Chen et al. "
+                            "2018) (default: %(default)s)")
+    group.add_argument("--loss", choices=LOSSES, default="contrastive-center",
+                       help="auxiliary loss added to cross-entropy (default: %(default)s)")
+    group.add_argument("--aux-weight", type=float, default=1.0, metavar="W",
+                       help="weight of the auxiliary loss (default: %(default)s)")
+    group.add_argument("--width", choices=("paper", "small", "tiny"), default="paper",
+                       help="layer widths: the published ones, or smaller for a CPU "
+                            "(default: %(default)s)")
+    group.add_argument("--epochs", type=positive_int, default=30, metavar="E",
+                       help="training epochs (default: %(default)s)")
+    group.add_argument("--lr", type=positive_float, default=1e-4,
+                       help="Adam learning rate (default: %(default)s, the paper's)")
+    group.add_argument("--batch-size", type=positive_int, default=32, metavar="B",
+                       help="chunks per batch (default: %(default)s)")
+    group.add_argument("--chunk-frames", type=positive_int, default=300, metavar="F",
+                       help="frames (10 ms) per chunk (default: %(default)s, i.e. 3 s)")
+    group.add_argument("--valid-fraction", type=fraction, default=0.2, metavar="P",
+                       help="share of the training utterances held out to print a validation "
+                            "loss and accuracy per epoch; 0 trains on all (default: %(default)s)")
+    group.add_argument("--seed", type=int, default=0,
+                       help="seed of the weights, shuffling and folds (default: %(default)s)")
+
+
+# -- model and data ----------------------------------------------------------------
+def set_threads(args):
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
+                   epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, valid_fraction=0.2,
+                   seed=0, verbose=1, **module_params):
+    """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``.
+
+    Parameters
+    ----------
+    model : {"adcrnn", "acrnn"}, default="adcrnn"
+        The network.
+    width : {"paper", "small", "tiny"}, default="paper"
+        Layer widths, from :data:`WIDTHS`.
+    loss : {"contrastive-center", "center", "none"}, default="contrastive-center"
+        ``criterion__aux``.
+    aux_weight : float, default=1.0
+        ``criterion__aux_weight``.
+    epochs : int, default=30
+        ``max_epochs``.
+    lr : float, default=1e-4
+        Adam's learning rate.
+    batch_size : int, default=32
+        Chunks per batch.
+    chunk_frames : int, default=300
+        The front end's chunk length in frames.
+    valid_fraction : float, default=0.2
+        Share of the training utterances held out (stratified, seeded) for
+        the per-epoch validation figures; 0 trains on all.
+    seed : int, default=0
+        ``random_state`` of the classifier and of the validation split.
+    verbose : int, default=1
+        skorch's epoch table and the Pipeline's step timings when > 0.
+    **module_params
+        Further ``module__*`` values (e.g. ``dropout=0.3``), over the preset.
+
+    Returns
+    -------
+    pipe : sklearn.pipeline.Pipeline
+        Unfitted.
+    """
+    from sklearn.pipeline import Pipeline
+    from skorch.dataset import ValidSplit
+
+    from .. import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
+
+    classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
+    widths = {**WIDTHS[model][width], **module_params}
+    train_split = (
+        ValidSplit(valid_fraction, stratified=True, random_state=seed) if valid_fraction else None
+    )
+    clf = classifier(
+        **{f"module__{name}": value for name, value in widths.items()},
+        criterion__aux=None if loss == "none" else loss,
+        criterion__aux_weight=aux_weight,
+        lr=lr,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        train_split=train_split,
+        random_state=seed,
+        verbose=verbose,
+    )
+    features = LogMel3DTransformer(chunk_frames=chunk_frames)
+    return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
+
+
+def pipeline_from_args(args):
+    return build_pipeline(
+        model=args.model, width=args.width, loss=args.loss, aux_weight=args.aux_weight,
+        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+        chunk_frames=args.chunk_frames, valid_fraction=args.valid_fraction, seed=args.seed,
+        verbose=int(progress(args)),
+    )
+
+
+def load_dataset(args):
+    """``(X, y, groups)`` for the ``--dataset`` options; X holds paths or waveforms."""
+    from .. import datasets
+
+    if args.dataset != "folder" and args.groups is not None:
+        raise UsageError("--groups applies to --dataset folder only")
+    if args.dataset == "demo":
+        X, y, groups = datasets.make_emotional_speech(
+            args.n_samples, n_classes=args.n_classes, random_state=args.seed
+        )
+        what = f"{len(y)} synthetic utterances of 2 s"
+    else:
+        if args.root is None:
+            raise UsageError(f"--dataset {args.dataset} needs --root PATH, the corpus folder")
+        if args.dataset == "folder":
+            data = datasets.load_audio_folder(args.root, groups=args.groups)
+        else:
+            loader = {"emodb": datasets.load_emodb, "cremad": datasets.load_cremad,
+                      "ravdess": datasets.load_ravdess}[args.dataset]
+            data = loader(args.root)
+        X, y, groups = data.filenames, data.target, data.groups
+        what = f"{len(y)} files from {args.root}"
+    if progress(args):
+        speakers = "no speaker groups" if groups is None else f"{len(np.unique(groups))} speakers"
+        log(f"{args.dataset}: {what}, {len(np.unique(y))} labels, {speakers}")
+    return X, y, groups
+
+
+def save_model(model, path):
+    import joblib
+
+    path = check_output_file(path)
+    joblib.dump(model, path)
+    return path
+
+
+def check_output_file(path):
+    """Fail before a long run, not after it, when ``path`` cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise CliError(
+            f"{path} is a folder; give the file name to write, e.g. {path / 'model.joblib'}"
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, "folder of the output file not found", str(path.parent)
+        )
+    return path
+
+
+def load_model(path):
+    """The fitted pipeline saved in ``path``, or a :class:`CliError` naming the file."""
+    import joblib
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "model file not found", str(path))
+    if path.is_dir():
+        raise CliError(f"model file {path} is a folder, not a saved model")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # unpickling can fail in many ways; all mean "not a model"
+        raise CliError(
+            f"cannot load model file {path} (is it a model saved by '{PROG} train'?): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
+        raise CliError(
+            f"model file {path} holds a {type(model).__name__}, not a fitted classifier; "
+            f"save one with '{PROG} train'"
+        )
+    return model
+
+
+def front_end_of(model):
+    """The LogMel3DTransformer at the head of a saved pipeline (None if there is none)."""
+    from .. import LogMel3DTransformer
+
+    steps = getattr(model, "steps", None)
+    if steps and isinstance(steps[0][1], LogMel3DTransformer):
+        return steps[0][1]
+    return None
+
+
+# -- output ----------------------------------------------------------------------
+class RowWriter:
+    """Stream rows of ``key columns + label + one probability per class`` as a table or CSV."""
+
+    def __init__(self, fmt, keys, classes, *, key_widths=None, stream=None):
+        self.fmt = fmt
+        self.keys = list(keys)
+        self.classes = [str(name) for name in classes]
+        self.stream = stream or sys.stdout
+        self.key_widths = key_widths or [len(key) for key in self.keys]
+        self.label_width = max(len("label"), *(len(name) for name in self.classes))
+        self.csv = csv.writer(self.stream, lineterminator="\n") if fmt == "csv" else None
+
+    def header(self):
+        if self.csv:
+            self.csv.writerow([*self.keys, "label", *self.classes])
+            return
+        cells = [f"{key:<{width}}" for key, width in zip(self.keys, self.key_widths, strict=True)]
+        cells.append(f"{'label':<{self.label_width}}")
+        cells += [f"{name:>{max(len(name), 5)}}" for name in self.classes]
+        print("  ".join(cells).rstrip(), file=self.stream)
+
+    def row(self, keys, label, proba):
+        if self.csv:
+            self.csv.writerow([*keys, label, *(repr(float(p)) for p in proba)])
+            return
+        cells = [f"{key:<{width}}" for key, width in zip(keys, self.key_widths, strict=True)]
+        cells.append(f"{label!s:<{self.label_width}}")
+        cells += [
+            f"{p:>{max(len(name), 5)}.3f}" for p, name in zip(proba, self.classes, strict=True)
+        ]
+        print("  ".join(cells).rstrip(), file=self.stream, flush=True)
+
+
+def write_report(report, output, *, extra=None):
+    """Write ``report.json`` and ``confusion_matrix.png`` into ``output``; return the paths."""
+    from ..evaluation import plot_confusion_matrix
+
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / "report.json"
+    path.write_text(json.dumps({**(extra or {}), **report}, indent=2) + "\n")
+    written = [path]
+    try:
+        written.append(
+            plot_confusion_matrix(report["confusion_matrix"], report["labels"],
+                                  output / "confusion_matrix.png")
+        )
+    except ImportError as exc:
+        log(f"skipping confusion_matrix.png: {exc}")
+    return written
+
+
+def options_of(args):
+    """The parsed options as JSON-ready values, for a report's record of how it was made."""
+    return {
+        name: str(value) if isinstance(value, Path) else value
+        for name, value in vars(args).items()
+        if name not in ("run", "parser")
+    }

@@ -1,0 +1,68 @@
+"""``sklearn-ser cross-validate``: accuracy, UAR and per-class recall over folds."""
+
+from __future__ import annotations
+
+from ._common import (
+    UsageError,
+    add_dataset_options,
+    add_model_options,
+    add_runtime_options,
+    cv_name,
+    load_dataset,
+    options_of,
+    pipeline_from_args,
+    progress,
+    progress_to_stderr,
+    set_threads,
+    write_report,
+)
+
+DESCRIPTION = """\
+Cross-validate a model on a corpus: each fold fits the front end's
+normalisation and the network on the training part only and scores the test
+part. Prints accuracy and UAR per fold, their mean and standard deviation, and
+the recall of every class.
+
+--cv k is a stratified shuffled k-fold (the paper's protocol; a speaker's
+utterances fall on both sides); --cv loso leaves one speaker out per fold and
+--cv groupK is a stratified k-fold over whole speakers (both speaker-independent,
+and lower)."""
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "cross-validate", help="cross-validate a model on a corpus", description=DESCRIPTION
+    )
+    add_dataset_options(parser)
+    add_model_options(parser)
+    group = parser.add_argument_group("evaluation")
+    group.add_argument("--cv", type=cv_name, default="group5", metavar="{5,10,loso,group5,...}",
+                       help="folds: k (stratified k-fold), loso (leave one speaker out) or "
+                            "groupK (k folds of whole speakers) (default: %(default)s)")
+    group.add_argument("--output", metavar="DIR",
+                       help="write report.json and confusion_matrix.png into DIR")
+    add_runtime_options(parser)
+    parser.set_defaults(run=run, parser=parser)
+
+
+def run(args):
+    from ..evaluation import cross_validate_report, format_report
+
+    set_threads(args)
+    X, y, groups = load_dataset(args)
+    if groups is None and isinstance(args.cv, str):
+        raise UsageError(
+            f"--cv {args.cv} splits by speaker, but the files have no speaker groups: pass "
+            "--groups REGEX (folder dataset) or use a plain k-fold such as --cv 5"
+        )
+    pipe = pipeline_from_args(args)
+    with progress_to_stderr():
+        report = cross_validate_report(
+            pipe, X, y, groups=groups, cv=args.cv, random_state=args.seed,
+            verbose=int(progress(args)),
+        )
+    print(format_report(report))
+    if args.output:
+        written = write_report(report, args.output, extra={"options": options_of(args)})
+        print("wrote " + ", ".join(str(path) for path in written))
+    return 0

@@ -1,0 +1,157 @@
+"""Figures written straight to PNG: a confusion matrix and the three log-Mel channels.
+
+matplotlib is optional: it is imported when a function is called, through
+its object-oriented ``Figure`` (no ``pyplot``), so no global backend or open
+figure is left behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_confusion_matrix", "plot_log_mel_3d"]
+
+CHANNEL_NAMES = ("static", "delta", "delta-delta")
+
+
+def _new_figure(function, **kwargs):
+    """A matplotlib ``Figure``, or an ImportError that says how to get matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise ImportError(
+            f"{function} needs matplotlib, which is not installed: pip install matplotlib"
+        ) from exc
+    return Figure(**kwargs)
+
+
+def _save(figure, path):
+    path = Path(path)
+    figure.savefig(path, format="png", dpi=120)
+    return path
+
+
+def plot_confusion_matrix(cm, labels, path, *, title=None):
+    """Write a confusion matrix as a PNG: counts, coloured by the row's recall.
+
+    Parameters
+    ----------
+    cm : array-like [shape=(n_classes, n_classes)], int
+        Rows are the true class, columns the predicted one (scikit-learn's
+        :func:`~sklearn.metrics.confusion_matrix` convention), e.g. the
+        ``confusion_matrix`` of :func:`cross_validate_report`.
+    labels : sequence of str [length=n_classes]
+        Class names, in the order of the rows.
+    path : str or os.PathLike
+        Where to write the PNG.
+    title : str or None, default=None
+        Figure title; default "Confusion matrix (N samples)".
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        ``cm`` is not square or does not match ``labels``.
+    ImportError
+        matplotlib is not installed.
+    """
+    cm = np.asarray(cm)
+    labels = [str(label) for label in labels]
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(labels):
+        raise ValueError(
+            f"cm must be a square matrix with one row per label: got shape {cm.shape} "
+            f"for {len(labels)} labels"
+        )
+    support = cm.sum(axis=1, keepdims=True)
+    recall = np.divide(cm, support, out=np.zeros(cm.shape), where=support > 0)
+    size = 1.6 + 0.75 * len(labels)
+    figure = _new_figure("plot_confusion_matrix", figsize=(size + 1.2, size))
+    ax = figure.subplots()
+    image = ax.imshow(recall, cmap="Blues", vmin=0.0, vmax=1.0)
+    figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    for (row, col), count in np.ndenumerate(cm):
+        ax.text(
+            col, row, f"{count}\n{recall[row, col]:.0%}", ha="center", va="center", fontsize=8,
+            color="white" if recall[row, col] > 0.5 else "black",
+        )
+    ticks = np.arange(len(labels))
+    ax.set_xticks(ticks, labels, rotation=45, ha="right")
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or f"Confusion matrix ({int(cm.sum())} samples)")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_log_mel_3d(features, path, *, hop_seconds=0.010, n_frames=None, title=None):
+    """Write the static, delta and delta-delta log-Mel channels of one utterance as a PNG.
+
+    The three panels of Pham et al. (2020), Fig. 1: time on the horizontal
+    axis, Mel bin on the vertical one.
+
+    Parameters
+    ----------
+    features : array-like [shape=(3, n_frames, n_mels) or (n_chunks, 3, chunk_frames, n_mels)]
+        One utterance: the output of
+        :func:`~sklearn_ser.features.log_mel_3d`, or its chunks from
+        :class:`~sklearn_ser.LogMel3DTransformer` (``np.asarray(X[i])``),
+        which are laid end to end (non-overlapping chunks give the utterance
+        back, padding included).
+    path : str or os.PathLike
+        Where to write the PNG.
+    hop_seconds : float, default=0.010
+        Frame hop, for the time axis.
+    n_frames : int or None, default=None
+        Plot only the first ``n_frames`` frames, e.g. the real frames
+        ``X.n_frames[X.offsets[i]:X.offsets[i + 1]].sum()`` to drop the
+        padding of the last chunk.
+    title : str or None, default=None
+        Figure title.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        ``features`` has another shape.
+    ImportError
+        matplotlib is not installed.
+    """
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim == 4:  # chunks laid end to end: (3, n_chunks * chunk_frames, n_mels)
+        features = features.transpose(1, 0, 2, 3).reshape(features.shape[1], -1, features.shape[3])
+    if features.ndim != 3 or features.shape[0] != len(CHANNEL_NAMES) or 0 in features.shape:
+        raise ValueError(
+            "features must be one utterance of shape (3, n_frames, n_mels) or its chunks of "
+            f"shape (n_chunks, 3, chunk_frames, n_mels), got shape {np.shape(features)}"
+        )
+    if n_frames is not None:
+        features = features[:, : int(n_frames)]
+    seconds = features.shape[1] * hop_seconds
+    figure = _new_figure("plot_log_mel_3d", figsize=(8.0, 7.0))
+    axes = figure.subplots(len(CHANNEL_NAMES), 1, sharex=True)
+    for ax, channel, name in zip(axes, features, CHANNEL_NAMES, strict=True):
+        # Symmetric colour limits for the deltas, so 0 (no change) sits mid-scale.
+        limit = float(np.percentile(np.abs(channel), 99.5)) or 1.0
+        levels = dict(vmin=-limit, vmax=limit) if name != "static" else {}
+        image = ax.imshow(
+            channel.T, origin="lower", aspect="auto", interpolation="nearest",
+            extent=(0.0, seconds, 0, channel.shape[1]),
+            cmap="magma" if name == "static" else "coolwarm", **levels,
+        )
+        figure.colorbar(image, ax=ax, pad=0.02)
+        ax.set_ylabel("Mel bin")
+        ax.set_title(name, fontsize=10, loc="left")
+    axes[-1].set_xlabel("time (s)")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)

@@ -1,0 +1,262 @@
+"""`cross_validate_report`: fold-by-fold cross-validation with a JSON-serialisable summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, confusion_matrix
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils.validation import _num_samples
+
+from ._metrics import uar_score
+from ._splits import speaker_cv
+
+__all__ = ["cross_validate_report", "format_report"]
+
+
+def _log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _epochs_run(model):
+    """Epochs the fitted model (or a Pipeline's final step) trained for, from its history."""
+    final = model[-1] if isinstance(model, Pipeline) else model
+    history = getattr(final, "history", None)
+    if history is None or not hasattr(history, "__len__") or isinstance(history, str):
+        return None
+    return len(history)
+
+
+def _recalls(cm):
+    """Recall of every row of a confusion matrix; ``None`` for a class absent from the rows."""
+    support = cm.sum(axis=1)
+    return [float(cm[k, k] / n) if n else None for k, n in enumerate(support)]
+
+
+def _mean_std(values):
+    """Mean and standard deviation of the values that are not ``None`` (``None`` if none)."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return None, None
+    return float(np.mean(present)), float(np.std(present))
+
+
+def _run_fold(estimator, X, y, train, test, labels):
+    """Fit a clone on ``train``, predict ``test``; figures of one fold as plain Python types."""
+    start = time.perf_counter()
+    model = clone(estimator).fit(_safe_indexing(X, train), y[train])
+    fit_time = time.perf_counter() - start
+    start = time.perf_counter()
+    y_pred = np.asarray(model.predict(_safe_indexing(X, test)))
+    score_time = time.perf_counter() - start
+    y_test = y[test]
+    cm = confusion_matrix(y_test, y_pred, labels=labels)
+    return {
+        "n_train": len(train),
+        "n_test": len(test),
+        "accuracy": float(accuracy_score(y_test, y_pred)),
+        "uar": uar_score(y_test, y_pred),
+        "per_class_recall": _recalls(cm),
+        "confusion_matrix": cm,
+        "fit_time": fit_time,
+        "score_time": score_time,
+        "epochs": _epochs_run(model),
+    }
+
+
+def cross_validate_report(
+    estimator,
+    X,
+    y,
+    *,
+    groups=None,
+    cv=5,
+    random_state=0,
+    n_jobs=None,
+    verbose=0,
+    labels=None,
+):
+    """Cross-validate ``estimator`` fold by fold and summarise accuracy, UAR and errors.
+
+    Each fold fits a fresh :func:`~sklearn.base.clone` on the training part
+    (in a ``Pipeline`` with :class:`~sklearn_ser.LogMel3DTransformer`, the
+    normalisation statistics too, so nothing leaks from the test part) and
+    predicts the test part.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Usually ``Pipeline([("features", LogMel3DTransformer()), ("clf",
+        ADCRNNClassifier())])``; anything with ``fit`` and ``predict``.
+    X : sequence of audio sources, array or ChunkedFeatures [length=n_samples]
+        What ``estimator.fit`` takes; indexed with scikit-learn's
+        ``_safe_indexing`` (lists, arrays, ``ChunkedFeatures``).
+    y : array-like [shape=(n_samples,)]
+        Labels.
+    groups : array-like [shape=(n_samples,)] or None, default=None
+        Speaker of every sample; needed by ``cv="loso"`` and ``"groupK"``.
+    cv : int, str or splitter, default=5
+        See :func:`speaker_cv`: ``k`` (stratified shuffled k-fold), ``"loso"``
+        (leave one speaker out), ``"groupK"`` (stratified group k-fold), or
+        a splitter object.
+    random_state : int or None, default=0
+        Seed of the fold shuffling.
+    n_jobs : int or None, default=None
+        Folds fitted in parallel (joblib); ``None`` means 1. A torch model
+        already uses every core, so more than one job rarely helps on a CPU.
+    verbose : int, default=0
+        ``>= 1`` prints a line per fold on stderr.
+    labels : array-like or None, default=None
+        Class order of the confusion matrix and the recalls; default: the
+        sorted unique values of ``y``.
+
+    Returns
+    -------
+    report : sklearn.utils.Bunch
+        Plain Python values only (``json.dumps(report)`` works); per-fold
+        lists follow the splitter's fold order:
+
+        - ``labels``: the class order below;
+        - ``accuracy``, ``uar``: per fold; ``accuracy_mean``, ``accuracy_std``,
+          ``uar_mean``, ``uar_std``: over folds (``std`` with ``ddof=0``, as
+          ``scores.std()`` in scikit-learn's examples);
+        - ``per_class_recall``: per fold, a list over ``labels`` (``None``
+          where a class is absent from the fold's test part, e.g. a speaker
+          who never portrays it); ``per_class_recall_mean`` and
+          ``per_class_recall_std``: over the folds where it is present
+          (``None`` if none);
+        - ``confusion_matrix``: summed over folds, rows the true class and
+          columns the predicted one, in ``labels`` order; it counts every
+          sample once for a partition (k-fold, LOSO); ``pooled_accuracy`` and
+          ``pooled_uar`` are computed from it;
+        - ``n_train``, ``n_test``, ``fit_time``, ``score_time`` (seconds of
+          wall time), ``epochs`` (length of the final estimator's ``history``
+          for skorch models, else ``None``): per fold;
+        - ``n_samples``, ``n_splits``, ``cv`` (the splitter's repr),
+          ``total_time``.
+
+    See Also
+    --------
+    format_report : the report as text.
+    sklearn.model_selection.cross_validate : with ``scoring=SCORING``, the
+        same per-fold scores without the confusion matrix.
+    """
+    start = time.perf_counter()
+    y = np.asarray(y)
+    n_samples = _num_samples(X)
+    if y.ndim != 1 or len(y) != n_samples:
+        raise ValueError(
+            f"y must be 1-D with one label per sample: got shape {y.shape} for {n_samples} samples"
+        )
+    if groups is not None and len(groups) != n_samples:
+        raise ValueError(f"groups has {len(groups)} entries for {n_samples} samples")
+    splitter = speaker_cv(cv, groups, random_state=random_state)
+    labels = np.unique(y) if labels is None else np.asarray(labels)
+    splits = list(splitter.split(np.zeros((n_samples, 1)), y, groups))
+    n_splits = len(splits)
+    if verbose:
+        _log(f"cross-validation: {n_samples} samples, {n_splits} folds ({splitter!r})")
+
+    results = []
+    if effective_n_jobs(n_jobs) == 1:
+        for i, (train, test) in enumerate(splits, start=1):
+            if verbose:
+                _log(f"fold {i}/{n_splits}: training on {len(train)}, testing on {len(test)}")
+            results.append(_run_fold(estimator, X, y, train, test, labels))
+            if verbose:
+                _log(_fold_line(i, n_splits, results[-1]))
+    else:
+        jobs = (delayed(_run_fold)(estimator, X, y, train, test, labels) for train, test in splits)
+        for i, result in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), 1):
+            results.append(result)
+            if verbose:
+                _log(_fold_line(i, n_splits, result))
+
+    cm = sum(result["confusion_matrix"] for result in results)
+    per_class_recall = [res["per_class_recall"] for res in results]
+    recall_mean, recall_std = zip(
+        *(_mean_std(column) for column in zip(*per_class_recall, strict=True)), strict=True
+    )
+    pooled_recalls = [r for r in _recalls(cm) if r is not None]
+    accuracy = [res["accuracy"] for res in results]
+    uar = [res["uar"] for res in results]
+    return Bunch(
+        labels=labels.tolist(),
+        n_samples=int(n_samples),
+        n_splits=n_splits,
+        cv=repr(splitter),
+        accuracy=accuracy,
+        uar=uar,
+        accuracy_mean=float(np.mean(accuracy)),
+        accuracy_std=float(np.std(accuracy)),
+        uar_mean=float(np.mean(uar)),
+        uar_std=float(np.std(uar)),
+        per_class_recall=per_class_recall,
+        per_class_recall_mean=list(recall_mean),
+        per_class_recall_std=list(recall_std),
+        confusion_matrix=cm.tolist(),
+        pooled_accuracy=float(np.trace(cm) / cm.sum()),
+        pooled_uar=float(np.mean(pooled_recalls)),
+        n_train=[res["n_train"] for res in results],
+        n_test=[res["n_test"] for res in results],
+        fit_time=[res["fit_time"] for res in results],
+        score_time=[res["score_time"] for res in results],
+        epochs=[res["epochs"] for res in results],
+        total_time=time.perf_counter() - start,
+    )
+
+
+def _fold_line(i, n_splits, result):
+    epochs = "" if result["epochs"] is None else f", {result['epochs']} epochs"
+    return (
+        f"fold {i}/{n_splits}: accuracy {result['accuracy']:.3f}, UAR {result['uar']:.3f} "
+        f"({result['fit_time'] + result['score_time']:.1f} s{epochs})"
+    )
+
+
+def format_report(report):
+    """The report of :func:`cross_validate_report` as a plain-text table.
+
+    Parameters
+    ----------
+    report : dict
+        As returned by :func:`cross_validate_report` (or read back from its
+        JSON).
+
+    Returns
+    -------
+    text : str
+        One line per fold (sizes, accuracy, UAR, seconds, epochs), the mean
+        and standard deviation over folds, the pooled figures, and the
+        recall of every class (mean and standard deviation over the folds
+        where it is present).
+    """
+    lines = [f"{'fold':>4}  {'train':>6}  {'test':>5}  {'accuracy':>8}  {'UAR':>6}  "
+             f"{'seconds':>7}  {'epochs':>6}"]
+    for i in range(report["n_splits"]):
+        epochs = report["epochs"][i]
+        seconds = report["fit_time"][i] + report["score_time"][i]
+        lines.append(
+            f"{i + 1:>4}  {report['n_train'][i]:>6}  {report['n_test'][i]:>5}  "
+            f"{report['accuracy'][i]:>8.3f}  {report['uar'][i]:>6.3f}  {seconds:>7.1f}  "
+            f"{'-' if epochs is None else epochs:>6}"
+        )
+    lines += [
+        f"accuracy {report['accuracy_mean']:.3f} ± {report['accuracy_std']:.3f}, "
+        f"UAR {report['uar_mean']:.3f} ± {report['uar_std']:.3f} "
+        f"(mean ± std over {report['n_splits']} folds; chance UAR {1 / len(report['labels']):.3f})",
+        f"pooled over folds: accuracy {report['pooled_accuracy']:.3f}, "
+        f"UAR {report['pooled_uar']:.3f}",
+        "per-class recall (mean ± std over folds):",
+    ]
+    width = max(len(str(label)) for label in report["labels"])
+    for k, label in enumerate(report["labels"]):
+        mean, std = report["per_class_recall_mean"][k], report["per_class_recall_std"][k]
+        text = "absent from every test fold" if mean is None else f"{mean:.3f} ± {std:.3f}"
+        lines.append(f"  {label!s:<{width}}  {text}")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""Cross-validation splitters named as on the command line: ``5``, ``loso``, ``group5``."""
+
+from __future__ import annotations
+
+import re
+from numbers import Integral
+
+import numpy as np
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
+
+__all__ = ["parse_cv", "speaker_cv"]
+
+_GROUP_K = re.compile(r"group-?(\d+)")
+_CV_HELP = "an integer k >= 2, 'loso' or 'groupK' such as 'group5'"
+
+
+def parse_cv(cv):
+    """Normalise a ``cv`` name: ``"5"`` -> 5, ``"LOSO"`` -> "loso", ``"group-5"`` -> "group5".
+
+    Raises
+    ------
+    ValueError
+        ``cv`` is none of the forms of :func:`speaker_cv`.
+    """
+    if isinstance(cv, Integral) and not isinstance(cv, bool):
+        k = int(cv)
+    elif isinstance(cv, str) and cv.strip().isdigit():
+        k = int(cv)
+    elif isinstance(cv, str) and cv.strip().lower() == "loso":
+        return "loso"
+    elif isinstance(cv, str) and (match := _GROUP_K.fullmatch(cv.strip().lower())):
+        k = int(match.group(1))
+        if k < 2:
+            raise ValueError(f"cv={cv!r}: a group k-fold needs k >= 2")
+        return f"group{k}"
+    else:
+        raise ValueError(f"cv={cv!r} must be {_CV_HELP}")
+    if k < 2:
+        raise ValueError(f"cv={cv!r}: a k-fold needs k >= 2")
+    return k
+
+
+def speaker_cv(cv=5, groups=None, *, random_state=0):
+    """The cross-validation splitter for ``cv``, checked against the speaker ``groups``.
+
+    ========================  ===========================================  ==================
+    ``cv``                    splitter                                     speakers
+    ========================  ===========================================  ==================
+    ``k`` (int or ``"k"``)    ``StratifiedKFold(k, shuffle=True)``         shared (the paper)
+    ``"loso"``                ``LeaveOneGroupOut()``: one fold per         never shared
+                              speaker, tested on that speaker only
+    ``"groupK"``              ``StratifiedGroupKFold(K, shuffle=True)``:   never shared
+                              K folds of whole speakers, label
+                              proportions kept as well as whole speakers
+                              allow
+    ========================  ===========================================  ==================
+
+    A plain k-fold, the protocol of Pham et al. (2020) and of most Emo-DB
+    results, puts utterances of the same speaker on both sides, so it
+    measures a speaker-dependent accuracy; ``loso`` and ``groupK`` measure
+    how the model does on voices it has never heard, which is lower.
+
+    Parameters
+    ----------
+    cv : int, str or cross-validation splitter, default=5
+        As in the table; a splitter object (anything with ``split``) is
+        returned unchanged.
+    groups : array-like [shape=(n_samples,)] or None
+        Speaker of each sample. Required by ``"loso"`` and ``"groupK"``;
+        checked to hold enough speakers.
+    random_state : int or None, default=0
+        Seed of the shuffling of the k-fold splitters.
+
+    Returns
+    -------
+    splitter : sklearn cross-validation splitter
+        Call ``splitter.split(X, y, groups)``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``cv``; a speaker-independent ``cv`` without ``groups`` or
+        with fewer speakers than folds. The message says what to pass instead.
+    """
+    if hasattr(cv, "split") and not isinstance(cv, str):
+        return cv
+    cv = parse_cv(cv)
+    if isinstance(cv, int):
+        return StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    if groups is None:
+        raise ValueError(
+            f"cv={cv!r} splits by speaker but groups is None: pass the speaker of every "
+            "sample as groups, or use a plain k-fold such as cv=5"
+        )
+    n_groups = len(np.unique(np.asarray(groups)))
+    if cv == "loso":
+        if n_groups < 2:
+            raise ValueError(f"cv='loso' needs at least 2 speakers in groups, found {n_groups}")
+        return LeaveOneGroupOut()
+    k = int(cv[len("group") :])
+    if n_groups < k:
+        hint = f"; use cv='group{n_groups}' or cv='loso'" if n_groups >= 2 else ""
+        raise ValueError(f"cv={cv!r} needs at least {k} speakers in groups, found {n_groups}{hint}")
+    return StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)

@@ -1,0 +1,325 @@
+"""The sklearn-ser command line, run in-process on a tiny corpus of WAV files."""
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+import tracemalloc
+
+import joblib
+import numpy as np
+import pytest
+import soundfile as sf
+from sklearn.pipeline import Pipeline
+
+from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer, __version__
+from sklearn_ser.cli import main
+from sklearn_ser.cli._timeline import WINDOWS_PER_BLOCK, predict_timeline, window_bounds
+from sklearn_ser.datasets import make_emotional_speech
+
+COMMANDS = ["demo", "cross-validate", "train", "predict", "timeline"]
+# Tiny network, one epoch, 1-s chunks: the commands' plumbing, not their accuracy.
+TINY = ["--width", "tiny", "--epochs", "1", "--chunk-frames", "100", "--valid-fraction", "0",
+        "--lr", "3e-3"]
+SPEAKER = r"spk(\d+)_"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """24 one-second utterances of 2 emotions by 4 speakers, as ROOT/<label>/spkG_NN.wav."""
+    root = tmp_path_factory.mktemp("corpus")
+    X, y, groups = make_emotional_speech(24, n_classes=2, n_speakers=4, duration=1.0,
+                                         random_state=0)
+    files = []
+    for i, (signal, label, speaker) in enumerate(zip(X, y, groups, strict=True)):
+        (root / label).mkdir(exist_ok=True)
+        files.append(root / label / f"spk{speaker}_{i:02d}.wav")
+        sf.write(files[-1], signal, 16000)
+    return root, files, y
+
+
+@pytest.fixture(scope="module")
+def model_path(corpus, tmp_path_factory):
+    root, _, _ = corpus
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    assert main(["train", "--dataset", "folder", "--root", str(root), *TINY, "-q",
+                 "--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(model_path):
+    return joblib.load(model_path)
+
+
+def one_line_error(captured, *fragments):
+    """stderr is exactly one line, naming what went wrong; stdout is empty."""
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("sklearn-ser")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+# -- help, version, usage errors -----------------------------------------------------
+def test_python_m_sklearn_ser_help_lists_the_commands():
+    result = subprocess.run([sys.executable, "-m", "sklearn_ser", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: sklearn-ser")
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: sklearn-ser {command}")
+    assert "--threads" in out
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sklearn-ser {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        ([], "COMMAND"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["predict", "m.joblib", "a.wav", "--format", "xml"], "--format"),
+        (["cross-validate", "--dataset", "demo", "--cv", "fold5"], "--cv"),
+        (["cross-validate", "--dataset", "emodb"], "--root PATH"),
+        (["train", "--dataset", "demo", "--groups", "x", "--out", "m.joblib"], "--groups"),
+        (["timeline", "m.joblib", "a.wav", "--hop", "-1"], "--hop"),
+        (["demo", "--n-samples", "10"], "--n-samples"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv, fragment, capsys):
+    assert main(argv) == 2
+    one_line_error(capsys.readouterr(), fragment)
+
+
+# -- train ----------------------------------------------------------------------------
+def test_train_saves_a_fitted_pipeline(model, corpus):
+    _, files, y = corpus
+    assert isinstance(model, Pipeline)
+    assert isinstance(model[0], LogMel3DTransformer) and model[0].chunk_frames == 100
+    assert isinstance(model[-1], ADCRNNClassifier) and len(model[-1].history) == 1
+    assert model.classes_.tolist() == sorted(set(y))
+    assert model.predict_proba([str(f) for f in files]).shape == (len(files), 2)
+
+
+def test_train_acrnn_without_auxiliary_loss(corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    out = tmp_path / "acrnn.joblib"
+    assert main(["train", "--dataset", "folder", "--root", str(root), "--model", "acrnn",
+                 "--loss", "none", *TINY, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"saved {out}: acrnn") and "24 utterances" in captured.out
+    assert "train_loss" in captured.err and "train_loss" not in captured.out  # progress: stderr
+    clf = joblib.load(out)[-1]
+    assert isinstance(clf, ACRNNClassifier) and clf.criterion_.center_loss is None
+
+
+def test_train_checks_the_output_folder_before_training(corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    out = tmp_path / "missing" / "m.joblib"
+    assert main(["train", "--dataset", "folder", "--root", str(root), *TINY,
+                 "--out", str(out)]) == 1
+    one_line_error(capsys.readouterr(), "folder of the output file not found", str(out.parent))
+
+
+def test_missing_corpus_root_is_a_runtime_error(tmp_path, capsys):
+    root = tmp_path / "nowhere"
+    assert main(["train", "--dataset", "emodb", "--root", str(root), "--out", "m.joblib"]) == 1
+    one_line_error(capsys.readouterr(), "corpus root not found", str(root))
+
+
+# -- predict ------------------------------------------------------------------------
+def test_predict_json_gives_the_pipelines_probabilities(model_path, model, corpus, capsys):
+    _, files, _ = corpus
+    names = [str(f) for f in files[:5]]
+    assert main(["predict", str(model_path), *names, "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    expected = model.predict_proba(names)
+    assert [r["file"] for r in records] == names
+    for record, proba in zip(records, expected, strict=True):
+        assert list(record["probabilities"]) == model.classes_.tolist()
+        np.testing.assert_allclose(list(record["probabilities"].values()), proba, rtol=1e-12)
+        assert sum(record["probabilities"].values()) == pytest.approx(1.0)
+        assert record["label"] == model.classes_[proba.argmax()]
+
+
+def test_predict_csv_and_table(model_path, model, corpus, capsys):
+    _, files, _ = corpus
+    names = [str(f) for f in files[:4]]
+    classes = model.classes_.tolist()
+    assert main(["predict", str(model_path), *names, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["file"] for row in rows] == names
+    np.testing.assert_allclose([[float(row[c]) for c in classes] for row in rows],
+                               model.predict_proba(names), rtol=1e-12)
+    assert [row["label"] for row in rows] == model.predict(names).tolist()
+
+    assert main(["predict", str(model_path), *names]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["file", "label", *classes]
+    for line, name in zip(lines[1:], names, strict=True):
+        file, label, *proba = line.split()
+        assert file == name and label in classes
+        assert sum(map(float, proba)) == pytest.approx(1.0, abs=2e-3)  # 3 decimals each
+
+
+def test_predict_missing_model_names_the_file(tmp_path, corpus, capsys):
+    missing = tmp_path / "no_model.joblib"
+    assert main(["predict", str(missing), str(corpus[1][0])]) == 1
+    one_line_error(capsys.readouterr(), "model file not found", str(missing))
+
+
+def test_predict_missing_audio_names_the_file(model_path, tmp_path, capsys):
+    missing = tmp_path / "gone.wav"
+    assert main(["predict", str(model_path), str(missing)]) == 1
+    one_line_error(capsys.readouterr(), "audio file not found", str(missing))
+
+
+def test_predict_rejects_a_file_that_is_not_a_model(tmp_path, corpus, capsys):
+    not_a_model = tmp_path / "notes.joblib"
+    not_a_model.write_text("hello")
+    assert main(["predict", str(not_a_model), str(corpus[1][0])]) == 1
+    one_line_error(capsys.readouterr(), "cannot load model file", str(not_a_model))
+    joblib.dump({"a": 1}, not_a_model)
+    assert main(["predict", str(not_a_model), str(corpus[1][0])]) == 1
+    one_line_error(capsys.readouterr(), "not a fitted classifier")
+
+
+# -- timeline -----------------------------------------------------------------------
+def test_timeline_of_a_short_file_is_the_pipelines_chunk_prediction(model_path, model,
+                                                                     tmp_path, capsys):
+    signal = make_emotional_speech(1, duration=0.8, random_state=3)[0][0]
+    path = tmp_path / "short.wav"
+    sf.write(path, signal, 16000, subtype="FLOAT")
+    assert main(["timeline", str(model_path), str(path), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 1 and (rows[0]["start"], rows[0]["end"]) == ("0.000", "0.800")
+    proba = [float(rows[0][c]) for c in model.classes_]
+    chunk_proba = model[-1].predict_chunk_proba(model[0].transform([str(path)]))
+    np.testing.assert_allclose(proba, chunk_proba[0], rtol=1e-6)  # float32 chunk output
+    np.testing.assert_allclose(proba, model.predict_proba([str(path)])[0], rtol=1e-12)
+
+
+def test_timeline_windows_are_the_pipeline_on_slices_of_the_file(model, tmp_path):
+    # 22.05 kHz stereo: windows are cut in the file's samples, mixed and resampled each.
+    rate, seconds, hop = 22050, 7.3, 0.4
+    rng = np.random.default_rng(1)
+    stereo = rng.standard_normal((round(seconds * rate), 2)).astype(np.float32) * 0.1
+    path = tmp_path / "long.wav"
+    sf.write(path, stereo, rate, subtype="FLOAT")
+    rows = list(predict_timeline(model, path, hop_seconds=hop, windows_per_block=3))
+
+    mono = stereo.mean(axis=1, dtype=np.float32)
+    window = rate  # the model's chunk: 100 frames of 10 ms
+    starts, stops = window_bounds(len(mono), window, round(hop * rate))
+    assert len(rows) == len(starts) == 1 + math.ceil((len(mono) - window) / (hop * rate))
+    windows = [(mono[a:b], rate) for a, b in zip(starts, stops, strict=True)]
+    # Batched as the timeline batches them (3 per block): float32 convolutions
+    # round differently for another batch size.
+    expected = np.concatenate([model.predict_proba(windows[i : i + 3])
+                               for i in range(0, len(windows), 3)])
+    np.testing.assert_allclose([row[2] for row in rows], expected, rtol=1e-12)
+    np.testing.assert_allclose([row[0] for row in rows], starts / rate)
+    assert rows[-1][1] == pytest.approx(seconds)  # the last window ends with the file
+
+
+def write_long_wav(path, minutes, rate=16000):
+    """A tone in noise written 10 s at a time (the test itself never holds the whole file)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(10 * rate) / rate
+    with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
+        for _ in range(6 * minutes):
+            out.write(0.3 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t)))
+    return 60 * minutes * rate
+
+
+def test_timeline_memory_does_not_grow_with_the_file(model, tmp_path):
+    peaks = {}
+    for minutes in (1, 10):
+        path = tmp_path / f"{minutes}min.wav"
+        n_samples = write_long_wav(path, minutes)
+        tracemalloc.start()
+        n_rows = sum(1 for _ in predict_timeline(model, path, hop_seconds=1.0))
+        peaks[minutes] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert n_rows == 60 * minutes
+    whole_file_float32 = n_samples * 4  # 38.4 MB decoded at the front end's precision
+    assert peaks[10] < whole_file_float32 / 4
+    assert peaks[10] < 1.2 * peaks[1]  # bounded by the block, not the length
+    assert WINDOWS_PER_BLOCK < n_rows
+
+
+def test_timeline_errors(model_path, model, tmp_path, capsys):
+    missing = tmp_path / "none.wav"
+    assert main(["timeline", str(model_path), str(missing)]) == 1
+    one_line_error(capsys.readouterr(), "audio file not found", str(missing))
+    bare = tmp_path / "bare.joblib"
+    joblib.dump(model[-1], bare)  # a classifier without its front end
+    audio = tmp_path / "a.wav"
+    sf.write(audio, np.zeros(16000, dtype=np.float32), 16000)
+    assert main(["timeline", str(bare), str(audio)]) == 1
+    one_line_error(capsys.readouterr(), "LogMel3DTransformer")
+
+
+# -- cross-validate and demo ------------------------------------------------------------
+def test_cross_validate_prints_and_writes_a_report(corpus, tmp_path, capsys):
+    root, files, y = corpus
+    out = tmp_path / "cv"
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--groups",
+                 SPEAKER, "--cv", "group2", *TINY, "--output", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "accuracy" in captured.out and "UAR" in captured.out and "± " in captured.out
+    for label in set(y):
+        assert label in captured.out
+    assert "fold 1/2: training on" in captured.err and "train_loss" in captured.err
+    assert "train_loss" not in captured.out
+    report = json.loads((out / "report.json").read_text())
+    assert np.sum(report["confusion_matrix"]) == len(files)
+    assert report["labels"] == sorted(set(y)) and report["n_splits"] == 2
+    assert report["epochs"] == [1, 1]
+    assert report["options"]["cv"] == "group2" and report["options"]["width"] == "tiny"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "skipping confusion_matrix.png" in captured.err
+    else:
+        assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cross_validate_by_speaker_needs_groups(corpus, capsys):
+    root, _, _ = corpus
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "loso",
+                 *TINY, "--quiet"]) == 2
+    one_line_error(capsys.readouterr(), "--groups REGEX", "--cv 5")
+
+
+def test_demo_writes_a_model_that_predicts(tmp_path, capsys):
+    assert main(["demo", "--n-samples", "40", "--epochs", "1", "--output", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["fold", "train", "test", "accuracy", "UAR", "seconds", "epochs"]
+    assert [line.split()[0] for line in lines[1:4]] == ["1", "2", "3"]
+    assert lines[4].startswith("accuracy ") and "chance UAR 0.250" in lines[4]
+    assert "refitting on all 40 utterances" in captured.err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert np.sum(report["confusion_matrix"]) == 40 and len(report["labels"]) == 4
+    model = joblib.load(tmp_path / "demo_model.joblib")
+    signals = make_emotional_speech(3, random_state=9)[0]
+    np.testing.assert_allclose(model.predict_proba(signals).sum(axis=1), 1.0)
+    if "skipping" not in captured.err:
+        assert (tmp_path / "confusion_matrix.png").exists()
+        assert (tmp_path / "log_mel_3d.png").exists()

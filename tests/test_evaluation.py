@@ -1,0 +1,235 @@
+"""Evaluation helpers against hand computations and scikit-learn's own cross-validation."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from joblib import parallel_config
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+from sklearn.model_selection import (
+    LeaveOneGroupOut,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    cross_val_predict,
+    cross_validate,
+)
+from sklearn.pipeline import Pipeline
+
+from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
+from sklearn_ser.evaluation import (
+    SCORING,
+    cross_validate_report,
+    format_report,
+    plot_confusion_matrix,
+    plot_log_mel_3d,
+    speaker_cv,
+    uar_score,
+)
+
+LABELS = np.array(["anger", "neutral", "sadness"])
+
+
+def toy_corpus(n=90, seed=0, drop_sadness_of_speaker=None):
+    """Two noisy features that carry the class; 6 speakers who each portray every class."""
+    rng = np.random.default_rng(seed)
+    index = np.arange(n)
+    y = LABELS[index % 3]
+    groups = (index // 3) % 6
+    X = np.stack([(index % 3 == 1) * 1.0, (index % 3 == 2) * 1.0], axis=1)
+    X = X + rng.normal(scale=0.6, size=X.shape)
+    if drop_sadness_of_speaker is not None:
+        keep = ~((groups == drop_sadness_of_speaker) & (y == "sadness"))
+        X, y, groups = X[keep], y[keep], groups[keep]
+    return X, y, groups
+
+
+# -- uar_score and SCORING ------------------------------------------------------------
+def test_uar_is_the_mean_of_per_class_recalls_by_hand():
+    y_true = ["a"] * 4 + ["b"] * 2 + ["c"] * 4
+    y_pred = ["a", "a", "a", "b", "b", "c", "c", "c", "a", "a"]
+    # recall(a) = 3/4, recall(b) = 1/2, recall(c) = 2/4; accuracy = 6/10.
+    assert uar_score(y_true, y_pred) == pytest.approx((3 / 4 + 1 / 2 + 2 / 4) / 3)
+    assert accuracy_score(y_true, y_pred) == pytest.approx(0.6)
+    assert isinstance(uar_score(y_true, y_pred), float)
+
+
+def test_scoring_in_cross_validate_gives_accuracy_and_uar():
+    X, y, _ = toy_corpus()
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    scores = cross_validate(LogisticRegression(), X, y, cv=cv, scoring=SCORING)
+    predictions = [
+        (y[test], LogisticRegression().fit(X[train], y[train]).predict(X[test]))
+        for train, test in cv.split(X, y)
+    ]
+    np.testing.assert_allclose(scores["test_uar"], [uar_score(*p) for p in predictions])
+    np.testing.assert_allclose(scores["test_accuracy"], [accuracy_score(*p) for p in predictions])
+
+
+# -- speaker_cv -----------------------------------------------------------------
+@pytest.mark.parametrize("cv", [5, "10", np.int64(3)])
+def test_integer_cv_is_a_shuffled_stratified_k_fold(cv):
+    splitter = speaker_cv(cv, random_state=7)
+    assert isinstance(splitter, StratifiedKFold)
+    assert (splitter.n_splits, splitter.shuffle, splitter.random_state) == (int(cv), True, 7)
+
+
+def test_loso_never_shares_a_speaker_and_tests_each_speaker_once():
+    X, y, groups = toy_corpus()
+    splitter = speaker_cv("LOSO", groups)
+    assert isinstance(splitter, LeaveOneGroupOut)
+    tested = []
+    for train, test in splitter.split(X, y, groups):
+        assert not set(groups[train]) & set(groups[test])
+        assert len(set(groups[test])) == 1
+        tested.append(groups[test][0])
+    assert sorted(tested) == list(range(6))
+
+
+@pytest.mark.parametrize("cv", ["group3", "group-3"])
+def test_group_k_fold_keeps_speakers_whole_and_covers_every_sample(cv):
+    X, y, groups = toy_corpus()
+    splitter = speaker_cv(cv, groups, random_state=0)
+    assert isinstance(splitter, StratifiedGroupKFold) and splitter.n_splits == 3
+    tested = np.concatenate([test for _, test in splitter.split(X, y, groups)])
+    for train, test in splitter.split(X, y, groups):
+        assert not set(groups[train]) & set(groups[test])
+    assert sorted(tested) == list(range(len(y)))
+
+
+def test_a_splitter_object_is_used_as_given():
+    splitter = StratifiedKFold(4)
+    assert speaker_cv(splitter) is splitter
+
+
+@pytest.mark.parametrize(
+    ("cv", "groups", "match"),
+    [
+        ("loso", None, "groups is None"),
+        ("group3", None, "groups is None"),
+        ("group9", np.arange(12) % 6, "at least 9 speakers.*found 6.*group6"),
+        ("loso", np.zeros(5), "at least 2 speakers"),
+        ("bogus", None, "must be an integer k >= 2, 'loso' or 'groupK'"),
+        (1, None, "k >= 2"),
+        ("group1", np.arange(4), "k >= 2"),
+    ],
+)
+def test_bad_cv_names_the_problem(cv, groups, match):
+    with pytest.raises(ValueError, match=match):
+        speaker_cv(cv, groups)
+
+
+# -- cross_validate_report ------------------------------------------------------------
+def test_report_agrees_with_scikit_learn_and_is_json():
+    X, y, groups = toy_corpus()
+    estimator = LogisticRegression()
+    report = cross_validate_report(estimator, X, y, groups=groups, cv="group3", random_state=0)
+    splitter = speaker_cv("group3", groups, random_state=0)
+    scores = cross_validate(estimator, X, y, groups=groups, cv=splitter, scoring=SCORING)
+    np.testing.assert_allclose(report.accuracy, scores["test_accuracy"])
+    np.testing.assert_allclose(report.uar, scores["test_uar"])
+    assert report.accuracy_mean == pytest.approx(scores["test_accuracy"].mean())
+    assert report.uar_std == pytest.approx(scores["test_uar"].std())
+    # The folds partition the samples: the summed matrix is cross_val_predict's.
+    y_pred = cross_val_predict(estimator, X, y, groups=groups, cv=splitter)
+    assert report.confusion_matrix == confusion_matrix(y, y_pred, labels=LABELS).tolist()
+    assert np.sum(report.confusion_matrix) == len(y) == report.n_samples
+    assert report.pooled_accuracy == pytest.approx(accuracy_score(y, y_pred))
+    assert report.pooled_uar == pytest.approx(balanced_accuracy_score(y, y_pred))
+    assert report.labels == LABELS.tolist()
+    assert report.n_test == [len(test) for _, test in splitter.split(X, y, groups)]
+    assert report.epochs == [None] * 3
+    assert all(t >= 0 for t in report.fit_time + report.score_time)
+    assert json.loads(json.dumps(report)) == dict(report)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
+def test_report_marks_a_class_absent_from_a_fold_and_averages_the_rest():
+    X, y, groups = toy_corpus(drop_sadness_of_speaker=5)
+    report = cross_validate_report(LogisticRegression(), X, y, groups=groups, cv="loso")
+    assert report.n_splits == 6
+    recalls = np.array(report.per_class_recall, dtype=float)  # None -> nan
+    assert np.isnan(recalls[5, 2]) and np.isfinite(np.delete(recalls, (5 * 3 + 2))).all()
+    assert report.per_class_recall_mean[2] == pytest.approx(recalls[:5, 2].mean())
+    assert report.per_class_recall_std[2] == pytest.approx(recalls[:5, 2].std())
+    # Speaker 5's fold scores its UAR over the two classes it portrays.
+    test = groups == 5
+    y_pred = LogisticRegression().fit(X[~test], y[~test]).predict(X[test])
+    assert report.uar[5] == pytest.approx(balanced_accuracy_score(y[test], y_pred))
+    assert "null" in json.dumps(report)
+    text = format_report(report)
+    assert all(label in text for label in LABELS) and "± " in text
+    assert len(text.splitlines()) == 1 + 6 + 3 + 3
+
+
+def test_report_counts_epochs_of_a_skorch_pipeline_and_indexes_lists():
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / 16000
+    signals = [a * np.sin(2 * np.pi * f * t) + 0.01 * rng.standard_normal(len(t))
+               for a, f in [(0.05, 150.0), (0.5, 500.0)] * 6]
+    y = np.array(["sadness", "anger"] * 6)
+    pipe = Pipeline([
+        ("features", LogMel3DTransformer(chunk_frames=50, n_mels=20)),
+        ("clf", ADCRNNClassifier(
+            module__conv_channels=4, module__dilated_channels=8, module__linear_units=8,
+            module__lstm_units=4, module__embedding_dim=4, max_epochs=2, batch_size=8,
+            train_split=None, random_state=0, verbose=0)),
+    ])
+    report = cross_validate_report(pipe, signals, y, cv=2)
+    assert report.epochs == [2, 2]
+    assert np.sum(report.confusion_matrix) == 12
+
+
+def test_report_progress_goes_to_stderr_and_parallel_folds_agree(capsys):
+    X, y, _ = toy_corpus()
+    sequential = cross_validate_report(LogisticRegression(), X, y, cv=3, verbose=1)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "fold 1/3: training on" in captured.err and "fold 3/3: accuracy" in captured.err
+    with parallel_config(backend="threading"):  # the parallel path, without process start-up
+        parallel = cross_validate_report(LogisticRegression(), X, y, cv=3, n_jobs=2)
+    assert parallel.accuracy == sequential.accuracy
+    assert parallel.confusion_matrix == sequential.confusion_matrix
+
+
+def test_report_checks_lengths():
+    X, y, groups = toy_corpus()
+    with pytest.raises(ValueError, match="one label per sample"):
+        cross_validate_report(LogisticRegression(), X, y[:-1])
+    with pytest.raises(ValueError, match="groups has"):
+        cross_validate_report(LogisticRegression(), X, y, groups=groups[:-1], cv="loso")
+
+
+# -- figures ------------------------------------------------------------------------
+def test_plots_explain_how_to_get_matplotlib(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import now fails
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_confusion_matrix(np.eye(2, dtype=int), ["a", "b"], tmp_path / "cm.png")
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        plot_log_mel_3d(np.zeros((3, 10, 4)), tmp_path / "lm.png")
+
+
+def test_confusion_matrix_png(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    cm = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 0]])  # a class never seen: no division by 0
+    path = plot_confusion_matrix(cm, LABELS, tmp_path / "cm.png")
+    pixels = image.imread(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert pixels.ndim == 3 and pixels.shape[0] > 200 and pixels.shape[1] > 200
+    with pytest.raises(ValueError, match="square matrix with one row per label"):
+        plot_confusion_matrix(cm, LABELS[:2], tmp_path / "bad.png")
+
+
+def test_log_mel_png_lays_chunks_end_to_end(tmp_path):
+    image = pytest.importorskip("matplotlib.image")
+    signal = np.random.default_rng(0).standard_normal(40000) * 0.1
+    X = LogMel3DTransformer(chunk_frames=100).fit_transform([signal])
+    chunks = np.asarray(X[0])
+    assert chunks.shape == (3, 3, 100, 40)
+    end_to_end = np.concatenate(list(chunks), axis=1)  # (3, 300, 40)
+    from_chunks = plot_log_mel_3d(chunks, tmp_path / "chunks.png", n_frames=X.n_frames.sum())
+    from_array = plot_log_mel_3d(end_to_end, tmp_path / "array.png", n_frames=X.n_frames.sum())
+    np.testing.assert_array_equal(image.imread(from_chunks), image.imread(from_array))
+    with pytest.raises(ValueError, match=r"\(3, n_frames, n_mels\)"):
+        plot_log_mel_3d(np.zeros((2, 10, 4)), tmp_path / "bad.png")
