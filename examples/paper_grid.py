@@ -16,12 +16,12 @@ import argparse
 import tempfile
 
 import numpy as np
-from _common import SMALL_ACRNN, SMALL_ADCRNN
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.datasets import load_emodb, make_emotional_speech
+from sklearn_ser.pipeline import width_params
 
 
 def main(argv=None):
@@ -41,8 +41,8 @@ def main(argv=None):
     training = dict(lr=3e-3, max_epochs=args.epochs, batch_size=16, train_split=None,
                     random_state=0, verbose=0)
     grid = {
-        "clf": [ADCRNNClassifier(**training, **SMALL_ADCRNN),
-                ACRNNClassifier(**training, **SMALL_ACRNN)],
+        "clf": [ADCRNNClassifier(**training, **width_params("adcrnn", "tiny")),
+                ACRNNClassifier(**training, **width_params("acrnn", "tiny"))],
         "clf__criterion__aux": ["contrastive-center", "center", None],
     }
     with tempfile.TemporaryDirectory() as cache:

@@ -17,21 +17,16 @@ import time
 
 import joblib
 import numpy as np
-from _common import SMALL_ADCRNN
 from sklearn.model_selection import GroupKFold, cross_validate
-from sklearn.pipeline import Pipeline
 
-from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.datasets import make_emotional_speech
+from sklearn_ser.pipeline import build_pipeline
 
 
-def build_pipeline(epochs, seed=0):
-    """Front end (2-s clips: 200-frame chunks) and a small ADCRNN."""
-    return Pipeline([
-        ("features", LogMel3DTransformer(chunk_frames=200)),
-        ("clf", ADCRNNClassifier(lr=3e-3, max_epochs=epochs, batch_size=16, train_split=None,
-                                 random_state=seed, verbose=0, **SMALL_ADCRNN)),
-    ])
+def small_pipeline(epochs, seed=0):
+    """Front end (2-s clips: 200-frame chunks) and an ADCRNN at the "tiny" widths."""
+    return build_pipeline(model="adcrnn", width="tiny", epochs=epochs, lr=3e-3, batch_size=16,
+                          chunk_frames=200, valid_fraction=0, seed=seed, verbose=0)
 
 
 def main(argv=None):
@@ -48,7 +43,7 @@ def main(argv=None):
 
     # %% Speaker-independent cross-validation: no speaker in both train and test
     start = time.perf_counter()
-    scores = cross_validate(build_pipeline(args.epochs), X, y, groups=speakers,
+    scores = cross_validate(small_pipeline(args.epochs), X, y, groups=speakers,
                             cv=GroupKFold(4), scoring=["accuracy", "balanced_accuracy"])
     for fold, (acc, uar) in enumerate(zip(scores["test_accuracy"],
                                           scores["test_balanced_accuracy"], strict=True)):
@@ -58,7 +53,7 @@ def main(argv=None):
           f"(chance 0.25; {time.perf_counter() - start:.0f} s)")
 
     # %% Refit on everything and save the whole pipeline
-    pipe = build_pipeline(args.epochs).fit(X, y)
+    pipe = small_pipeline(args.epochs).fit(X, y)
     joblib.dump(pipe, args.out)
     print(f"saved the fitted pipeline to {args.out}")
     return scores

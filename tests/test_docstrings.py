@@ -6,13 +6,13 @@ import re
 import pytest
 
 import sklearn_ser
-from sklearn_ser import datasets, evaluation, features, io, nn
+from sklearn_ser import datasets, evaluation, features, io, nn, pipeline
 
 PUBLIC = [
     obj
     for obj in (
         *(getattr(sklearn_ser, name) for name in sklearn_ser.__all__),
-        *(getattr(module, name) for module in (features, io, nn, datasets, evaluation)
+        *(getattr(module, name) for module in (features, io, nn, datasets, evaluation, pipeline)
           for name in module.__all__),
     )
     if callable(obj)

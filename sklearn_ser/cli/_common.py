@@ -12,27 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..pipeline import WIDTHS, build_pipeline
+
 PROG = "sklearn-ser"
 
-#: Layer widths per model (``module__*`` parameters). "paper" is the
-#: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "small"
-#: and "tiny" shrink every layer, for a CPU and for smoke runs (the demo).
-WIDTHS = {
-    "adcrnn": {
-        "paper": {},
-        "small": dict(conv_channels=32, dilated_channels=64, linear_units=128, lstm_units=64,
-                      embedding_dim=32),
-        "tiny": dict(conv_channels=8, dilated_channels=16, linear_units=32, lstm_units=16,
-                     embedding_dim=16),
-    },
-    "acrnn": {
-        "paper": {},
-        "small": dict(conv_channels=32, stacked_channels=64, linear_units=192, lstm_units=32,
-                      embedding_dim=32),
-        "tiny": dict(conv_channels=8, stacked_channels=16, n_stacked=2, linear_units=32,
-                     lstm_units=16, embedding_dim=16),
-    },
-}
 DATASETS = ("emodb", "cremad", "ravdess", "folder", "demo")
 LOSSES = ("contrastive-center", "center", "none")
 
@@ -169,69 +152,6 @@ def set_threads(args):
         import torch
 
         torch.set_num_threads(args.threads)
-
-
-def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
-                   epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, valid_fraction=0.2,
-                   seed=0, verbose=1, **module_params):
-    """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``.
-
-    Parameters
-    ----------
-    model : {"adcrnn", "acrnn"}, default="adcrnn"
-        The network.
-    width : {"paper", "small", "tiny"}, default="paper"
-        Layer widths, from :data:`WIDTHS`.
-    loss : {"contrastive-center", "center", "none"}, default="contrastive-center"
-        ``criterion__aux``.
-    aux_weight : float, default=1.0
-        ``criterion__aux_weight``.
-    epochs : int, default=30
-        ``max_epochs``.
-    lr : float, default=1e-4
-        Adam's learning rate.
-    batch_size : int, default=32
-        Chunks per batch.
-    chunk_frames : int, default=300
-        The front end's chunk length in frames.
-    valid_fraction : float, default=0.2
-        Share of the training utterances held out (stratified, seeded) for
-        the per-epoch validation figures; 0 trains on all.
-    seed : int, default=0
-        ``random_state`` of the classifier and of the validation split.
-    verbose : int, default=1
-        skorch's epoch table and the Pipeline's step timings when > 0.
-    **module_params
-        Further ``module__*`` values (e.g. ``dropout=0.3``), over the preset.
-
-    Returns
-    -------
-    pipe : sklearn.pipeline.Pipeline
-        Unfitted.
-    """
-    from sklearn.pipeline import Pipeline
-    from skorch.dataset import ValidSplit
-
-    from .. import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
-
-    classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
-    widths = {**WIDTHS[model][width], **module_params}
-    train_split = (
-        ValidSplit(valid_fraction, stratified=True, random_state=seed) if valid_fraction else None
-    )
-    clf = classifier(
-        **{f"module__{name}": value for name, value in widths.items()},
-        criterion__aux=None if loss == "none" else loss,
-        criterion__aux_weight=aux_weight,
-        lr=lr,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        train_split=train_split,
-        random_state=seed,
-        verbose=verbose,
-    )
-    features = LogMel3DTransformer(chunk_frames=chunk_frames)
-    return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
 
 
 def pipeline_from_args(args):
