@@ -8,6 +8,7 @@ with softmax cross-entropy plus the contrastive-center loss.
 
 __version__ = "0.1.0.dev0"
 
+from ._persistence import load_model, save_model
 from .features import ChunkedFeatures, LogMel3DTransformer
 
 _LAZY = {"ACRNNClassifier": "nn", "ADCRNNClassifier": "nn"}
@@ -27,4 +28,6 @@ __all__ = [
     "ChunkedFeatures",
     "LogMel3DTransformer",
     "__version__",
+    "load_model",
+    "save_model",
 ]

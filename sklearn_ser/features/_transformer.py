@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from .._persistence import _add_version, _check_version
 from ..io._audio import RESAMPLERS, load_audio, source_name
 from ._chunked import ChunkedFeatures
 from ._logmel import WINDOWS, log_mel_3d_batch, samples_per
@@ -407,6 +408,13 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "mean_")
         return self._chunk(self._extract(X, lazy=True))
+
+    def __getstate__(self):
+        return _add_version(super().__getstate__())
+
+    def __setstate__(self, state):
+        _check_version(state, type(self).__name__)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,6 +3,14 @@
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
 from ._augment import SpecAugment, mask_chunks
+from ._callbacks import (
+    AtomicCheckpoint,
+    NonFiniteLossError,
+    ResumeFromCheckpoint,
+    StopOnNonFiniteLoss,
+    TrainingInterruptedWarning,
+    resumable_callbacks,
+)
 from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
 
@@ -11,10 +19,16 @@ __all__ = [
     "ADCRNN",
     "ACRNNClassifier",
     "ADCRNNClassifier",
+    "AtomicCheckpoint",
     "CenterAugmentedLoss",
     "CenterLoss",
     "ChunkedNeuralNetClassifier",
     "ContrastiveCenterLoss",
+    "NonFiniteLossError",
+    "ResumeFromCheckpoint",
     "SpecAugment",
+    "StopOnNonFiniteLoss",
+    "TrainingInterruptedWarning",
     "mask_chunks",
+    "resumable_callbacks",
 ]

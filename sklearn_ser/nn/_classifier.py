@@ -12,6 +12,7 @@ from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, Print
 from skorch.dataset import Dataset, ValidSplit
 from skorch.utils import to_tensor
 
+from .._persistence import _add_version, _check_version
 from ..features._chunked import ChunkedFeatures
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
@@ -184,7 +185,11 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             self.device_auto_ = False
         return super().set_params(**kwargs)
 
+    def __getstate__(self):
+        return _add_version(super().__getstate__())
+
     def __setstate__(self, state):
+        _check_version(state, type(self).__name__)
         if state.get("device_auto_"):
             # A net trained with device="auto" re-resolves where it is loaded,
             # so a GPU-trained model loads on a CPU-only machine without fuss.

@@ -1,0 +1,652 @@
+"""Safe, portable model files (:func:`save_model`, :func:`load_model`) and the pickle version check.
+
+A model file is a zip archive of two stored (uncompressed) members:
+
+- ``metadata.json``: the format name and version, the library versions, and
+  for every step its class name (from an allow-list), its JSON-able
+  parameters and its small fitted attributes (``classes_`` with its dtype,
+  ``input_shape_``, ``n_frames_seen_``, ``chunk_shape_``);
+- ``weights.safetensors``: every tensor (the module's and the criterion's
+  state dicts, the centers and batch-norm statistics included, and the front
+  end's ``mean_`` and ``scale_`` in float64).
+
+Loading parses JSON and safetensors only: no pickle, no import of a name
+found in the file, so a file from an untrusted source runs none of its
+content. Only the estimators below can be saved; ``joblib``/``pickle`` stay
+available for anything else (trusted files only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+import zipfile
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import SklearnSerError
+
+__all__ = ["ModelFileError", "SklearnSerVersionWarning", "load_model", "save_model"]
+
+FORMAT_NAME = "sklearn_ser.model"
+#: Bumped when a file written now could not be read by an older load_model.
+FORMAT_VERSION = 1
+METADATA_MEMBER = "metadata.json"
+WEIGHTS_MEMBER = "weights.safetensors"
+_MAX_METADATA_BYTES = 1 << 20  # a genuine metadata.json is a few kB
+
+#: Key the estimators add to their pickled state (as scikit-learn's ``_sklearn_version``).
+VERSION_KEY = "_sklearn_ser_version"
+
+#: Class names a file may name, mapped to where the class lives in sklearn_ser.
+_TRANSFORMERS = ("LogMel3DTransformer",)
+_CLASSIFIERS = ("ADCRNNClassifier", "ACRNNClassifier")
+_MODULES = ("ADCRNN", "ACRNN")
+_CRITERIA = ("CenterAugmentedLoss",)
+#: Parameters never restored from a file: ``torch_load_kwargs`` could turn off
+#: ``weights_only`` for later ``load_params`` calls, ``memory`` would make a
+#: Pipeline read and write joblib pickles in a folder the file chooses.
+_NEVER_RESTORED = ("torch_load_kwargs", "memory")
+
+
+class ModelFileError(SklearnSerError, ValueError):
+    """A model file is truncated, corrupted, tampered with, or not a model file.
+
+    Parameters
+    ----------
+    message : str
+        Names the file and what is wrong with it.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+
+
+class SklearnSerVersionWarning(UserWarning):
+    """An estimator was saved by another version of sklearn_ser.
+
+    Like scikit-learn's ``InconsistentVersionWarning``: issued when a pickle
+    or a model file written by another version is loaded.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The estimator's class name (for a model file, the file's path).
+    original_sklearn_ser_version : str
+        The version that saved it.
+    current_sklearn_ser_version : str
+        The running version.
+    how : {"unpickle", "load"}, default="unpickle"
+        Unpickling (suggests :func:`save_model` for files that outlive a
+        version) or :func:`load_model`.
+    """
+
+    def __init__(self, *, estimator_name, original_sklearn_ser_version,
+                 current_sklearn_ser_version, how="unpickle"):
+        self.estimator_name = estimator_name
+        self.original_sklearn_ser_version = original_sklearn_ser_version
+        self.current_sklearn_ser_version = current_sklearn_ser_version
+        self.how = how
+
+    def __str__(self):
+        advice = (
+            " For a model that loads across versions, save it with sklearn_ser.save_model "
+            f"under version {self.original_sklearn_ser_version} and load it with load_model."
+            if self.how == "unpickle" else ""
+        )
+        return (
+            f"Trying to {self.how} {self.estimator_name} from sklearn_ser version "
+            f"{self.original_sklearn_ser_version} when using version "
+            f"{self.current_sklearn_ser_version}. This might lead to breaking code or "
+            f"invalid results. Use at your own risk.{advice}"
+        )
+
+
+def _current_version():
+    from . import __version__  # at call time: this module is imported by the package's own
+
+    return __version__
+
+
+# -- pickle: version stamp and check (used by the estimators' __getstate__/__setstate__) ----
+
+def _add_version(state):
+    """A copy of a pickled ``state`` dict stamped with the running sklearn_ser version."""
+    return {**state, VERSION_KEY: _current_version()}
+
+
+def _check_version(state, estimator_name):
+    """Remove the version stamp from ``state``; warn if it is not the running version.
+
+    A state without a stamp comes from a version before the stamp existed.
+    """
+    original = state.pop(VERSION_KEY, "unknown (before 0.1.0)")
+    current = _current_version()
+    if original != current:
+        warnings.warn(
+            SklearnSerVersionWarning(
+                estimator_name=estimator_name,
+                original_sklearn_ser_version=original,
+                current_sklearn_ser_version=current,
+            ),
+            stacklevel=3,
+        )
+
+
+# -- parameters <-> JSON --------------------------------------------------------------------
+
+class _NotJSON(Exception):
+    pass
+
+
+def _to_json(value):
+    """``value`` as plain JSON data (numpy/torch numbers and 1-D arrays included)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        if not np.isfinite(value):
+            raise _NotJSON
+        return float(value)
+    if hasattr(value, "tolist") and getattr(value, "ndim", None) in (0, 1):
+        return _to_json(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _to_json(item) for key, item in value.items()}
+    raise _NotJSON
+
+
+def _split_params(estimator, handled=()):
+    """JSON-able parameters, and the names of those that are not (dropped)."""
+    params, dropped = {}, []
+    for key, value in estimator.get_params(deep=False).items():
+        if key.startswith("_") or key in handled or key in _NEVER_RESTORED:
+            continue
+        try:
+            params[key] = _to_json(value)
+        except _NotJSON:
+            dropped.append(key)
+    return params, dropped
+
+
+# -- saving ---------------------------------------------------------------------------------
+
+def _steps(estimator):
+    """``(pipeline_params, [(name, role, estimator), ...])`` of a supported model."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        steps = list(estimator.steps)
+        pipeline_params = {"verbose": bool(estimator.verbose)}
+    else:
+        steps = [("clf", estimator)]
+        pipeline_params = None
+    roles = ["features"] * (len(steps) - 1) + ["classifier"]
+    names = [type(step).__name__ for _, step in steps]
+    if len(steps) > 2 or names[-1] not in _CLASSIFIERS or (
+        len(steps) == 2 and names[0] not in _TRANSFORMERS
+    ):
+        raise TypeError(
+            "save_model stores a fitted ADCRNNClassifier or ACRNNClassifier, alone or as "
+            "Pipeline([(name, LogMel3DTransformer), (name, classifier)]); got "
+            f"{type(estimator).__name__} with steps {names}. Use joblib to pickle "
+            "other estimators (trusted files only)."
+        )
+    described = [(name, role, step) for (name, step), role in zip(steps, roles, strict=True)]
+    return pipeline_params, described
+
+
+def _describe_transformer(transformer, tensors):
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(transformer, "mean_")
+    params, dropped = _split_params(transformer)
+    tensors["features.mean_"] = np.asarray(transformer.mean_, dtype=np.float64)
+    tensors["features.scale_"] = np.asarray(transformer.scale_, dtype=np.float64)
+    fitted = {
+        "n_frames_seen_": int(transformer.n_frames_seen_),
+        "chunk_shape_": [int(n) for n in transformer.chunk_shape_],
+    }
+    return {"class": type(transformer).__name__, "params": params, "fitted": fitted,
+            "dropped_params": dropped}
+
+
+def _allowed_name(value, names, what, module):
+    """The name of an allow-listed class ``value`` of ``module``, or a TypeError."""
+    name = getattr(value, "__name__", None)
+    if name in names and getattr(module, name, None) is value:
+        return name
+    raise TypeError(
+        f"save_model can store {what}={'/'.join(names)} only, got {value!r}; "
+        "use joblib to pickle a model built on other classes (trusted files only)"
+    )
+
+
+def _describe_classifier(clf, tensors):
+    import torch
+    from skorch.dataset import ValidSplit
+
+    from . import nn
+
+    clf.check_is_fitted()
+    params, dropped = _split_params(clf, ("module", "criterion", "optimizer", "train_split"))
+    params["module"] = _allowed_name(clf.module, _MODULES, "module", nn)
+    params["criterion"] = _allowed_name(clf.criterion, _CRITERIA, "criterion", nn)
+    optimizer = clf.optimizer
+    if getattr(torch.optim, getattr(optimizer, "__name__", ""), None) is optimizer:
+        params["optimizer"] = optimizer.__name__
+    else:
+        dropped.append("optimizer")
+    split = clf.train_split
+    if split is None:
+        params["train_split"] = None
+    elif type(split) is ValidSplit and isinstance(split.cv, Real) and (
+        split.random_state is None or isinstance(split.random_state, Integral)
+    ):
+        params["train_split"] = {"ValidSplit": {
+            "cv": _to_json(split.cv), "stratified": bool(split.stratified),
+            "random_state": _to_json(split.random_state)}}
+    else:
+        dropped.append("train_split")
+    # A parameter left at its default (a class, a function) loses nothing.
+    current, defaults = clf.get_params(deep=False), type(clf)().get_params(deep=False)
+    dropped = [key for key in dropped if current[key] is not defaults.get(key, current)]
+    classes = np.asarray(clf.classes_)
+    values = classes.tolist()
+    if classes.dtype.kind not in "UiubfO" or any(
+        not isinstance(value, (str, int, float, bool)) for value in values
+    ):
+        raise TypeError(
+            f"save_model stores class labels that are str, int, float or bool; got "
+            f"classes_ of dtype {classes.dtype}: {values!r}"
+        )
+    for name in ("module_", "criterion_"):
+        for key, tensor in getattr(clf, name).state_dict().items():
+            tensors[f"classifier.{name}.{key}"] = tensor
+    fitted = {
+        "classes_": {"dtype": classes.dtype.str, "values": values},
+        "input_shape_": [int(n) for n in clf.input_shape_],
+    }
+    return {"class": type(clf).__name__, "params": params, "fitted": fitted,
+            "dropped_params": dropped}
+
+
+def save_model(estimator, path):
+    """Save a fitted model to a safe, portable file (zip of JSON and safetensors).
+
+    Parameters
+    ----------
+    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier
+        A fitted ``Pipeline([(name, LogMel3DTransformer), (name, classifier)])``
+        or a fitted classifier alone.
+    path : str or PathLike
+        File to write (``.zip`` or any name). It is written next to its final
+        place and renamed, so an interrupted save never leaves a partial file.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Notes
+    -----
+    Saved: the parameters that are JSON data (``module__*``, ``criterion__*``,
+    ``optimizer__*``, ``lr``, ``batch_size``, ``max_epochs``, ``precision``,
+    ``aggregate``, ``device``, ...), the module, criterion and optimizer by
+    class name, a ``ValidSplit`` by its arguments, the fitted attributes and
+    all weights. Not saved (back to their defaults on load, listed under
+    ``dropped_params`` in the metadata): parameters holding other objects,
+    such as ``callbacks`` or a custom ``iterator_train__collate_fn``; also
+    ``torch_load_kwargs`` and the Pipeline's ``memory``, never restored from a
+    file. The optimizer state is not saved: resume training from a checkpoint
+    (:func:`sklearn_ser.nn.resumable_callbacks`).
+    """
+    import safetensors.torch
+    import sklearn
+    import skorch
+    import torch
+
+    pipeline_params, steps = _steps(estimator)
+    tensors, described = {}, []
+    for name, role, step in steps:
+        entry = (_describe_transformer if role == "features" else _describe_classifier)(
+            step, tensors)
+        described.append({"name": name, "role": role, **entry})
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "sklearn_ser_version": _current_version(),
+        "library_versions": {"torch": torch.__version__, "skorch": skorch.__version__,
+                             "scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        "pipeline": pipeline_params,
+        "steps": described,
+    }
+    weights = safetensors.torch.save({
+        key: torch.as_tensor(value).detach().to("cpu").clone().contiguous()
+        for key, value in tensors.items()
+    })
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=2, allow_nan=False))
+            archive.writestr(WEIGHTS_MEMBER, weights)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# -- loading --------------------------------------------------------------------------------
+
+def _read_archive(path):
+    """``(metadata, tensors)`` of a model file, or a ModelFileError."""
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    def fail(problem):
+        return ModelFileError(f"{os.fspath(path)!r} is not a valid sklearn_ser model file: "
+                              f"{problem}")
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        hint = ""
+        with contextlib.suppress(OSError), open(path, "rb") as f:
+            if f.read(1) == b"\x80":  # pickle protocol 2 and later
+                hint = ("; it looks like a pickle (joblib.dump): load it with joblib.load, "
+                        "and only if you trust where it comes from")
+        raise fail(f"not a zip archive, or truncated ({exc}){hint}") from exc
+    with archive:
+        infos = {info.filename: info for info in archive.infolist()}
+        if set(infos) != {METADATA_MEMBER, WEIGHTS_MEMBER}:
+            raise fail(f"expected the members {[METADATA_MEMBER, WEIGHTS_MEMBER]}, "
+                       f"found {sorted(infos)}")
+        for info in infos.values():
+            # Stored members cannot expand beyond the file's own size.
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise fail(f"member {info.filename!r} is compressed; model files store "
+                           "their members uncompressed")
+        if infos[METADATA_MEMBER].file_size > _MAX_METADATA_BYTES:
+            raise fail(f"{METADATA_MEMBER} is {infos[METADATA_MEMBER].file_size} bytes "
+                       f"(at most {_MAX_METADATA_BYTES})")
+        try:
+            raw_metadata = archive.read(METADATA_MEMBER)
+            raw_weights = archive.read(WEIGHTS_MEMBER)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise fail(f"corrupted or truncated ({exc})") from exc
+    try:
+        metadata = json.loads(raw_metadata.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"{METADATA_MEMBER} is not valid JSON ({exc})") from exc
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise fail(f"{METADATA_MEMBER} does not declare format {FORMAT_NAME!r}")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise fail(f"bad format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise fail(
+            f"format version {version} is newer than this sklearn_ser reads "
+            f"({FORMAT_VERSION}); it was written by sklearn_ser "
+            f"{metadata.get('sklearn_ser_version')}, upgrade to load it"
+        )
+    try:
+        tensors = safetensors.torch.load(raw_weights)
+    except SafetensorError as exc:
+        raise fail(f"{WEIGHTS_MEMBER} cannot be read ({exc})") from exc
+    return metadata, tensors
+
+
+def _expect(condition, problem):
+    if not condition:
+        raise ValueError(problem)
+
+
+def _build_transformer(entry, tensors):
+    from .features import LogMel3DTransformer
+
+    transformer = LogMel3DTransformer(**entry["params"])
+    transformer._validate_params()
+    transformer._check_consistency()
+    n_mels = transformer.n_mels
+    fitted = entry["fitted"]
+    for attr in ("mean_", "scale_"):
+        value = tensors.get(f"features.{attr}")
+        _expect(value is not None, f"the weights hold no features.{attr}")
+        value = value.numpy()
+        _expect(value.shape == (3, n_mels) and value.dtype == np.float64,
+                f"features.{attr} has shape {value.shape} and dtype {value.dtype}; "
+                f"expected (3, {n_mels}) float64 for n_mels={n_mels}")
+        _expect(np.isfinite(value).all(), f"features.{attr} holds NaN or inf")
+        setattr(transformer, attr, value.copy())
+    _expect((transformer.scale_ > 0).all(), "features.scale_ has values <= 0")
+    n_frames = fitted.get("n_frames_seen_")
+    _expect(isinstance(n_frames, int) and n_frames >= 0,
+            f"n_frames_seen_={n_frames!r} is not a count")
+    transformer.n_frames_seen_ = n_frames
+    expected = [3, transformer.chunk_frames, n_mels]
+    _expect(fitted.get("chunk_shape_") == expected,
+            f"chunk_shape_={fitted.get('chunk_shape_')!r} does not match the parameters "
+            f"(expected {expected})")
+    transformer.chunk_shape_ = tuple(expected)
+    return transformer
+
+
+def _classes(spec):
+    _expect(isinstance(spec, dict), "classes_ must be {'dtype': ..., 'values': [...]}")
+    dtype, values = np.dtype(str(spec.get("dtype"))), spec.get("values")
+    _expect(dtype.kind in "UiubfO",
+            f"classes_ dtype {dtype} is not one of str, int, float, bool, object")
+    _expect(isinstance(values, list) and len(values) >= 2 and all(
+        isinstance(v, (str, int, float, bool)) for v in values),
+        "classes_ must list at least 2 labels (str, int, float or bool)")
+    classes = np.array(values, dtype=dtype)
+    _expect(classes.tolist() == values, f"classes_ {values!r} do not fit dtype {dtype}")
+    _expect(len(np.unique(classes)) == len(classes), "classes_ holds duplicates")
+    return classes
+
+
+def _initialize(clf, device):
+    """``clf.initialize()`` on ``device`` without touching torch's global generator."""
+    import torch
+
+    clf.device = device
+    with torch.random.fork_rng(devices=[]):
+        if device == "meta":
+            with torch.device("meta"):
+                clf.initialize()
+        else:
+            clf.initialize()
+
+
+def _state_dict_problems(expected, found):
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    wrong = [f"{key}: {tuple(found[key].shape)} instead of {tuple(expected[key].shape)}"
+             for key in sorted(set(expected) & set(found))
+             if tuple(expected[key].shape) != tuple(found[key].shape)]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected),
+                         ("wrong shape", wrong)):
+        if items:
+            problems.append(f"{label}: {', '.join(items[:4])}"
+                            + (f" and {len(items) - 4} more" if len(items) > 4 else ""))
+    return "; ".join(problems)
+
+
+def _build_classifier(entry, tensors, device):
+    import torch
+    from skorch.dataset import ValidSplit
+
+    from . import nn
+
+    classes = {"ADCRNNClassifier": nn.ADCRNNClassifier, "ACRNNClassifier": nn.ACRNNClassifier}
+    params = dict(entry["params"])
+    module, criterion = params.get("module"), params.get("criterion")
+    _expect(module in _MODULES, f"module {module!r} is not one of {list(_MODULES)}")
+    _expect(criterion in _CRITERIA, f"criterion {criterion!r} is not one of {list(_CRITERIA)}")
+    params["module"], params["criterion"] = getattr(nn, module), getattr(nn, criterion)
+    if "optimizer" in params:
+        name = params["optimizer"]
+        optimizer = getattr(torch.optim, name, None) if isinstance(name, str) else None
+        _expect(isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)
+                and name in torch.optim.__all__,
+                f"optimizer {name!r} is not a torch.optim optimizer")
+        params["optimizer"] = optimizer
+    if params.get("train_split") is not None:
+        split = params["train_split"]
+        _expect(isinstance(split, dict) and set(split) == {"ValidSplit"},
+                f"train_split {split!r} is not a ValidSplit")
+        params["train_split"] = ValidSplit(**split["ValidSplit"])
+    saved_device = params.pop("device", "auto")
+    if device is None:
+        device = saved_device
+        if isinstance(device, str) and device.startswith("cuda") and not (
+            torch.cuda.is_available()
+        ):
+            warnings.warn(f"The model was saved with device={device!r}, which this machine "
+                          "lacks; loading it on the CPU.", UserWarning, stacklevel=3)
+            device = "cpu"
+    clf = classes[entry["class"]](**params)
+    fitted = entry["fitted"]
+    clf.classes_inferred_ = _classes(fitted.get("classes_"))
+    shape = fitted.get("input_shape_")
+    _expect(isinstance(shape, list) and len(shape) == 3 and all(
+        isinstance(n, int) and n > 0 for n in shape),
+        f"input_shape_={shape!r} is not 3 positive sizes")
+    clf.input_shape_ = tuple(shape)
+    found = {
+        name: {key[len(f"classifier.{name}."):]: tensor for key, tensor in tensors.items()
+               if key.startswith(f"classifier.{name}.")}
+        for name in ("module_", "criterion_")
+    }
+    # Build on the meta device first (no memory): parameters edited to ask
+    # for a huge network are caught before anything is allocated.
+    _initialize(clf, "meta")
+    for name, state in found.items():
+        problems = _state_dict_problems(getattr(clf, name).state_dict(), state)
+        _expect(not problems, f"the {name.rstrip('_')} weights do not fit the "
+                              f"parameters ({problems})")
+        for key, tensor in state.items():
+            _expect(not tensor.is_floating_point() or bool(torch.isfinite(tensor).all()),
+                    f"{name.rstrip('_')} weight {key} holds NaN or inf")
+    _initialize(clf, device)
+    with torch.no_grad():
+        for name, state in found.items():
+            getattr(clf, name).load_state_dict(state, strict=True)
+    return clf
+
+
+def load_model(path, *, device=None):
+    """Load a model written by :func:`save_model`, running none of the file's content.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The model file.
+    device : str or None, default=None
+        Where the network goes. None keeps the saved ``device``: ``"auto"``
+        (the default when training) picks CUDA if this machine has it, else
+        the CPU; a saved ``"cuda"`` falls back to the CPU with a warning when
+        no GPU is present. Weights are read to the CPU, then copied to the
+        device.
+
+    Returns
+    -------
+    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier
+        What was saved, fitted and ready to ``predict``; ``get_params()``
+        gives the saved parameters (minus the ``dropped_params``).
+
+    Raises
+    ------
+    ModelFileError
+        The file is truncated, corrupted, not a model file, names a class
+        outside the allow-list, or holds parameters or weights that do not fit
+        together. The message names the file and the problem.
+    FileNotFoundError
+        ``path`` does not exist.
+
+    Warns
+    -----
+    SklearnSerVersionWarning
+        The file was written by another sklearn_ser version.
+
+    Notes
+    -----
+    Safety: the file is read with :mod:`zipfile`, :mod:`json` and
+    ``safetensors.torch.load``; class names are looked up in fixed
+    allow-lists (``LogMel3DTransformer``; ``ADCRNNClassifier``,
+    ``ACRNNClassifier``; ``ADCRNN``, ``ACRNN``; ``CenterAugmentedLoss``;
+    optimizers of ``torch.optim``), never imported from a dotted path. The
+    network is first built on PyTorch's ``meta`` device and its shapes
+    compared with the stored weights, so a file cannot make the loader
+    allocate more than the weights it actually holds. torch's random
+    generator is left as it was.
+    """
+    from sklearn.pipeline import Pipeline
+
+    metadata, tensors = _read_archive(path)
+    saved_version = metadata.get("sklearn_ser_version")
+    if saved_version != _current_version():
+        warnings.warn(
+            SklearnSerVersionWarning(
+                estimator_name=os.fspath(path), original_sklearn_ser_version=saved_version,
+                current_sklearn_ser_version=_current_version(), how="load",
+            ),
+            stacklevel=2,
+        )
+    try:
+        steps = metadata.get("steps")
+        _expect(isinstance(steps, list) and 1 <= len(steps) <= 2,
+                "'steps' must list one or two estimators")
+        built = []
+        for index, entry in enumerate(steps):
+            _expect(isinstance(entry, dict) and isinstance(entry.get("params"), dict)
+                    and isinstance(entry.get("fitted"), dict),
+                    f"step {index} lacks 'params' or 'fitted'")
+            role = "classifier" if index == len(steps) - 1 else "features"
+            allowed = _CLASSIFIERS if role == "classifier" else _TRANSFORMERS
+            _expect(entry.get("class") in allowed,
+                    f"step {index} names class {entry.get('class')!r}, which is not one of "
+                    f"{list(allowed)}")
+            _expect(all(isinstance(key, str) and not key.startswith("_")
+                        and key not in _NEVER_RESTORED for key in entry["params"]),
+                    f"step {index} has a parameter that cannot be restored")
+            try:
+                build = _build_transformer if role == "features" else (
+                    lambda e, t: _build_classifier(e, t, device))
+                built.append((str(entry.get("name", role)), build(entry, tensors)))
+            except ModelFileError:
+                raise
+            except Exception as exc:
+                detail = exc if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+                raise ValueError(f"step {index} ({entry['class']}): {detail}") from exc
+        if len(built) == 2:
+            chunk_shape = built[0][1].chunk_shape_
+            _expect(tuple(built[1][1].input_shape_) == tuple(chunk_shape),
+                    f"the classifier's input_shape_ {built[1][1].input_shape_} differs from "
+                    f"the front end's chunk_shape_ {chunk_shape}")
+        pipeline = metadata.get("pipeline")
+        if pipeline is None:
+            _expect(len(built) == 1, "a front end without a pipeline")
+            return built[0][1]
+        _expect(isinstance(pipeline, dict), "'pipeline' must be an object")
+        return Pipeline(built, verbose=bool(pipeline.get("verbose", False)))
+    except ValueError as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{os.fspath(path)!r} cannot be loaded: {exc} (tampered with, or "
+                             f"written by an incompatible sklearn_ser "
+                             f"{saved_version})") from exc

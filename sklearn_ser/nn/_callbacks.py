@@ -1,0 +1,549 @@
+"""skorch callbacks for training that survives: non-finite losses, crashes, interruptions.
+
+- :class:`StopOnNonFiniteLoss` stops at the first NaN/inf gradient or loss,
+  before it reaches the weights, with :class:`NonFiniteLossError`.
+- :class:`AtomicCheckpoint` is skorch's ``Checkpoint`` with crash-safe writes
+  and the state of torch's random generator.
+- :class:`ResumeFromCheckpoint` loads the last checkpoint when training
+  begins and trains only the epochs that are left.
+- :func:`resumable_callbacks` puts the three pieces together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping
+
+from ..exceptions import SklearnSerError
+
+__all__ = [
+    "AtomicCheckpoint",
+    "NonFiniteLossError",
+    "ResumeFromCheckpoint",
+    "StopOnNonFiniteLoss",
+    "TrainingInterruptedWarning",
+    "resumable_callbacks",
+]
+
+#: File, next to the checkpoint's history, holding torch's generator states.
+RNG_STATE_FILE = "rng_state.pt"
+#: File, next to the checkpoint's history, identifying the training data.
+TRAIN_DATA_FILE = "train_data.json"
+
+
+class NonFiniteLossError(SklearnSerError, FloatingPointError, RuntimeError):
+    """A training batch gave a NaN or infinite loss, gradient, statistic or weight.
+
+    A ``FloatingPointError`` (as numpy's ``seterr(all="raise")``) and a
+    ``RuntimeError`` (as torch's anomaly detection), so either ``except``
+    catches it.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, where, and what to try.
+    epoch : int, optional
+        The epoch, counted from 1 as in ``net.history[:, "epoch"]``.
+    batch_index : int, optional
+        The training batch within that epoch, counted from 0.
+
+    Attributes
+    ----------
+    epoch : int
+        As given.
+    batch_index : int
+        As given.
+    """
+
+    def __init__(self, message, *, epoch=None, batch_index=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch_index = batch_index
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """``fit`` returned before ``max_epochs`` epochs (skorch swallows ``KeyboardInterrupt``).
+
+    Parameters
+    ----------
+    message : str
+        How many epochs are complete, and where the checkpoint to resume from is.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+
+
+def _listing(names, shown=4):
+    """``"a, b, c, d and 3 more"``."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _all_finite(tensors):
+    """One device sync for the whole list instead of one per tensor."""
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
+
+
+class StopOnNonFiniteLoss(Callback):
+    """Stop training with :class:`NonFiniteLossError` at the first NaN/inf.
+
+    Checked in ``on_grad_computed``, after the backward pass and before the
+    optimizer step: every gradient, and every buffer of the module and the
+    criterion (the batch-norm running statistics, which the forward pass has
+    just updated). If one is NaN or inf, the buffers are put back and the
+    error raised before the step, so the module's and the criterion's state
+    dicts (the centers included) and the optimizer's state are exactly those
+    left by the previous batch, all finite; the ``.grad`` fields keep the
+    faulty gradients for inspection.
+
+    Checked again in ``on_batch_end``: the loss, and the parameters after the
+    step. A finite gradient times a huge learning rate can overflow a weight
+    (e.g. SGD with ``lr=1e30``); the error then says that the weights of that
+    batch's update are not finite, as they cannot be put back.
+
+    The message names the epoch and batch, the loss components of
+    :class:`~sklearn_ser.nn.CenterAugmentedLoss`, the tensors at fault, and
+    whether the input batch holds NaN/inf (check the features) or not (the
+    optimisation diverged: lower ``lr``, clip gradients).
+    """
+
+    def __init__(self):
+        """No parameters: every check is always on (they cost one pass over the gradients)."""
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        # The forward pass updates the batch-norm statistics before any
+        # gradient exists: keep a copy (a few thousand numbers) to put back.
+        self.buffers_ = [
+            (buffer, buffer.detach().clone()) for _, buffer in self._named_buffers(net)
+        ] if training else []
+
+    def on_grad_computed(self, net, named_parameters, batch=None, training=False, **kwargs):
+        tensors = [(name, param.grad) for name, param in named_parameters
+                   if param.grad is not None]
+        n_grads = len(tensors)
+        tensors += list(self._named_buffers(net))
+        if not tensors or _all_finite([tensor for _, tensor in tensors]):
+            return
+        bad = [(index < n_grads, name) for index, (name, tensor) in enumerate(tensors)
+               if not bool(torch.isfinite(tensor).all())]
+        with torch.no_grad():
+            for buffer, saved in getattr(self, "buffers_", []):
+                buffer.copy_(saved)
+        bad_grads = [name for is_grad, name in bad if is_grad]
+        bad_buffers = [name for is_grad, name in bad if not is_grad]
+        what = "; ".join(
+            f"non-finite {label} in {_listing(names)}"
+            for label, names in (("gradients", bad_grads), ("buffers", bad_buffers)) if names
+        )
+        raise self._error(net, batch, what)
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if not training:
+            return
+        self.buffers_ = []
+        if loss is not None and not bool(torch.isfinite(loss).all()):
+            raise self._error(net, batch, f"loss = {float(loss)}", before_step=False)
+        params = list(net.get_all_learnable_params())
+        if params and not _all_finite([param for _, param in params]):
+            bad = [name for name, param in params if not bool(torch.isfinite(param).all())]
+            raise self._error(net, batch, f"the update made {_listing(bad)} non-finite",
+                              before_step=None)
+
+    @staticmethod
+    def _named_buffers(net):
+        for name in ("module_", "criterion_"):
+            module = getattr(net, name, None)
+            if isinstance(module, torch.nn.Module):
+                yield from module.named_buffers()
+
+    @staticmethod
+    def _error(net, batch, what, *, before_step=True):
+        epoch = len(net.history)
+        batch_index = len(net.history[-1]["batches"]) - 1
+        criterion = getattr(net, "criterion_", None)
+        components = ""
+        if getattr(criterion, "last_ce_", None) is not None:
+            components = (f" (cross-entropy = {criterion.last_ce_}, "
+                          f"auxiliary loss = {criterion.last_aux_})")
+        inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+        if isinstance(inputs, torch.Tensor) and not _all_finite([inputs]):
+            advice = ("The input batch itself holds NaN or inf values: check the features "
+                      "(np.isfinite(X.chunks).all()) and the audio they come from.")
+        else:
+            reduced = getattr(net, "autocast_dtype_", None) is not None
+            advice = (f"The inputs are finite, so the optimisation diverged: lower the "
+                      f"learning rate (lr={net.lr:g}) or clip gradients "
+                      f"(skorch.callbacks.GradientNormClipping)"
+                      + (", or train with precision='float32'." if reduced else "."))
+        state = {
+            True: "The weights are those after the previous batch.",
+            False: "The gradients were finite, so the weights are too.",
+            None: "These weights cannot be put back.",
+        }[before_step]
+        return NonFiniteLossError(
+            f"Training stopped at epoch {epoch}, batch {batch_index} (counted from 0): "
+            f"{what}{components}. {advice} {state}",
+            epoch=epoch, batch_index=batch_index,
+        )
+
+
+def _fsync(path):
+    """Flush a file, or a folder's entries, to the disk (best effort on Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class AtomicCheckpoint(Checkpoint):
+    """skorch ``Checkpoint`` whose files are never half-written, plus the RNG state.
+
+    Takes every parameter of :class:`skorch.callbacks.Checkpoint`. Each file
+    is written to ``<name>.tmp`` and flushed to the disk; only when all of
+    them are written are they renamed over the previous ones (``os.replace``,
+    atomic on POSIX and Windows), the history last. So no file is ever
+    truncated: a crash or a ``SIGKILL`` while writing leaves the previous
+    checkpoint whole, and a failed write (disk full) warns and leaves it
+    whole too, where skorch's ``Checkpoint`` writes in place and reports
+    errors only to its ``sink`` (silent by default). The one window left is
+    the few microseconds between the renames, where files of two consecutive
+    epochs can mix; the history, renamed last, then names the older epoch,
+    so resuming repeats that epoch from slightly newer weights. ``f_pickle``
+    is written in place, as by skorch.
+
+    Parameters
+    ----------
+    save_rng_state : bool, default=True
+        Also save torch's generator states (CPU, and CUDA when initialised)
+        to ``<fn_prefix>rng_state.pt``, so :class:`ResumeFromCheckpoint`
+        resumes the shuffling and dropout sequence where it stopped.
+    **kwargs
+        Passed to :class:`skorch.callbacks.Checkpoint` (``monitor``,
+        ``dirname``, ``fn_prefix``, ``f_params``, ``f_optimizer``, ...).
+    """
+
+    def __init__(self, *args, save_rng_state=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.save_rng_state = save_rng_state
+
+    @property
+    def rng_state_file_(self):
+        """Path of the RNG state file (a property, like skorch's ``f_history_``)."""
+        return os.path.join(self.dirname, self.fn_prefix + RNG_STATE_FILE)
+
+    def save_model(self, net):
+        self._staged_ = []
+        try:
+            super().save_model(net)
+            if self.save_rng_state:
+                state = {"cpu": torch.get_rng_state()}
+                if torch.cuda.is_available() and torch.cuda.is_initialized():
+                    state["cuda"] = torch.cuda.get_rng_state_all()
+                self._stage(self.rng_state_file_, lambda tmp: torch.save(state, tmp))
+            history = os.fspath(self.f_history_) if self.f_history_ else None
+            # The history says how many epochs are done: it goes last, so
+            # it never points at weights that are not yet in place.
+            for tmp, target in sorted(self._staged_, key=lambda item: item[1] == history):
+                os.replace(tmp, target)
+            _fsync(self.dirname or os.curdir)
+        except Exception as exc:  # a failed checkpoint must not end training
+            warnings.warn(
+                f"Checkpoint of epoch {len(net.history)} was not saved "
+                f"({type(exc).__name__}: {exc}); the previous checkpoint in "
+                f"{_folder(self)!r} is intact.",
+                RuntimeWarning, stacklevel=2,
+            )
+        finally:
+            for tmp, _ in self._staged_:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+            self._staged_ = []
+
+    def _stage(self, target, write):
+        target = os.fspath(target)
+        tmp = target + ".tmp"
+        self._staged_.append((tmp, target))
+        write(tmp)
+        _fsync(tmp)
+
+    def _save_params(self, f, net, f_name, log_name):
+        if not isinstance(f, (str, os.PathLike)):  # a file object: nothing to rename
+            net.save_params(**{f_name: f, "use_safetensors": self.use_safetensors})
+            return
+        self._stage(f, lambda tmp: net.save_params(
+            **{f_name: tmp, "use_safetensors": self.use_safetensors}))
+
+
+def _restore_best_scores(net):
+    """Give the scoring callbacks the best scores of a loaded history.
+
+    skorch's scoring callbacks read the history in ``on_train_begin``, before
+    a checkpoint is loaded (``PassthroughScoring`` not at all), so without
+    this the first resumed epoch always counts as the best.
+    """
+    for _, callback in net.callbacks_:
+        if not hasattr(callback, "best_score_") or not hasattr(callback, "lower_is_better"):
+            continue
+        name = getattr(callback, "name_", None) or getattr(callback, "name", None)
+        if not isinstance(name, str):
+            continue
+        for row in reversed(net.history):
+            if row.get(f"{name}_best") and name in row:
+                callback.best_score_ = row[name]
+                break
+
+
+class ResumeFromCheckpoint(Callback):
+    """Load the last checkpoint when training begins; train only the epochs left.
+
+    Unlike skorch's ``LoadInitState``, which trains ``max_epochs`` more
+    epochs on top of the loaded ones, ``max_epochs`` stays the length of the
+    whole run: a run interrupted after epoch ``k`` resumes at epoch ``k + 1``
+    and ends with ``len(net.history) == max_epochs``, like an uninterrupted
+    run (with :class:`AtomicCheckpoint`, which also restores the random
+    generator, it computes the same weights). A finished run is not trained
+    further. The module, the criterion (the contrastive centers), the
+    optimizer state and the history are loaded with skorch's ``load_params``
+    (``torch.load(weights_only=True)``); the best scores of the scoring
+    callbacks are restored from the history, so the first resumed epoch is
+    not taken for the best one.
+
+    When training starts afresh, the size and a hash of ``X`` and ``y`` are
+    written to ``<fn_prefix>train_data.json``; resuming on other data is an
+    error, so two runs (two cross-validation folds) sharing a folder fail
+    loudly instead of one "resuming" the other.
+
+    Loading happens once per ``initialize``: ``fit`` (with the default
+    ``warm_start=False``) loads, a following ``partial_fit`` does not, so
+    resume with ``fit``. Without a checkpoint on disk training starts afresh;
+    a checkpoint with a history but a missing file is an error.
+
+    skorch catches ``KeyboardInterrupt`` (Ctrl-C, or a callback such as
+    ``EarlyStopping`` raising it) inside ``fit``, runs ``on_train_end`` and
+    returns the net as it is, possibly in the middle of an epoch. Only the
+    checkpoint of the last complete epoch is used to resume, never the
+    half-trained state (which is why :func:`resumable_callbacks` does not use
+    skorch's ``TrainEndCheckpoint``, which would save it). ``EarlyStopping``'s
+    patience counter is not restored: after a resume it counts afresh.
+
+    Parameters
+    ----------
+    checkpoint : skorch.callbacks.Checkpoint
+        The checkpoint saved every epoch (``monitor=None``); its ``f_history``
+        must be set: the history says how many epochs are done.
+
+    Attributes
+    ----------
+    resumed_from_epoch_ : int or None
+        Epochs found in the checkpoint when training began; None if none was.
+    completed_epochs_ : int
+        Complete epochs in the history (the last checkpoint's epoch).
+    target_epochs_ : int
+        Epochs the history should hold when the current ``fit`` ends.
+    interrupted_ : bool
+        Whether the last ``fit`` stopped before ``target_epochs_`` other than
+        by ``EarlyStopping``; a :class:`TrainingInterruptedWarning` is issued
+        then.
+    """
+
+    def __init__(self, checkpoint):
+        self.checkpoint = checkpoint
+
+    def initialize(self):
+        if getattr(self.checkpoint, "f_history", None) is None:
+            raise ValueError(
+                "ResumeFromCheckpoint needs a checkpoint that saves the history "
+                "(f_history is None): the history says how many epochs are done"
+            )
+        self.did_load_ = False
+        self.resumed_from_epoch_ = None
+        self.interrupted_ = False
+        self.total_epochs_ = None
+        self.completed_epochs_ = 0
+        self.target_epochs_ = 0
+        return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.total_epochs_ = net.max_epochs
+        self.completed_epochs_ = len(net.history)
+        self.target_epochs_ = len(net.history) + net.max_epochs
+        if self.did_load_:
+            return
+        self.did_load_ = True
+        if not os.path.exists(self.checkpoint.f_history_):
+            self._write_fingerprint(X, y)
+            return
+        self._check_fingerprint(X, y)
+        self._load(net)
+        _restore_best_scores(net)
+        self.resumed_from_epoch_ = done = len(net.history)
+        self.completed_epochs_ = done
+        self.target_epochs_ = max(done, self.total_epochs_)
+        # fit_loop reads max_epochs once, right after on_train_begin: lend it
+        # the epochs left and give the user's value back at the first epoch.
+        net.max_epochs = self.target_epochs_ - done
+        if net.verbose:
+            print(f"Resumed from the checkpoint of epoch {done} in {_folder(self.checkpoint)!r}; "
+                  f"{net.max_epochs} of {self.total_epochs_} epochs left.")
+
+    @property
+    def _fingerprint_file(self):
+        return os.path.join(self.checkpoint.dirname, self.checkpoint.fn_prefix + TRAIN_DATA_FILE)
+
+    def _write_fingerprint(self, X, y):
+        fingerprint = _fingerprint(X, y)
+        if fingerprint is not None:
+            os.makedirs(self.checkpoint.dirname or os.curdir, exist_ok=True)
+            with open(self._fingerprint_file, "w") as f:
+                json.dump(fingerprint, f)
+
+    def _check_fingerprint(self, X, y):
+        fingerprint = _fingerprint(X, y)
+        if fingerprint is None or not os.path.exists(self._fingerprint_file):
+            return
+        with open(self._fingerprint_file) as f:
+            saved = json.load(f)
+        if saved != fingerprint:
+            raise ValueError(
+                f"The checkpoint in {_folder(self.checkpoint)!r} belongs to a run on other "
+                f"training data ({saved.get('n_samples')} samples) than this fit's "
+                f"({fingerprint['n_samples']} samples, or as many with other values). Give "
+                "every run its own checkpoint folder (one per cross-validation fold or grid "
+                "point), or delete this one to start afresh."
+            )
+
+    def _load(self, net):
+        """Module, criterion, optimizer, history, then torch's generator state."""
+        try:
+            net.load_params(checkpoint=self.checkpoint,
+                            use_safetensors=self.checkpoint.use_safetensors)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(
+                f"The checkpoint in {_folder(self.checkpoint)!r} is incomplete: "
+                f"{self.checkpoint.f_history_!r} exists but {exc.filename!r} does not. "
+                "Restore the file, or delete the checkpoint to start afresh."
+            ) from exc
+        rng_file = getattr(self.checkpoint, "rng_state_file_", None)
+        if rng_file and os.path.exists(rng_file):
+            state = torch.load(rng_file, weights_only=True)
+            torch.set_rng_state(state["cpu"])
+            if "cuda" in state and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda"])
+
+    def _give_back_max_epochs(self, net):
+        if self.total_epochs_ is not None:
+            net.max_epochs = self.total_epochs_
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._give_back_max_epochs(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.completed_epochs_ = len(net.history)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self._give_back_max_epochs(net)
+        stopped_early = any(
+            isinstance(callback, EarlyStopping) and getattr(callback, "misses_", 0)
+            >= callback.patience for _, callback in net.callbacks_
+        )
+        self.interrupted_ = self.completed_epochs_ < self.target_epochs_ and not stopped_early
+        if self.interrupted_:
+            warnings.warn(
+                f"Training stopped after {self.completed_epochs_} complete epochs of "
+                f"{self.target_epochs_}. Call fit again with the same callbacks to resume "
+                f"from the checkpoint in {_folder(self.checkpoint)!r}.",
+                TrainingInterruptedWarning, stacklevel=2,
+            )
+
+
+def _fingerprint(X, y):
+    """Size and hash of the training data, or None for data that is not arrays.
+
+    A checkpoint folder shared by the clones of a cross-validation would
+    otherwise let fold 2 "resume" fold 1's finished run.
+    """
+    parts = [getattr(X, "chunks", X), getattr(X, "offsets", None), y]
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if part is None:
+            continue
+        if not isinstance(part, (np.ndarray, list, tuple, torch.Tensor)):
+            return None
+        array = np.asarray(part)
+        if array.dtype == object:
+            array = np.asarray([repr(value) for value in array.ravel()])
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    return {"n_samples": len(X), "blake2b": digest.hexdigest()}
+
+
+def _folder(checkpoint):
+    return os.path.abspath(checkpoint.dirname or os.curdir)
+
+
+def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best",
+                        load_best=False):
+    """Callbacks that checkpoint every epoch and resume an interrupted run.
+
+    Parameters
+    ----------
+    checkpoint_dir : str or PathLike
+        Folder of the checkpoints (created if needed), one per run. The last
+        epoch's state is in ``params.pt``, ``optimizer.pt``, ``criterion.pt``,
+        ``history.json`` and ``rng_state.pt``; the best epoch's in
+        ``best_params.pt``, ``best_criterion.pt``, ``best_history.json``;
+        ``train_data.json`` identifies the training data.
+    resume : bool, default=True
+        Load the last checkpoint, if any, when ``fit`` begins. With False a
+        run starts afresh and overwrites the folder's checkpoints epoch by
+        epoch.
+    monitor : str or None, default="valid_loss_best"
+        History key that marks the best epoch (needs a validation split);
+        None saves no best checkpoint (e.g. with ``train_split=None``).
+    load_best : bool, default=False
+        Load the best checkpoint's weights into the net when training ends.
+
+    Returns
+    -------
+    callbacks : list of (str, Callback)
+        ``("checkpoint_best", AtomicCheckpoint(monitor=monitor, ...))`` (when
+        ``monitor`` is set), ``("checkpoint", AtomicCheckpoint(monitor=None,
+        ...))`` and, when ``resume``, ``("resume", ResumeFromCheckpoint(...))``:
+        pass them as ``callbacks=`` (named, so ``callbacks__checkpoint__...``
+        reaches them). Add :class:`StopOnNonFiniteLoss` yourself.
+
+    Examples
+    --------
+    >>> from sklearn_ser import ADCRNNClassifier
+    >>> from sklearn_ser.nn import StopOnNonFiniteLoss, resumable_callbacks
+    >>> clf = ADCRNNClassifier(callbacks=[*resumable_callbacks("runs/emodb"),
+    ...                                   ("finite", StopOnNonFiniteLoss())])
+    """
+    dirname = os.fspath(Path(checkpoint_dir))
+    callbacks = []
+    if monitor is not None:
+        callbacks.append(("checkpoint_best", AtomicCheckpoint(
+            monitor=monitor, dirname=dirname, fn_prefix="best_", f_optimizer=None,
+            load_best=load_best, save_rng_state=False,
+        )))
+    # After the best checkpoint, so the history it saves has this epoch's event.
+    last = AtomicCheckpoint(monitor=None, dirname=dirname, event_name=None)
+    callbacks.append(("checkpoint", last))
+    if resume:
+        callbacks.append(("resume", ResumeFromCheckpoint(last)))
+    return callbacks

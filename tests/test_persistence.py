@@ -1,0 +1,417 @@
+"""save_model / load_model (zip of JSON + safetensors) and the pickle version check."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import safetensors.torch
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import EpochTimer
+
+import sklearn_ser
+from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
+from sklearn_ser._persistence import (
+    VERSION_KEY,
+    ModelFileError,
+    SklearnSerVersionWarning,
+    _add_version,
+    _check_version,
+    load_model,
+    save_model,
+)
+from sklearn_ser.exceptions import SklearnSerError
+from sklearn_ser.nn import ADCRNN
+
+TINY = {
+    ADCRNNClassifier: dict(module__conv_channels=4, module__dilated_channels=8,
+                           module__linear_units=16, module__lstm_units=8,
+                           module__embedding_dim=8, module__dropout=0.0),
+    ACRNNClassifier: dict(module__conv_channels=4, module__stacked_channels=8,
+                          module__n_stacked=2, module__linear_units=16, module__lstm_units=8,
+                          module__embedding_dim=8),
+}
+
+
+def make_clf(cls=ADCRNNClassifier, **params):
+    defaults = dict(lr=3e-3, max_epochs=2, batch_size=8, train_split=None, random_state=0,
+                    verbose=0)
+    return cls(**{**TINY[cls], **defaults, **params})
+
+
+def tones(n_per_class=4, seed=0):
+    rng = np.random.default_rng(seed)
+    signals = []
+    for f0, amplitude in ((150.0, 0.05), (500.0, 0.5)):
+        for _ in range(n_per_class):
+            t = np.arange(int(rng.uniform(0.5, 2.0) * 16000)) / 16000
+            signals.append(amplitude * np.sin(2 * np.pi * f0 * t)
+                           + 0.005 * rng.standard_normal(t.size))
+    return signals
+
+
+@pytest.fixture(scope="module")
+def signals():
+    return tones()
+
+
+@pytest.fixture(scope="module")
+def labels():
+    return np.array(["sadness"] * 4 + ["anger"] * 4)
+
+
+@pytest.fixture(scope="module")
+def pipelines(signals, labels, tmp_path_factory):
+    """A fitted pipeline of each network, and its model file."""
+    folder = tmp_path_factory.mktemp("models")
+    fitted = {}
+    for cls in (ADCRNNClassifier, ACRNNClassifier):
+        clf = make_clf(cls, criterion__aux_weight=0.5,
+                       optimizer__param_groups=[("center_loss.*", {"lr": 0.25})])
+        pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),
+                         ("clf", clf)]).fit(signals, labels)
+        fitted[cls.__name__] = pipe, save_model(pipe, folder / f"{cls.__name__}.zip")
+    return fitted
+
+
+@pytest.fixture(params=["ADCRNNClassifier", "ACRNNClassifier"])
+def pipeline(request, pipelines):
+    return pipelines[request.param][0]
+
+
+@pytest.fixture
+def saved(pipelines, pipeline):
+    return next(path for pipe, path in pipelines.values() if pipe is pipeline)
+
+
+def rewrite(path, target, *, metadata=None, weights=None, members=None):
+    """Copy of a model file with its metadata or weights changed by a function."""
+    with zipfile.ZipFile(path) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    if metadata is not None:
+        document = json.loads(contents["metadata.json"])
+        metadata(document)
+        contents["metadata.json"] = json.dumps(document).encode()
+    if weights is not None:
+        tensors = safetensors.torch.load(contents["weights.safetensors"])
+        weights(tensors)
+        contents["weights.safetensors"] = safetensors.torch.save(tensors)
+    contents.update(members or {})
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    return target
+
+
+def classifier_entry(document):
+    return document["steps"][-1]
+
+
+# -- round trip -----------------------------------------------------------------------------
+
+def test_round_trip_in_a_fresh_process_without_pickle(pipelines, signals, tmp_path):
+    signals_file = tmp_path / "signals.npz"
+    np.savez(signals_file, *signals)
+    paths = {name: str(path) for name, (_, path) in pipelines.items()}
+    # Every way into pickle is shut, and warnings are errors.
+    code = textwrap.dedent(f"""
+        import pickle, _pickle, warnings
+        import numpy as np, skorch, torch
+        import sklearn_ser.nn
+        from sklearn_ser._persistence import load_model
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("load_model must not unpickle")
+
+        class RefusingUnpickler(pickle.Unpickler):
+            __init__ = refuse
+
+        for module in (pickle, _pickle):
+            module.load = module.loads = refuse
+            module.Unpickler = RefusingUnpickler
+        torch.load = refuse
+        warnings.simplefilter("error")
+
+        data = np.load({str(signals_file)!r})
+        signals = [data[f"arr_{{i}}"] for i in range(len(data.files))]
+        for name, path in {paths!r}.items():
+            model = load_model(path)
+            np.save({str(tmp_path)!r} + f"/{{name}}.npy", model.predict_proba(signals))
+            clf = model.named_steps["clf"]
+            print(clf.device, clf.device_, clf.get_params()["device"])
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cpu", "cpu", "auto"] * 2  # device="auto" re-resolved
+    for name, (pipe, _) in pipelines.items():
+        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"),
+                                      pipe.predict_proba(signals))
+
+
+def test_loaded_model_has_the_parameters_and_fitted_state(pipeline, saved):
+    loaded = load_model(saved)
+    assert [name for name, _ in loaded.steps] == ["features", "clf"]
+    front, clf = loaded.named_steps["features"], loaded.named_steps["clf"]
+    original_front, original = pipeline.named_steps["features"], pipeline.named_steps["clf"]
+    assert front.get_params() == original_front.get_params()
+    np.testing.assert_array_equal(front.mean_, original_front.mean_)
+    np.testing.assert_array_equal(front.scale_, original_front.scale_)
+    assert front.n_frames_seen_ == original_front.n_frames_seen_
+    assert front.chunk_shape_ == original_front.chunk_shape_
+    assert type(clf) is type(original) and type(clf.module_) is type(original.module_)
+    for key in ("lr", "max_epochs", "batch_size", "precision", "aggregate", "random_state",
+                "device", "criterion__aux_weight", "module__lstm_units", "optimizer"):
+        assert clf.get_params()[key] == original.get_params()[key], key
+    assert clf.get_params()["optimizer__param_groups"] == [["center_loss.*", {"lr": 0.25}]]
+    assert clf.input_shape_ == original.input_shape_
+    np.testing.assert_array_equal(clf.classes_, original.classes_)
+    assert torch.equal(clf.criterion_.center_loss.centers, original.criterion_.center_loss.centers)
+    for (key, value), expected in zip(clf.module_.state_dict().items(),
+                                      original.module_.state_dict().values(), strict=True):
+        assert torch.equal(value, expected), key  # batch-norm statistics included
+
+
+def test_every_fitted_attribute_of_the_front_end_is_stored(saved):
+    front = load_model(saved).named_steps["features"]
+    fitted = LogMel3DTransformer(chunk_frames=60, n_mels=20).fit([np.ones(4000)])
+    public = {key for key in vars(fitted) if key.endswith("_") and not key.startswith("_")}
+    assert public == {"mean_", "scale_", "n_frames_seen_", "chunk_shape_"}
+    assert all(hasattr(front, key) for key in public)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array(["anger", "sadness"] * 4),
+    np.array([3, 7] * 4),
+    np.array([False, True] * 4),
+], ids=["str", "int", "bool"])
+def test_a_bare_classifier_keeps_its_label_dtype(labels, signals, tmp_path):
+    X = LogMel3DTransformer(chunk_frames=60, n_mels=20).fit_transform(signals)
+    clf = make_clf(max_epochs=1).fit(X, labels)
+    loaded = load_model(save_model(clf, tmp_path / "clf.zip"))
+    assert type(loaded) is ADCRNNClassifier
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    assert loaded.predict(X).dtype == clf.predict(X).dtype
+
+
+def test_load_leaves_torch_random_generator_alone(saved):
+    before = torch.get_rng_state()
+    load_model(saved)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_explicit_cuda_device_falls_back_to_the_cpu(saved, tmp_path, signals):
+    path = rewrite(saved, tmp_path / "cuda.zip",
+                   metadata=lambda d: classifier_entry(d)["params"].update(device="cuda"))
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.warns(UserWarning, match=r"device='cuda'.*loading it on the CPU"):
+        loaded = load_model(path)
+    assert loaded.named_steps["clf"].device_ == "cpu"
+    assert load_model(saved, device="cpu").named_steps["clf"].get_params()["device"] == "cpu"
+
+
+def test_unstorable_parameters_are_listed_and_reset(signals, labels, tmp_path):
+    clf = make_clf(max_epochs=1, callbacks=[("timer", EpochTimer())])
+    pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),
+                     ("clf", clf)], memory=str(tmp_path / "cache")).fit(signals, labels)
+    path = save_model(pipe, tmp_path / "model.zip")
+    with zipfile.ZipFile(path) as archive:
+        metadata = json.loads(archive.read("metadata.json"))
+    assert classifier_entry(metadata)["dropped_params"] == ["callbacks"]
+    loaded = load_model(path)
+    assert loaded.memory is None and loaded.named_steps["clf"].callbacks is None
+
+
+def test_save_is_atomic(saved, pipeline, tmp_path, monkeypatch):
+    target = tmp_path / "model.zip"
+    target.write_bytes(saved.read_bytes())
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", fail)
+    with pytest.raises(OSError, match="No space"):
+        save_model(pipeline, target)
+    assert target.read_bytes() == saved.read_bytes()
+    assert [path.name for path in tmp_path.iterdir()] == ["model.zip"]
+
+
+def test_save_refuses_what_it_cannot_store_safely(signals, labels, tmp_path):
+    with pytest.raises(NotFittedError):
+        save_model(make_clf(), tmp_path / "unfitted.zip")
+    with pytest.raises(TypeError, match="LogMel3DTransformer"):
+        save_model(Pipeline([("scale", StandardScaler()), ("clf", make_clf())]),
+                   tmp_path / "other.zip")
+    X = LogMel3DTransformer(chunk_frames=60, n_mels=20).fit_transform(signals)
+    custom = make_clf(module=type("MyNet", (ADCRNN,), {}), max_epochs=1)
+    with pytest.raises(TypeError, match=r"module=ADCRNN/ACRNN only.*joblib"):
+        save_model(custom.fit(X, labels), tmp_path / "custom.zip")
+    assert not list(tmp_path.iterdir())
+
+
+# -- untrusted, tampered and damaged files --------------------------------------------------
+
+def _set(path, value):
+    def edit(document):
+        node = document
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+    return edit
+
+
+TAMPERED_METADATA = {
+    "classifier class outside the allow-list": (
+        _set(["steps", -1, "class"], "os.system"), r"'os\.system', which is not one of"),
+    "front-end class outside the allow-list": (
+        _set(["steps", 0, "class"], "subprocess.Popen"), r"not one of \['LogMel3DTransformer'"),
+    "module outside the allow-list": (
+        _set(["steps", -1, "params", "module"], "torch.nn.Module"), r"module 'torch\.nn\.Module'"),
+    "criterion outside the allow-list": (
+        _set(["steps", -1, "params", "criterion"], "builtins.eval"), r"criterion 'builtins"),
+    "optimizer outside torch.optim": (
+        _set(["steps", -1, "params", "optimizer"], "__import__"), r"not a torch\.optim"),
+    "parameter that turns weights_only off": (
+        _set(["steps", -1, "params", "torch_load_kwargs"], {"weights_only": False}),
+        "cannot be restored"),
+    "unknown parameter": (
+        _set(["steps", -1, "params", "module__not_a_width"], 3), "not_a_width"),
+    "invalid parameter value": (
+        _set(["steps", 0, "params", "window"], "blackman"), "window"),
+    "widths that do not fit the weights": (
+        _set(["steps", -1, "params", "module__lstm_units"], 9), r"wrong shape: .*lstm"),
+    "widths asking for a huge network": (
+        _set(["steps", -1, "params", "module__lstm_units"], 10**6), r"wrong shape"),
+    "n_mels that does not fit the statistics": (
+        _set(["steps", 0, "params", "n_mels"], 26), r"features\.mean_ has shape \(3, 20\)"),
+    "label dtype outside the allow-list": (
+        _set(["steps", -1, "fitted", "classes_", "dtype"], "V8"), "dtype"),
+    "labels that do not fit their dtype": (
+        _set(["steps", -1, "fitted", "classes_", "dtype"], "<U3"), "do not fit dtype"),
+    "input shape that differs from the front end": (
+        _set(["steps", -1, "fitted", "input_shape_"], [3, 61, 20]), r"input_shape_"),
+    "newer format": (_set(["format_version"], 99), r"format version 99 is newer"),
+    "another format": (_set(["format"], "pickle"), "does not declare format"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED_METADATA))
+def test_tampered_metadata_is_refused(case, saved, tmp_path):
+    edit, message = TAMPERED_METADATA[case]
+    path = rewrite(saved, tmp_path / "tampered.zip", metadata=edit)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, SklearnSerError)
+
+
+def _set_tensor(key, make):
+    def edit(tensors):
+        tensors[key] = make(tensors[key])
+    return edit
+
+
+TAMPERED_WEIGHTS = {
+    "centers of the wrong shape": (
+        _set_tensor("classifier.criterion_.center_loss.centers", lambda t: torch.zeros(3, 8)),
+        r"criterion weights do not fit .*center_loss\.centers: \(3, 8\) instead of \(2, 8\)"),
+    "a missing tensor": (
+        lambda tensors: tensors.pop("classifier.criterion_.center_loss.centers"),
+        r"missing: center_loss\.centers"),
+    "NaN weights": (
+        _set_tensor("classifier.criterion_.center_loss.centers",
+                    lambda t: torch.full_like(t, float("nan"))), "holds NaN or inf"),
+    "statistics of the wrong dtype": (
+        _set_tensor("features.scale_", lambda t: t.float()), "float32"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED_WEIGHTS))
+def test_tampered_weights_are_refused(case, saved, tmp_path):
+    edit, message = TAMPERED_WEIGHTS[case]
+    path = rewrite(saved, tmp_path / "tampered.zip", weights=edit)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_damaged_files_are_refused(saved, pipeline, tmp_path):
+    data = saved.read_bytes()
+    cases = {
+        "truncated.zip": (data[: len(data) // 2], "truncated"),
+        "empty.zip": (b"", "not a zip archive"),
+        "flipped.zip": (data[:200] + bytes([data[200] ^ 0xFF]) + data[201:], "corrupted"),
+    }
+    joblib.dump(pipeline, tmp_path / "pickled.zip")
+    cases["pickled.zip"] = ((tmp_path / "pickled.zip").read_bytes(),
+                            r"not a zip archive.*looks like a pickle.*joblib\.load")
+    for name, (content, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(ModelFileError, match=message) as info:
+            load_model(path)
+        assert str(path) in str(info.value), name
+    extra = rewrite(saved, tmp_path / "extra.zip", members={"__init__.py": b"import os"})
+    with pytest.raises(ModelFileError, match=r"found \['__init__\.py'"):
+        load_model(extra)
+    with zipfile.ZipFile(saved) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(tmp_path / "deflated.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in contents.items():
+            archive.writestr(name, content)
+    with pytest.raises(ModelFileError, match="compressed"):
+        load_model(tmp_path / "deflated.zip")
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "absent.zip")
+
+
+def test_a_file_from_another_version_warns(saved, tmp_path):
+    path = rewrite(saved, tmp_path / "old.zip", metadata=_set(["sklearn_ser_version"], "0.0.1"))
+    with pytest.warns(SklearnSerVersionWarning, match=r"version 0\.0\.1 when using version"):
+        load_model(path)
+
+
+# -- pickle: version stamp ------------------------------------------------------------------
+
+def test_add_version_stamps_a_copy():
+    state = {"a": 1}
+    stamped = _add_version(state)
+    assert stamped == {"a": 1, VERSION_KEY: sklearn_ser.__version__} and state == {"a": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_version(stamped, "X")
+    assert VERSION_KEY not in stamped  # consumed, so it never becomes an attribute
+    with pytest.warns(SklearnSerVersionWarning, match=r"X from sklearn_ser version unknown"):
+        _check_version({"a": 1}, "X")
+
+
+@pytest.mark.parametrize("step", ["features", "clf"])
+def test_pickle_records_and_checks_the_version(step, pipeline, monkeypatch):
+    estimator = pipeline.named_steps[step]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = pickle.loads(pickle.dumps(estimator))
+    assert not hasattr(same, VERSION_KEY)
+    monkeypatch.setattr(sklearn_ser, "__version__", "0.0.1")
+    data = pickle.dumps(estimator)
+    monkeypatch.undo()
+    with pytest.warns(SklearnSerVersionWarning) as record:
+        pickle.loads(data)
+    warning = record[0].message
+    assert warning.estimator_name == type(estimator).__name__
+    assert warning.original_sklearn_ser_version == "0.0.1"
+    assert warning.current_sklearn_ser_version == sklearn_ser.__version__
+    assert "save_model" in str(warning)
