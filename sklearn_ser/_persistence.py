@@ -463,12 +463,17 @@ def _initialize(clf, device):
     import torch
 
     clf.device = device
-    with torch.random.fork_rng(devices=[]):
-        if device == "meta":
-            with torch.device("meta"):
+    # skorch announces a re-initialisation on stdout when verbose; loading is silent
+    verbose, clf.verbose = clf.verbose, 0
+    try:
+        with torch.random.fork_rng(devices=[]):
+            if device == "meta":
+                with torch.device("meta"):
+                    clf.initialize()
+            else:
                 clf.initialize()
-        else:
-            clf.initialize()
+    finally:
+        clf.verbose = verbose
 
 
 def _state_dict_problems(expected, found):

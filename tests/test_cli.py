@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import tracemalloc
+import zipfile
 
 import joblib
 import numpy as np
@@ -126,6 +127,38 @@ def test_train_acrnn_without_auxiliary_loss(corpus, tmp_path, capsys):
     assert "train_loss" in captured.err and "train_loss" not in captured.out  # progress: stderr
     clf = joblib.load(out)[-1]
     assert isinstance(clf, ACRNNClassifier) and clf.criterion_.center_loss is None
+
+
+def test_train_in_the_safe_format_predicts_like_the_pickle(corpus, tmp_path, capsys):
+    root, files, _ = corpus
+    safe, pickle = tmp_path / "model.sser", tmp_path / "model.joblib"
+    for out in (safe, pickle):
+        assert main(["train", "--dataset", "folder", "--root", str(root), *TINY, "--seed", "3",
+                     "--out", str(out)]) == 0
+    assert zipfile.is_zipfile(safe) and not zipfile.is_zipfile(pickle)
+    outputs = []
+    for out in (safe, pickle):
+        capsys.readouterr()
+        assert main(["predict", str(out), *map(str, files[:4]), "--format", "json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+
+
+def test_train_resumes_from_its_checkpoint(corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    checkpoints, out = tmp_path / "ckpt", tmp_path / "m.joblib"
+    three_epochs = [*TINY[:2], "--epochs", "3", *TINY[4:]]
+    two_epochs = [*TINY[:2], "--epochs", "2", *TINY[4:]]
+    assert main(["train", "--dataset", "folder", "--root", str(root), *two_epochs,
+                 "--checkpoint-dir", str(checkpoints), "--out", str(out)]) == 0
+    assert main(["train", "--dataset", "folder", "--root", str(root), *three_epochs,
+                 "--checkpoint-dir", str(checkpoints), "--resume", "--out", str(out)]) == 0
+    history = joblib.load(out)[-1].history
+    assert history[:, "epoch"] == [1, 2, 3]  # two from the first run, one more on resume
+    capsys.readouterr()
+    assert main(["train", "--dataset", "folder", "--root", str(root), *TINY, "--resume",
+                 "--out", str(out)]) == 2
+    one_line_error(capsys.readouterr(), "--resume needs --checkpoint-dir")
 
 
 def test_train_checks_the_output_folder_before_training(corpus, tmp_path, capsys):

@@ -8,6 +8,7 @@ import csv
 import errno
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -191,11 +192,22 @@ def load_dataset(args):
     return X, y, groups
 
 
-def save_model(model, path):
-    import joblib
+#: Extensions saved as joblib pickles; any other name gets the safe format.
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
+
+def save_model(model, path):
+    """Save as a joblib pickle (``.joblib``/``.pkl``) or, for any other name, in
+    the non-executable safetensors + JSON format of :func:`sklearn_ser.save_model`."""
     path = check_output_file(path)
-    joblib.dump(model, path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        import joblib
+
+        joblib.dump(model, path)
+    else:
+        from .. import save_model as save_safe
+
+        save_safe(model, path)
     return path
 
 
@@ -222,6 +234,10 @@ def load_model(path):
         raise FileNotFoundError(errno.ENOENT, "model file not found", str(path))
     if path.is_dir():
         raise CliError(f"model file {path} is a folder, not a saved model")
+    if zipfile.is_zipfile(path):  # the safe format; joblib pickles are never zips
+        from .. import load_model as load_safe
+
+        return load_safe(path)
     try:
         model = joblib.load(path)
     except Exception as exc:  # unpickling can fail in many ways; all mean "not a model"

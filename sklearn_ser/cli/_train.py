@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ._common import (
+    UsageError,
     add_dataset_options,
     add_model_options,
     add_runtime_options,
@@ -19,9 +20,14 @@ from ._common import (
 
 DESCRIPTION = """\
 Fit Pipeline([LogMel3DTransformer, ADCRNN/ACRNN classifier]) on every file of a
-corpus and save it with joblib, for 'sklearn-ser predict' and 'sklearn-ser
-timeline' (or joblib.load in Python). A saved model is a pickle: load only
-files you trust."""
+corpus and save it for 'sklearn-ser predict' and 'sklearn-ser timeline'. A
+name ending in .joblib or .pkl gives a joblib pickle (load only files you
+trust); any other name (e.g. model.sser) the non-executable safetensors + JSON
+format of sklearn_ser.save_model, safe to load from anyone.
+
+With --checkpoint-dir the state after every epoch (weights, optimizer,
+contrastive centers, history) is saved there; after a crash or Ctrl-C, run
+the same command with --resume to finish the remaining epochs."""
 
 
 def add_parser(subparsers):
@@ -31,16 +37,30 @@ def add_parser(subparsers):
     add_dataset_options(parser)
     add_model_options(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL",
-                        help="where to save the fitted pipeline, e.g. model.joblib")
+                        help="where to save the fitted pipeline: model.joblib (pickle) or "
+                             "model.sser (safe format)")
+    parser.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                        help="save a checkpoint after every epoch in DIR")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoint in --checkpoint-dir")
     add_runtime_options(parser)
     parser.set_defaults(run=run, parser=parser)
 
 
 def run(args):
     check_output_file(args.out)
+    if args.resume and args.checkpoint_dir is None:
+        raise UsageError("--resume needs --checkpoint-dir (the folder of the checkpoint)")
     set_threads(args)
     X, y, _ = load_dataset(args)
     pipe = pipeline_from_args(args)
+    if args.checkpoint_dir is not None:
+        from ..nn import resumable_callbacks
+
+        args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        monitor = "valid_loss_best" if args.valid_fraction else None
+        pipe.set_params(clf__callbacks=resumable_callbacks(
+            args.checkpoint_dir, resume=args.resume, monitor=monitor))
     start = time.perf_counter()
     with progress_to_stderr():
         pipe.fit(X, y)

@@ -16,6 +16,7 @@ from .._persistence import _add_version, _check_version
 from ..features._chunked import ChunkedFeatures
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
+from ._callbacks import StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss
 from ._runtime import PRECISIONS, autocast_dtype, resolve_device
 
@@ -151,6 +152,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("valid_acc", EpochScoring(chunk_accuracy, name="valid_acc",
                                        lower_is_better=False, on_train=False)),
+            # a NaN/inf batch stops training before it reaches the weights
+            ("finite_loss", StopOnNonFiniteLoss()),
             ("print_log", PrintLog()),
         ]
 
