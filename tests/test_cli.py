@@ -17,8 +17,8 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer, __version__
 from sklearn_ser.cli import main
-from sklearn_ser.cli._timeline import WINDOWS_PER_BLOCK, predict_timeline, window_bounds
 from sklearn_ser.datasets import make_emotional_speech
+from sklearn_ser.timeline import WINDOWS_PER_BLOCK, predict_timeline, window_bounds
 
 COMMANDS = ["demo", "cross-validate", "train", "predict", "timeline"]
 # Tiny network, one epoch, 1-s chunks: the commands' plumbing, not their accuracy.

@@ -6,13 +6,14 @@ import re
 import pytest
 
 import sklearn_ser
-from sklearn_ser import datasets, evaluation, features, io, nn, pipeline
+from sklearn_ser import datasets, evaluation, features, io, nn, pipeline, timeline
 
 PUBLIC = [
     obj
     for obj in (
         *(getattr(sklearn_ser, name) for name in sklearn_ser.__all__),
-        *(getattr(module, name) for module in (features, io, nn, datasets, evaluation, pipeline)
+        *(getattr(module, name)
+          for module in (features, io, nn, datasets, evaluation, pipeline, timeline)
           for name in module.__all__),
     )
     if callable(obj)

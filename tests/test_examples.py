@@ -48,3 +48,15 @@ def test_paper_grid_has_one_row_per_model_and_loss(capsys):
     for model in ("ADCRNN", "ACRNN"):
         for loss in ("contrastive-center", "center", "cross-entropy"):
             assert any(line.startswith(model) and loss in line for line in table.splitlines())
+
+
+def test_timeline_follows_the_emotions_of_a_long_recording():
+    rows, truth = load_example("timeline").main(["--hop", "2"])
+    assert rows[0][0] == 0.0 and rows[-1][1] == truth[-1][1]
+    # a window lying wholly inside one emotion's stretch: how often is it recognised?
+    starts = [0.0] + [end for _, end in truth[:-1]]
+    inside = [(label, [r[2] for r in rows if begin <= r[0] and r[1] <= end])
+              for (label, end), begin in zip(truth, starts, strict=True)]
+    hits = sum(predicted.count(label) for label, predicted in inside)
+    total = sum(len(predicted) for _, predicted in inside)
+    assert total == 12 and hits / total > 0.45  # four emotions: chance is 0.25

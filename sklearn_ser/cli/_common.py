@@ -253,16 +253,6 @@ def load_model(path):
     return model
 
 
-def front_end_of(model):
-    """The LogMel3DTransformer at the head of a saved pipeline (None if there is none)."""
-    from .. import LogMel3DTransformer
-
-    steps = getattr(model, "steps", None)
-    if steps and isinstance(steps[0][1], LogMel3DTransformer):
-        return steps[0][1]
-    return None
-
-
 # -- output ----------------------------------------------------------------------
 class RowWriter:
     """Stream rows of ``key columns + label + one probability per class`` as a table or CSV."""

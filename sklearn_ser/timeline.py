@@ -1,0 +1,145 @@
+"""Emotions over time in a long recording: sliding windows, read block by block.
+
+``predict_timeline(model, path)`` yields ``(start, end, probabilities)`` for
+windows of the model's chunk length (3 s by default) every ``hop_seconds``,
+reading the file in blocks so memory does not grow with its length.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import AudioFileError, InvalidSignalError
+from .features import LogMel3DTransformer
+from .io import load_audio
+
+__all__ = ["WINDOWS_PER_BLOCK", "predict_timeline", "window_bounds"]
+
+#: Windows read, decoded and classified together; with 3-s windows every 1 s
+#: a block spans 18 s of audio, whatever the length of the file.
+WINDOWS_PER_BLOCK = 16
+
+def window_bounds(n_samples, window, hop):
+    """Start and stop sample of every window: ``1 + ceil(max(n - window, 0) / hop)`` windows.
+
+    Windows start every ``hop`` samples; the last one may end early at the
+    end of the file (the front end pads it, as it pads an utterance's last
+    chunk). A file shorter than a window gives one window, the whole file.
+    This is the front end's chunk count formula, in samples instead of frames.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the file in samples.
+    window, hop : int
+        Window length and hop in samples.
+
+    Returns
+    -------
+    starts, stops : np.ndarray [shape=(n_windows,)], int
+        Sample bounds of every window, ``stops <= n_samples``.
+    """
+    n_windows = 1 + math.ceil(max(n_samples - window, 0) / hop)
+    starts = np.arange(n_windows, dtype=np.int64) * hop
+    return starts, np.minimum(starts + window, n_samples)
+
+
+def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
+                     windows_per_block=WINDOWS_PER_BLOCK):
+    """Class probabilities of sliding windows over an audio file, read block by block.
+
+    Parameters
+    ----------
+    model : Pipeline
+        A fitted ``Pipeline`` whose first step is a
+        :class:`~sklearn_ser.LogMel3DTransformer` (as saved by ``sklearn-ser
+        train``).
+    path : str or os.PathLike
+        Audio file of any length that soundfile reads.
+    window_seconds : float or None, default=None
+        Window length; ``None`` is the model's chunk, ``chunk_frames *
+        hop_seconds`` of its front end (3 s for the paper's 300 frames), so
+        each window is one chunk.
+    hop_seconds : float, default=1.0
+        Time between window starts.
+    windows_per_block : int, default=16
+        Windows decoded and classified together. Memory is bounded by
+        ``(windows_per_block - 1) * hop + window`` seconds of audio and the
+        features of ``windows_per_block`` windows.
+
+    Returns
+    -------
+    rows : generator of (float, float, np.ndarray [shape=(n_classes,)])
+        Per window, its start and end in seconds of the file's time and its
+        class probabilities (columns follow ``model.classes_``), as
+        ``model.predict_proba`` gives for the window's samples. The
+        arguments and the file are checked when this is called; the audio is
+        read as the rows are consumed.
+
+    Notes
+    -----
+    Window bounds are counted in the file's own samples; each window is
+    mixed to mono and resampled on its own with :func:`sklearn_ser.io.load_audio`,
+    so a window's result equals ``model.predict_proba([(samples, file_rate)])``
+    for its samples, and a file no longer than one window gives exactly
+    ``model.predict_proba([path])``.
+    """
+    import soundfile as sf
+
+    steps = getattr(model, "steps", None)
+    front_end = steps[0][1] if steps else None
+    if not isinstance(front_end, LogMel3DTransformer):
+        raise ValueError(
+            "a timeline needs a Pipeline whose first step is a LogMel3DTransformer, such as "
+            "the models saved by 'sklearn-ser train'"
+        )
+    if window_seconds is None:
+        window_seconds = front_end.chunk_frames * front_end.hop_seconds
+    if not window_seconds > 0 or not hop_seconds > 0:
+        raise ValueError(
+            f"window_seconds={window_seconds} and hop_seconds={hop_seconds} must be > 0"
+        )
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))
+    try:
+        info = sf.info(path)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioFileError(f"cannot decode audio file '{path}': {exc}") from exc
+    if info.frames == 0:
+        raise InvalidSignalError(f"audio file '{path}' holds no samples")
+    # Validated now; the generator below reads the file only as it is consumed.
+    return _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_per_block)
+
+
+def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_per_block):
+    import soundfile as sf
+
+
+    dtype = np.dtype(front_end.precision)
+    with sf.SoundFile(path) as audio:
+        rate = audio.samplerate
+        window = max(round(window_seconds * rate), 1)
+        hop = max(round(hop_seconds * rate), 1)
+        starts, stops = window_bounds(audio.frames, window, hop)
+        for first in range(0, len(starts), windows_per_block):
+            block_starts = starts[first : first + windows_per_block]
+            block_stops = stops[first : first + windows_per_block]
+            offset = int(block_starts[0])
+            audio.seek(offset)
+            # Blocks overlap by window - hop samples, so every window is whole in one block.
+            block = audio.read(int(block_stops[-1]) - offset, dtype=dtype.name, always_2d=True)
+            block = block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
+            signals = [
+                load_audio((block[a - offset : b - offset], rate),
+                           sample_rate=front_end.sample_rate, resampler=front_end.resampler,
+                           dtype=dtype, name=f"{path} at {a / rate:.2f} s")
+                for a, b in zip(block_starts, block_stops, strict=True)
+            ]
+            proba = model.predict_proba(signals)
+            for a, b, row in zip(block_starts, block_stops, proba, strict=True):
+                yield a / rate, b / rate, row
