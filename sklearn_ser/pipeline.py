@@ -106,5 +106,5 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         random_state=seed,
         verbose=verbose,
     )
-    features = LogMel3DTransformer(chunk_frames=chunk_frames)
+    features = LogMel3DTransformer(chunk_frames=chunk_frames, verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))

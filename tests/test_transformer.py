@@ -251,3 +251,12 @@ EXPECTED_FAILED_CHECKS = {
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_verbose_reports_files_done_on_stderr(signals, capsys):
+    LogMel3DTransformer(verbose=1).fit_transform(signals * 10)  # 40 files: two groups of 32
+    err = capsys.readouterr().err
+    assert "[LogMel3DTransformer] 32/40 files" in err
+    assert err.endswith("[LogMel3DTransformer] 40/40 files\n")
+    LogMel3DTransformer().fit_transform(signals)
+    assert capsys.readouterr().err == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -103,6 +104,17 @@ def _extract_group(sources, first_index, load_params, feature_params):
     return features.astype(np.float32, copy=False), frame_offsets
 
 
+def _with_progress(groups, n_sources):
+    """Pass the groups through, printing how many files are done on stderr."""
+    done = 0
+    for group in groups:
+        done += len(group[1]) - 1
+        end = "\n" if done >= n_sources else ""
+        print(f"\r[LogMel3DTransformer] {done}/{n_sources} files", end=end, file=sys.stderr,
+              flush=True)
+        yield group
+
+
 class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     """3-channel log-Mel front end of Pham, Dang and Nguyen (JAEC 2020), chunked.
 
@@ -154,6 +166,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Parallel workers (joblib) for decoding and feature extraction;
         ``None`` means 1 unless in a ``joblib.parallel_backend`` context.
+    verbose : int, default=0
+        When > 0, a progress line on stderr as groups of files are done
+        (``[LogMel3DTransformer] 96/535 files``).
 
     Attributes
     ----------
@@ -205,6 +220,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         "resampler": [StrOptions(set(RESAMPLERS))],
         "precision": [StrOptions({"float32", "float64"})],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -227,6 +243,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         resampler="soxr",
         precision="float32",
         n_jobs=None,
+        verbose=0,
     ):
         self.sample_rate = sample_rate
         self.n_mels = n_mels
@@ -245,6 +262,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.resampler = resampler
         self.precision = precision
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     # -- validation and extraction ---------------------------------------
     def _check_consistency(self):
@@ -305,8 +323,11 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         )
         if effective_n_jobs(self.n_jobs) == 1:
             groups = (function(*args, **kwargs) for function, args, kwargs in jobs)
-            return groups if lazy else list(groups)
-        return Parallel(n_jobs=self.n_jobs, return_as="generator" if lazy else "list")(jobs)
+        else:
+            groups = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
+        if self.verbose:
+            groups = _with_progress(groups, len(sources))
+        return groups if lazy else list(groups)
 
     # -- statistics and chunking -----------------------------------------
     def _fit_statistics(self, groups):
