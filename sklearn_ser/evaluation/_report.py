@@ -9,6 +9,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, confusion_matrix
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.validation import _num_samples
@@ -157,7 +158,9 @@ def cross_validate_report(
         raise ValueError(f"groups has {len(groups)} entries for {n_samples} samples")
     splitter = speaker_cv(cv, groups, random_state=random_state)
     labels = np.unique(y) if labels is None else np.asarray(labels)
-    splits = list(splitter.split(np.zeros((n_samples, 1)), y, groups))
+    # Plain k-folds ignore groups (and warn about them): give groups only to the others.
+    uses_groups = not isinstance(splitter, (KFold, StratifiedKFold))
+    splits = list(splitter.split(np.zeros((n_samples, 1)), y, groups if uses_groups else None))
     n_splits = len(splits)
     if verbose:
         _log(f"cross-validation: {n_samples} samples, {n_splits} folds ({splitter!r})")
