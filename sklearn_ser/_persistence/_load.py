@@ -1,20 +1,5 @@
-"""Safe, portable model files (:func:`save_model`, :func:`load_model`) and the pickle version check.
+"""Reading a model file without running any of it: :func:`load_model`."""
 
-A model file is a zip archive of two stored (uncompressed) members:
-
-- ``metadata.json``: the format name and version, the library versions, and
-  for every step its class name (from an allow-list), its JSON-able
-  parameters and its small fitted attributes (``classes_`` with its dtype,
-  ``input_shape_``, ``n_frames_seen_``, ``chunk_shape_``);
-- ``weights.safetensors``: every tensor (the module's and the criterion's
-  state dicts, the centers and batch-norm statistics included, and the front
-  end's ``mean_`` and ``scale_`` in float64).
-
-Loading parses JSON and safetensors only: no pickle, no import of a name
-found in the file, so a file from an untrusted source runs none of its
-content. Only the estimators below can be saved; ``joblib``/``pickle`` stay
-available for anything else (trusted files only).
-"""
 
 from __future__ import annotations
 
@@ -23,329 +8,24 @@ import json
 import os
 import warnings
 import zipfile
-from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 
-from .exceptions import SklearnSerError
-
-__all__ = ["ModelFileError", "SklearnSerVersionWarning", "load_model", "save_model"]
-
-FORMAT_NAME = "sklearn_ser.model"
-#: Bumped when a file written now could not be read by an older load_model.
-FORMAT_VERSION = 1
-METADATA_MEMBER = "metadata.json"
-WEIGHTS_MEMBER = "weights.safetensors"
-_MAX_METADATA_BYTES = 1 << 20  # a genuine metadata.json is a few kB
-
-#: Key the estimators add to their pickled state (as scikit-learn's ``_sklearn_version``).
-VERSION_KEY = "_sklearn_ser_version"
-
-#: Class names a file may name, mapped to where the class lives in sklearn_ser.
-_TRANSFORMERS = ("LogMel3DTransformer",)
-_CLASSIFIERS = ("ADCRNNClassifier", "ACRNNClassifier")
-_MODULES = ("ADCRNN", "ACRNN")
-_CRITERIA = ("CenterAugmentedLoss",)
-#: Parameters never restored from a file: ``torch_load_kwargs`` could turn off
-#: ``weights_only`` for later ``load_params`` calls, ``memory`` would make a
-#: Pipeline read and write joblib pickles in a folder the file chooses.
-_NEVER_RESTORED = ("torch_load_kwargs", "memory")
-
-
-class ModelFileError(SklearnSerError, ValueError):
-    """A model file is truncated, corrupted, tampered with, or not a model file.
-
-    Parameters
-    ----------
-    message : str
-        Names the file and what is wrong with it.
-    """
-
-    def __init__(self, message):
-        super().__init__(message)
-
-
-class SklearnSerVersionWarning(UserWarning):
-    """An estimator was saved by another version of sklearn_ser.
-
-    Like scikit-learn's ``InconsistentVersionWarning``: issued when a pickle
-    or a model file written by another version is loaded.
-
-    Parameters
-    ----------
-    estimator_name : str
-        The estimator's class name (for a model file, the file's path).
-    original_sklearn_ser_version : str
-        The version that saved it.
-    current_sklearn_ser_version : str
-        The running version.
-    how : {"unpickle", "load"}, default="unpickle"
-        Unpickling (suggests :func:`save_model` for files that outlive a
-        version) or :func:`load_model`.
-    """
-
-    def __init__(self, *, estimator_name, original_sklearn_ser_version,
-                 current_sklearn_ser_version, how="unpickle"):
-        self.estimator_name = estimator_name
-        self.original_sklearn_ser_version = original_sklearn_ser_version
-        self.current_sklearn_ser_version = current_sklearn_ser_version
-        self.how = how
-
-    def __str__(self):
-        advice = (
-            " For a model that loads across versions, save it with sklearn_ser.save_model "
-            f"under version {self.original_sklearn_ser_version} and load it with load_model."
-            if self.how == "unpickle" else ""
-        )
-        return (
-            f"Trying to {self.how} {self.estimator_name} from sklearn_ser version "
-            f"{self.original_sklearn_ser_version} when using version "
-            f"{self.current_sklearn_ser_version}. This might lead to breaking code or "
-            f"invalid results. Use at your own risk.{advice}"
-        )
-
-
-def _current_version():
-    from . import __version__  # at call time: this module is imported by the package's own
-
-    return __version__
-
-
-# -- pickle: version stamp and check (used by the estimators' __getstate__/__setstate__) ----
-
-def _add_version(state):
-    """A copy of a pickled ``state`` dict stamped with the running sklearn_ser version."""
-    return {**state, VERSION_KEY: _current_version()}
-
-
-def _check_version(state, estimator_name):
-    """Remove the version stamp from ``state``; warn if it is not the running version.
-
-    A state without a stamp comes from a version before the stamp existed.
-    """
-    original = state.pop(VERSION_KEY, "unknown (before 0.1.0)")
-    current = _current_version()
-    if original != current:
-        warnings.warn(
-            SklearnSerVersionWarning(
-                estimator_name=estimator_name,
-                original_sklearn_ser_version=original,
-                current_sklearn_ser_version=current,
-            ),
-            stacklevel=3,
-        )
-
-
-# -- parameters <-> JSON --------------------------------------------------------------------
-
-class _NotJSON(Exception):
-    pass
-
-
-def _to_json(value):
-    """``value`` as plain JSON data (numpy/torch numbers and 1-D arrays included)."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real):
-        if not np.isfinite(value):
-            raise _NotJSON
-        return float(value)
-    if hasattr(value, "tolist") and getattr(value, "ndim", None) in (0, 1):
-        return _to_json(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_to_json(item) for item in value]
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {key: _to_json(item) for key, item in value.items()}
-    raise _NotJSON
-
-
-def _split_params(estimator, handled=()):
-    """JSON-able parameters, and the names of those that are not (dropped)."""
-    params, dropped = {}, []
-    for key, value in estimator.get_params(deep=False).items():
-        if key.startswith("_") or key in handled or key in _NEVER_RESTORED:
-            continue
-        try:
-            params[key] = _to_json(value)
-        except _NotJSON:
-            dropped.append(key)
-    return params, dropped
-
-
-# -- saving ---------------------------------------------------------------------------------
-
-def _steps(estimator):
-    """``(pipeline_params, [(name, role, estimator), ...])`` of a supported model."""
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(estimator, Pipeline):
-        steps = list(estimator.steps)
-        pipeline_params = {"verbose": bool(estimator.verbose)}
-    else:
-        steps = [("clf", estimator)]
-        pipeline_params = None
-    roles = ["features"] * (len(steps) - 1) + ["classifier"]
-    names = [type(step).__name__ for _, step in steps]
-    if len(steps) > 2 or names[-1] not in _CLASSIFIERS or (
-        len(steps) == 2 and names[0] not in _TRANSFORMERS
-    ):
-        raise TypeError(
-            "save_model stores a fitted ADCRNNClassifier or ACRNNClassifier, alone or as "
-            "Pipeline([(name, LogMel3DTransformer), (name, classifier)]); got "
-            f"{type(estimator).__name__} with steps {names}. Use joblib to pickle "
-            "other estimators (trusted files only)."
-        )
-    described = [(name, role, step) for (name, step), role in zip(steps, roles, strict=True)]
-    return pipeline_params, described
-
-
-def _describe_transformer(transformer, tensors):
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(transformer, "mean_")
-    params, dropped = _split_params(transformer)
-    tensors["features.mean_"] = np.asarray(transformer.mean_, dtype=np.float64)
-    tensors["features.scale_"] = np.asarray(transformer.scale_, dtype=np.float64)
-    fitted = {
-        "n_frames_seen_": int(transformer.n_frames_seen_),
-        "chunk_shape_": [int(n) for n in transformer.chunk_shape_],
-    }
-    return {"class": type(transformer).__name__, "params": params, "fitted": fitted,
-            "dropped_params": dropped}
-
-
-def _allowed_name(value, names, what, module):
-    """The name of an allow-listed class ``value`` of ``module``, or a TypeError."""
-    name = getattr(value, "__name__", None)
-    if name in names and getattr(module, name, None) is value:
-        return name
-    raise TypeError(
-        f"save_model can store {what}={'/'.join(names)} only, got {value!r}; "
-        "use joblib to pickle a model built on other classes (trusted files only)"
-    )
-
-
-def _describe_classifier(clf, tensors):
-    import torch
-    from skorch.dataset import ValidSplit
-
-    from . import nn
-
-    clf.check_is_fitted()
-    params, dropped = _split_params(clf, ("module", "criterion", "optimizer", "train_split"))
-    params["module"] = _allowed_name(clf.module, _MODULES, "module", nn)
-    params["criterion"] = _allowed_name(clf.criterion, _CRITERIA, "criterion", nn)
-    optimizer = clf.optimizer
-    if getattr(torch.optim, getattr(optimizer, "__name__", ""), None) is optimizer:
-        params["optimizer"] = optimizer.__name__
-    else:
-        dropped.append("optimizer")
-    split = clf.train_split
-    if split is None:
-        params["train_split"] = None
-    elif type(split) is ValidSplit and isinstance(split.cv, Real) and (
-        split.random_state is None or isinstance(split.random_state, Integral)
-    ):
-        params["train_split"] = {"ValidSplit": {
-            "cv": _to_json(split.cv), "stratified": bool(split.stratified),
-            "random_state": _to_json(split.random_state)}}
-    else:
-        dropped.append("train_split")
-    # A parameter left at its default (a class, a function) loses nothing.
-    current, defaults = clf.get_params(deep=False), type(clf)().get_params(deep=False)
-    dropped = [key for key in dropped if current[key] is not defaults.get(key, current)]
-    classes = np.asarray(clf.classes_)
-    values = classes.tolist()
-    if classes.dtype.kind not in "UiubfO" or any(
-        not isinstance(value, (str, int, float, bool)) for value in values
-    ):
-        raise TypeError(
-            f"save_model stores class labels that are str, int, float or bool; got "
-            f"classes_ of dtype {classes.dtype}: {values!r}"
-        )
-    for name in ("module_", "criterion_"):
-        for key, tensor in getattr(clf, name).state_dict().items():
-            tensors[f"classifier.{name}.{key}"] = tensor
-    fitted = {
-        "classes_": {"dtype": classes.dtype.str, "values": values},
-        "input_shape_": [int(n) for n in clf.input_shape_],
-    }
-    return {"class": type(clf).__name__, "params": params, "fitted": fitted,
-            "dropped_params": dropped}
-
-
-def save_model(estimator, path):
-    """Save a fitted model to a safe, portable file (zip of JSON and safetensors).
-
-    Parameters
-    ----------
-    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier
-        A fitted ``Pipeline([(name, LogMel3DTransformer), (name, classifier)])``
-        or a fitted classifier alone.
-    path : str or PathLike
-        File to write (``.zip`` or any name). It is written next to its final
-        place and renamed, so an interrupted save never leaves a partial file.
-
-    Returns
-    -------
-    path : pathlib.Path
-
-    Notes
-    -----
-    Saved: the parameters that are JSON data (``module__*``, ``criterion__*``,
-    ``optimizer__*``, ``lr``, ``batch_size``, ``max_epochs``, ``precision``,
-    ``aggregate``, ``device``, ...), the module, criterion and optimizer by
-    class name, a ``ValidSplit`` by its arguments, the fitted attributes and
-    all weights. Not saved (back to their defaults on load, listed under
-    ``dropped_params`` in the metadata): parameters holding other objects,
-    such as ``callbacks`` or a custom ``iterator_train__collate_fn``; also
-    ``torch_load_kwargs`` and the Pipeline's ``memory``, never restored from a
-    file. The optimizer state is not saved: resume training from a checkpoint
-    (:func:`sklearn_ser.nn.resumable_callbacks`).
-    """
-    import safetensors.torch
-    import sklearn
-    import skorch
-    import torch
-
-    pipeline_params, steps = _steps(estimator)
-    tensors, described = {}, []
-    for name, role, step in steps:
-        entry = (_describe_transformer if role == "features" else _describe_classifier)(
-            step, tensors)
-        described.append({"name": name, "role": role, **entry})
-    metadata = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "sklearn_ser_version": _current_version(),
-        "library_versions": {"torch": torch.__version__, "skorch": skorch.__version__,
-                             "scikit-learn": sklearn.__version__, "numpy": np.__version__},
-        "pipeline": pipeline_params,
-        "steps": described,
-    }
-    weights = safetensors.torch.save({
-        key: torch.as_tensor(value).detach().to("cpu").clone().contiguous()
-        for key, value in tensors.items()
-    })
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=2, allow_nan=False))
-            archive.writestr(WEIGHTS_MEMBER, weights)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
+from ._format import (
+    _CLASSIFIERS,
+    _CRITERIA,
+    _MAX_METADATA_BYTES,
+    _MODULES,
+    _NEVER_RESTORED,
+    _TRANSFORMERS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    METADATA_MEMBER,
+    WEIGHTS_MEMBER,
+    ModelFileError,
+    SklearnSerVersionWarning,
+    _current_version,
+)
 
 # -- loading --------------------------------------------------------------------------------
 
@@ -415,7 +95,7 @@ def _expect(condition, problem):
 
 
 def _build_transformer(entry, tensors):
-    from .features import LogMel3DTransformer
+    from ..features import LogMel3DTransformer
 
     transformer = LogMel3DTransformer(**entry["params"])
     transformer._validate_params()
@@ -495,7 +175,7 @@ def _build_classifier(entry, tensors, device):
     import torch
     from skorch.dataset import ValidSplit
 
-    from . import nn
+    from .. import nn
 
     classes = {"ADCRNNClassifier": nn.ADCRNNClassifier, "ACRNNClassifier": nn.ACRNNClassifier}
     params = dict(entry["params"])

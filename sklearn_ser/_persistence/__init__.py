@@ -1,0 +1,41 @@
+"""Safe, portable model files (:func:`save_model`, :func:`load_model`) and the pickle version check.
+
+A model file is a zip archive of two stored (uncompressed) members:
+
+- ``metadata.json``: the format name and version, the library versions, and
+  for every step its class name (from an allow-list), its JSON-able
+  parameters and its small fitted attributes (``classes_`` with its dtype,
+  ``input_shape_``, ``n_frames_seen_``, ``chunk_shape_``);
+- ``weights.safetensors``: every tensor (the module's and the criterion's
+  state dicts, the centers and batch-norm statistics included, and the front
+  end's ``mean_`` and ``scale_`` in float64).
+
+Loading parses JSON and safetensors only: no pickle, no import of a name
+found in the file, so a file from an untrusted source runs none of its
+content. Only the estimators below can be saved; ``joblib``/``pickle`` stay
+available for anything else (trusted files only).
+"""
+
+from ._format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    VERSION_KEY,
+    ModelFileError,
+    SklearnSerVersionWarning,
+    _add_version,
+    _check_version,
+)
+from ._load import load_model
+from ._save import save_model
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "VERSION_KEY",
+    "ModelFileError",
+    "SklearnSerVersionWarning",
+    "_add_version",
+    "_check_version",
+    "load_model",
+    "save_model",
+]

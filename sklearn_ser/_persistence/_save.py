@@ -1,0 +1,197 @@
+"""Writing a model file: :func:`save_model`."""
+
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+
+from ._format import (
+    _CLASSIFIERS,
+    _CRITERIA,
+    _MODULES,
+    _TRANSFORMERS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    METADATA_MEMBER,
+    WEIGHTS_MEMBER,
+    _current_version,
+    _split_params,
+    _to_json,
+)
+
+# -- saving ---------------------------------------------------------------------------------
+
+def _steps(estimator):
+    """``(pipeline_params, [(name, role, estimator), ...])`` of a supported model."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        steps = list(estimator.steps)
+        pipeline_params = {"verbose": bool(estimator.verbose)}
+    else:
+        steps = [("clf", estimator)]
+        pipeline_params = None
+    roles = ["features"] * (len(steps) - 1) + ["classifier"]
+    names = [type(step).__name__ for _, step in steps]
+    if len(steps) > 2 or names[-1] not in _CLASSIFIERS or (
+        len(steps) == 2 and names[0] not in _TRANSFORMERS
+    ):
+        raise TypeError(
+            "save_model stores a fitted ADCRNNClassifier or ACRNNClassifier, alone or as "
+            "Pipeline([(name, LogMel3DTransformer), (name, classifier)]); got "
+            f"{type(estimator).__name__} with steps {names}. Use joblib to pickle "
+            "other estimators (trusted files only)."
+        )
+    described = [(name, role, step) for (name, step), role in zip(steps, roles, strict=True)]
+    return pipeline_params, described
+
+
+def _describe_transformer(transformer, tensors):
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(transformer, "mean_")
+    params, dropped = _split_params(transformer)
+    tensors["features.mean_"] = np.asarray(transformer.mean_, dtype=np.float64)
+    tensors["features.scale_"] = np.asarray(transformer.scale_, dtype=np.float64)
+    fitted = {
+        "n_frames_seen_": int(transformer.n_frames_seen_),
+        "chunk_shape_": [int(n) for n in transformer.chunk_shape_],
+    }
+    return {"class": type(transformer).__name__, "params": params, "fitted": fitted,
+            "dropped_params": dropped}
+
+
+def _allowed_name(value, names, what, module):
+    """The name of an allow-listed class ``value`` of ``module``, or a TypeError."""
+    name = getattr(value, "__name__", None)
+    if name in names and getattr(module, name, None) is value:
+        return name
+    raise TypeError(
+        f"save_model can store {what}={'/'.join(names)} only, got {value!r}; "
+        "use joblib to pickle a model built on other classes (trusted files only)"
+    )
+
+
+def _describe_classifier(clf, tensors):
+    import torch
+    from skorch.dataset import ValidSplit
+
+    from .. import nn
+
+    clf.check_is_fitted()
+    params, dropped = _split_params(clf, ("module", "criterion", "optimizer", "train_split"))
+    params["module"] = _allowed_name(clf.module, _MODULES, "module", nn)
+    params["criterion"] = _allowed_name(clf.criterion, _CRITERIA, "criterion", nn)
+    optimizer = clf.optimizer
+    if getattr(torch.optim, getattr(optimizer, "__name__", ""), None) is optimizer:
+        params["optimizer"] = optimizer.__name__
+    else:
+        dropped.append("optimizer")
+    split = clf.train_split
+    if split is None:
+        params["train_split"] = None
+    elif type(split) is ValidSplit and isinstance(split.cv, Real) and (
+        split.random_state is None or isinstance(split.random_state, Integral)
+    ):
+        params["train_split"] = {"ValidSplit": {
+            "cv": _to_json(split.cv), "stratified": bool(split.stratified),
+            "random_state": _to_json(split.random_state)}}
+    else:
+        dropped.append("train_split")
+    # A parameter left at its default (a class, a function) loses nothing.
+    current, defaults = clf.get_params(deep=False), type(clf)().get_params(deep=False)
+    dropped = [key for key in dropped if current[key] is not defaults.get(key, current)]
+    classes = np.asarray(clf.classes_)
+    values = classes.tolist()
+    if classes.dtype.kind not in "UiubfO" or any(
+        not isinstance(value, (str, int, float, bool)) for value in values
+    ):
+        raise TypeError(
+            f"save_model stores class labels that are str, int, float or bool; got "
+            f"classes_ of dtype {classes.dtype}: {values!r}"
+        )
+    for name in ("module_", "criterion_"):
+        for key, tensor in getattr(clf, name).state_dict().items():
+            tensors[f"classifier.{name}.{key}"] = tensor
+    fitted = {
+        "classes_": {"dtype": classes.dtype.str, "values": values},
+        "input_shape_": [int(n) for n in clf.input_shape_],
+    }
+    return {"class": type(clf).__name__, "params": params, "fitted": fitted,
+            "dropped_params": dropped}
+
+
+def save_model(estimator, path):
+    """Save a fitted model to a safe, portable file (zip of JSON and safetensors).
+
+    Parameters
+    ----------
+    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier
+        A fitted ``Pipeline([(name, LogMel3DTransformer), (name, classifier)])``
+        or a fitted classifier alone.
+    path : str or PathLike
+        File to write (``.zip`` or any name). It is written next to its final
+        place and renamed, so an interrupted save never leaves a partial file.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Notes
+    -----
+    Saved: the parameters that are JSON data (``module__*``, ``criterion__*``,
+    ``optimizer__*``, ``lr``, ``batch_size``, ``max_epochs``, ``precision``,
+    ``aggregate``, ``device``, ...), the module, criterion and optimizer by
+    class name, a ``ValidSplit`` by its arguments, the fitted attributes and
+    all weights. Not saved (back to their defaults on load, listed under
+    ``dropped_params`` in the metadata): parameters holding other objects,
+    such as ``callbacks`` or a custom ``iterator_train__collate_fn``; also
+    ``torch_load_kwargs`` and the Pipeline's ``memory``, never restored from a
+    file. The optimizer state is not saved: resume training from a checkpoint
+    (:func:`sklearn_ser.nn.resumable_callbacks`).
+    """
+    import safetensors.torch
+    import sklearn
+    import skorch
+    import torch
+
+    pipeline_params, steps = _steps(estimator)
+    tensors, described = {}, []
+    for name, role, step in steps:
+        entry = (_describe_transformer if role == "features" else _describe_classifier)(
+            step, tensors)
+        described.append({"name": name, "role": role, **entry})
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "sklearn_ser_version": _current_version(),
+        "library_versions": {"torch": torch.__version__, "skorch": skorch.__version__,
+                             "scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        "pipeline": pipeline_params,
+        "steps": described,
+    }
+    weights = safetensors.torch.save({
+        key: torch.as_tensor(value).detach().to("cpu").clone().contiguous()
+        for key, value in tensors.items()
+    })
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=2, allow_nan=False))
+            archive.writestr(WEIGHTS_MEMBER, weights)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
