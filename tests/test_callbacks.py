@@ -16,7 +16,7 @@ from skorch.callbacks import Callback
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.exceptions import SklearnSerError
-from sklearn_ser.nn._callbacks import (
+from sklearn_ser.nn import (
     AtomicCheckpoint,
     NonFiniteLossError,
     ResumeFromCheckpoint,

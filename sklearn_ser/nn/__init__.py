@@ -3,15 +3,14 @@
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
 from ._augment import SpecAugment, mask_chunks
-from ._callbacks import (
+from ._checkpoints import (
     AtomicCheckpoint,
-    NonFiniteLossError,
     ResumeFromCheckpoint,
-    StopOnNonFiniteLoss,
     TrainingInterruptedWarning,
     resumable_callbacks,
 )
 from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
+from ._finite import NonFiniteLossError, StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
 
 __all__ = [

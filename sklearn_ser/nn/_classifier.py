@@ -16,7 +16,7 @@ from .._persistence import _add_version, _check_version
 from ..features._chunked import ChunkedFeatures
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
-from ._callbacks import StopOnNonFiniteLoss
+from ._finite import StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss
 from ._runtime import PRECISIONS, autocast_dtype, resolve_device
 
