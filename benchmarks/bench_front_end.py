@@ -87,7 +87,13 @@ def main():
     )
     parser.add_argument("--root", type=Path, default=Path(default_root))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit BLAS threads (1 = strictly single-threaded)")
     args = parser.parse_args()
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     files = sorted((args.root / "wav").glob("*.wav"))
     if not files:
         raise SystemExit(f"no wav files under {args.root / 'wav'}")

@@ -107,9 +107,11 @@ def skorch_seconds_per_batch(X, y, precision, n_batches):
     return statistics.median(timer.times[1:]), wall / n_batches, clf
 
 
-def bare_seconds_per_batch(X, y, precision, n_batches):
+def bare_seconds_per_batch(X, y, precision, n_batches, channels_last=False, batch=BATCH):
     torch.manual_seed(0)
     module = ADCRNN(n_classes=7)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    module = module.to(memory_format=memory_format)
     criterion = CenterAugmentedLoss(n_classes=7, n_features=64)
     optimizer = torch.optim.Adam([*module.parameters(), *criterion.parameters()], lr=1e-4)
     dtype = torch.bfloat16 if precision == "bfloat16" else None
@@ -119,8 +121,8 @@ def bare_seconds_per_batch(X, y, precision, n_batches):
     times = []
     for step in range(n_batches):
         start = time.perf_counter()
-        index = torch.randperm(len(chunks))[:BATCH]
-        xb, yb = chunks[index], labels[index]
+        index = torch.randperm(len(chunks))[:batch]
+        xb, yb = chunks[index].contiguous(memory_format=memory_format), labels[index]
         optimizer.zero_grad()
         with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             logits, embedding = module(xb)
@@ -143,6 +145,8 @@ def main():
     parser.add_argument("--batches", type=int, default=6, help="training batches of 32 chunks")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"])
+    parser.add_argument("--ratio-batch", type=int, default=0,
+                        help="also time bf16 against float32 on batches of this size")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -172,6 +176,10 @@ def main():
         print(f"  training  bare PyTorch {BATCH / bare_batch:8.1f} chunks/s  "
               f"({bare_batch:.3f} s/batch)")
         print(f"  skorch overhead        {100 * (skorch_batch / bare_batch - 1):+8.1f} %")
+        if precision == "float32":
+            last = bare_seconds_per_batch(X, y, precision, args.batches, channels_last=True)
+            print(f"  bare, channels-last    {BATCH / last:8.1f} chunks/s  "
+                  f"({bare_batch / last:.2f}x contiguous)")
         print(f"  achieved {achieved:7.1f} GFLOP/s vs matmul peak {peak:7.1f} GFLOP/s "
               f"({100 * achieved / peak:.0f} % of peak)")
         inference = inference_chunks_per_second(clf, X[:64])
@@ -179,6 +187,15 @@ def main():
     if {"float32", "bfloat16"} <= results.keys():
         print(f"bfloat16 / float32 training throughput: "
               f"{results['bfloat16'] / results['float32']:.2f}x")
+    if args.ratio_batch:
+        # bfloat16 against float32 on a small batch, for CPUs where bf16 is emulated
+        # and a full batch of 32 would take minutes.
+        small = X[: args.ratio_batch * 3]
+        times = {p: bare_seconds_per_batch(small, y[: len(small)], p, 3, batch=args.ratio_batch)
+                 for p in ("float32", "bfloat16")}
+        print(f"bare loop, batches of {args.ratio_batch}: float32 {times['float32']:.2f} s, "
+              f"bfloat16 {times['bfloat16']:.2f} s per batch -> bfloat16 / float32 "
+              f"throughput {times['float32'] / times['bfloat16']:.2f}x")
 
 
 if __name__ == "__main__":
