@@ -1,5 +1,6 @@
 """ADCRNNClassifier / ACRNNClassifier inside scikit-learn: fit, aggregate, split, persist."""
 
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -188,6 +189,15 @@ def test_errors_are_clear(features):
     other = LogMel3DTransformer(chunk_frames=60, n_mels=26).fit_transform([np.ones(8000)])
     with pytest.raises(ValueError, match=r"\(3, 60, 26\).*\(3, 60, 20\)"):
         fitted.predict(other)
+
+
+def test_unfitted_auto_device_survives_pickling(features):
+    """joblib (loky, dask) pickles unfitted clones: device="auto" must come back as "auto"."""
+    X, y = features
+    clf = pickle.loads(pickle.dumps(make_clf(max_epochs=1)))
+    assert clf.device == "auto" and clf.get_params()["device"] == "auto"
+    clf.fit(X, y)
+    assert clf.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_pickle_in_a_fresh_process_and_auto_device_on_load(tmp_path, corpus):

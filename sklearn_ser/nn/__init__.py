@@ -1,5 +1,6 @@
 """Torch modules and losses: ADCRNN (Pham et al. 2020), ACRNN (Chen et al. 2018), center losses."""
 
+from ._accelerate import AcceleratedACRNNClassifier, AcceleratedADCRNNClassifier
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
 from ._augment import SpecAugment, mask_chunks
@@ -18,6 +19,8 @@ __all__ = [
     "ADCRNN",
     "ACRNNClassifier",
     "ADCRNNClassifier",
+    "AcceleratedACRNNClassifier",
+    "AcceleratedADCRNNClassifier",
     "AtomicCheckpoint",
     "CenterAugmentedLoss",
     "CenterLoss",

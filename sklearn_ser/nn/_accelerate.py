@@ -9,16 +9,23 @@ training on two GPUs (see docs/scaling.md).
 
 Reconciling the mixin with :class:`~sklearn_ser.nn.ChunkedNeuralNetClassifier`:
 
-- ``device=None``: the accelerator places module, criterion and batches.
-  ``device="auto"`` would have skorch move them as well, so it is refused.
+- ``device=None``: the accelerator places module, criterion and batches;
+  ``device="auto"`` (or any device) is refused while it does.
 - ``precision="float32"``: mixed precision is the accelerator's
-  (``Accelerator(mixed_precision="bf16")`` or ``"fp16"``, with loss scaling);
-  our own autocast in ``infer`` stays off so the two do not nest. The
-  inherited ``get_loss`` casts the outputs to float32 before the criterion,
-  as the accelerator's autocast expects of a loss.
-- ``random_state`` seeds torch before the parts are built, as in the parent.
-- After ``fit`` the module is unwrapped (``unwrap_after_train=True``), so
-  prediction runs in float32 on ``accelerator.device``.
+  (``Accelerator(mixed_precision="bf16")``, or ``"fp16"`` with loss scaling
+  on CUDA); our own autocast in ``infer`` stays off so the two do not nest.
+  The inherited ``get_loss`` casts the outputs to float32 before the
+  criterion.
+- ``random_state`` seeds torch before the parts are built, as in the parent
+  (the mixin's ``initialize`` does not call the parent's).
+- A criterion without trainable parameters (``criterion__aux=None``) is not
+  wrapped: ``DistributedDataParallel`` refuses such a module.
+- At the end of ``fit`` every process takes the main process's buffers
+  (BatchNorm running statistics), so all replicas hold one model; then the
+  module is unwrapped (``unwrap_after_train=True``) and prediction runs in
+  float32 on ``accelerator.device``, gathered over the processes.
+- ``verbose=0`` silences the epoch log, which the mixin's ``accelerator.print``
+  sink would otherwise print regardless.
 """
 
 from __future__ import annotations

@@ -199,7 +199,15 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             state["device"] = resolve_device("auto")
             state["device_"] = state["device"]
             state["autocast_dtype_"] = autocast_dtype(state["precision"], state["device"])
+        # An unfitted net still holds device="auto" (initialize resolves it), and
+        # skorch's unpickling maps tensors to state["device"]: there are none yet,
+        # so any real device does. joblib (loky, dask) pickles unfitted clones.
+        unresolved = state.get("device") == "auto"
+        if unresolved:
+            state["device"] = "cpu"
         super().__setstate__(state)
+        if unresolved:
+            self.device = "auto"
 
     def infer(self, x, **fit_params):
         """Forward pass under autocast when a reduced precision is in use."""
