@@ -176,6 +176,78 @@ def _frame_layout(lengths, frame_length, hop_length):
     return frame_offsets, padded_offsets, frame_starts
 
 
+def _log_mel_stack(
+    signals,
+    n_channels,
+    *,
+    sample_rate=16000,
+    n_mels=40,
+    n_fft=512,
+    frame_seconds=0.025,
+    hop_seconds=0.010,
+    f_min=300.0,
+    f_max=8000.0,
+    preemphasis=0.97,
+    window="rectangular",
+    dtype=np.float32,
+    block_frames=256,
+):
+    """:func:`log_mel_spectrogram_batch` written into channel 0 of a new
+    ``(n_channels, n_frames_total, n_mels)`` array, so callers can fill the
+    other channels in place (no stacking copy)."""
+    dtype = np.dtype(dtype)
+    frame_length = samples_per(frame_seconds, sample_rate)
+    hop_length = samples_per(hop_seconds, sample_rate)
+    if n_fft < frame_length:
+        raise ValueError(
+            f"n_fft={n_fft} must be >= the frame length of {frame_length} samples "
+            f"(frame_seconds={frame_seconds} at {sample_rate} Hz)"
+        )
+    if window not in WINDOWS:
+        raise ValueError(f"window={window!r} must be one of {WINDOWS}")
+    lengths = np.array([len(signal) for signal in signals], dtype=np.int64)
+    if lengths.size and lengths.min() < 1:
+        raise ValueError("every signal needs at least one sample")
+    frame_offsets, padded_offsets, frame_starts = _frame_layout(
+        lengths, frame_length, hop_length
+    )
+    coefficient = dtype.type(preemphasis)
+    padded = np.zeros(padded_offsets[-1] + 1, dtype=dtype)
+    for signal, start, n_samples in zip(signals, padded_offsets, lengths, strict=False):
+        # Pre-emphasis per signal, so that no signal's tail leaks into the next.
+        target = padded[start : start + n_samples]
+        target[:] = signal
+        target[1:] -= coefficient * np.asarray(signal[:-1], dtype=dtype)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, frame_length)
+    taper = _window(window, frame_length, dtype)
+    weights = mel_filterbank(
+        sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max
+    )
+    # |X|^2 W^T / n_fft as one matmul: square the interleaved (re, im) pairs
+    # in place and give each filter weight twice, once per part; the 1/n_fft
+    # of eq. 1 is folded into the small matrix.
+    projection = np.repeat(weights.T / n_fft, 2, axis=0).astype(dtype)
+    stack = np.empty((n_channels, frame_offsets[-1], n_mels), dtype=dtype)
+    log_mel = stack[0]
+    # Frames are copied into a zero-padded (block, n_fft) buffer, which spares
+    # the FFT its own padding copy.
+    buffer = np.zeros((min(block_frames, max(frame_offsets[-1], 1)), n_fft), dtype=dtype)
+    for block in range(0, frame_offsets[-1], block_frames):
+        starts = frame_starts[block : block + block_frames]
+        frames = buffer[: starts.size]
+        frames[:, :frame_length] = windows[starts]
+        if taper is not None:
+            frames[:, :frame_length] *= taper
+        spectrum = scipy.fft.rfft(frames, axis=-1)
+        squared = spectrum.view(dtype)
+        np.square(squared, out=squared)
+        energies = squared @ projection
+        energies[energies == 0] = LOG_ENERGY_FLOOR
+        np.log(energies, out=log_mel[block : block + block_frames])
+    return stack, frame_offsets
+
+
+
 def log_mel_spectrogram_batch(
     signals,
     *,
@@ -233,55 +305,9 @@ def log_mel_spectrogram_batch(
     frame_offsets : np.ndarray [shape=(n_signals + 1,)], int64
         Signal ``u`` owns rows ``frame_offsets[u]:frame_offsets[u + 1]``.
     """
-    dtype = np.dtype(dtype)
-    frame_length = samples_per(frame_seconds, sample_rate)
-    hop_length = samples_per(hop_seconds, sample_rate)
-    if n_fft < frame_length:
-        raise ValueError(
-            f"n_fft={n_fft} must be >= the frame length of {frame_length} samples "
-            f"(frame_seconds={frame_seconds} at {sample_rate} Hz)"
-        )
-    if window not in WINDOWS:
-        raise ValueError(f"window={window!r} must be one of {WINDOWS}")
-    lengths = np.array([len(signal) for signal in signals], dtype=np.int64)
-    if lengths.size and lengths.min() < 1:
-        raise ValueError("every signal needs at least one sample")
-    frame_offsets, padded_offsets, frame_starts = _frame_layout(
-        lengths, frame_length, hop_length
-    )
-    coefficient = dtype.type(preemphasis)
-    padded = np.zeros(padded_offsets[-1] + 1, dtype=dtype)
-    for signal, start, n_samples in zip(signals, padded_offsets, lengths, strict=False):
-        # Pre-emphasis per signal, so that no signal's tail leaks into the next.
-        target = padded[start : start + n_samples]
-        target[:] = signal
-        target[1:] -= coefficient * np.asarray(signal[:-1], dtype=dtype)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, frame_length)
-    taper = _window(window, frame_length, dtype)
-    weights = mel_filterbank(
-        sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max
-    )
-    # |X|^2 W^T / n_fft as one matmul: square the interleaved (re, im) pairs
-    # in place and give each filter weight twice, once per part; the 1/n_fft
-    # of eq. 1 is folded into the small matrix.
-    projection = np.repeat(weights.T / n_fft, 2, axis=0).astype(dtype)
-    log_mel = np.empty((frame_offsets[-1], n_mels), dtype=dtype)
-    # Frames are copied into a zero-padded (block, n_fft) buffer, which spares
-    # the FFT its own padding copy.
-    buffer = np.zeros((min(block_frames, max(frame_offsets[-1], 1)), n_fft), dtype=dtype)
-    for block in range(0, frame_offsets[-1], block_frames):
-        starts = frame_starts[block : block + block_frames]
-        frames = buffer[: starts.size]
-        frames[:, :frame_length] = windows[starts]
-        if taper is not None:
-            frames[:, :frame_length] *= taper
-        spectrum = scipy.fft.rfft(frames, axis=-1)
-        squared = spectrum.view(dtype)
-        np.square(squared, out=squared)
-        energies = squared @ projection
-        energies[energies == 0] = LOG_ENERGY_FLOOR
-        np.log(energies, out=log_mel[block : block + block_frames])
-    return log_mel, frame_offsets
+    params = {name: value for name, value in locals().items() if name != "signals"}
+    stack, frame_offsets = _log_mel_stack(signals, 1, **params)
+    return stack[0], frame_offsets
 
 
 def log_mel_spectrogram(signal, **params):
@@ -303,7 +329,7 @@ def log_mel_spectrogram(signal, **params):
     return log_mel_spectrogram_batch([np.asarray(signal)], **params)[0]
 
 
-def deltas(features, *, width=2, frame_offsets=None):
+def deltas(features, *, width=2, frame_offsets=None, out=None):
     """Regression deltas over time (paper eq. 5; psf ``delta``).
 
     ``d_t = sum_{n=1}^{N} n (c_{t+n} - c_{t-n}) / (2 sum_{n=1}^{N} n^2)``, where
@@ -318,6 +344,9 @@ def deltas(features, *, width=2, frame_offsets=None):
     frame_offsets : np.ndarray [shape=(n_utterances + 1,)], optional
         Utterance boundaries as returned by :func:`log_mel_spectrogram_batch`;
         by default all frames form one utterance.
+    out : np.ndarray, optional
+        Where to write the result (same shape and dtype as ``features``, not
+        overlapping it).
 
     Returns
     -------
@@ -330,17 +359,22 @@ def deltas(features, *, width=2, frame_offsets=None):
     if frame_offsets is None:
         frame_offsets = np.array([0, n_total])
     scale = features.dtype.type(1.0 / (2 * sum(n * n for n in range(1, width + 1))))
-    # Treat the stacked utterances as one long sequence (cheap slices) ...
-    padded = np.concatenate(
-        [features[:1].repeat(width, 0), features, features[-1:].repeat(width, 0)]
-    )
-    out = np.zeros_like(features)
+    if out is None:
+        out = np.empty_like(features)
+    # Treat the stacked utterances as one long sequence (cheap slices): right for
+    # every frame at least `width` from both ends of the stack ...
+    n_inner = max(n_total - 2 * width, 0)
+    inner = out[width : width + n_inner]
+    inner[...] = 0
+    step = np.empty_like(inner)
     for n in range(1, width + 1):  # a loop over the N lags, not over frames
-        out += features.dtype.type(n) * (
-            padded[width + n : width + n + n_total] - padded[width - n : width - n + n_total]
-        )
-    out *= scale
-    # ... then redo the frames within `width` of an utterance edge, with the
+        np.subtract(features[width + n : width + n + n_inner],
+                    features[width - n : width - n + n_inner], out=step)
+        step *= features.dtype.type(n)
+        inner += step
+    inner *= scale
+    # ... then redo the frames within `width` of an utterance edge (the two ends
+    # of the stack included), with the
     # neighbours clamped to their own utterance (edge repetition).
     first, stop = frame_offsets[:-1], frame_offsets[1:]
     near_edge = np.concatenate(
@@ -378,10 +412,10 @@ def log_mel_3d_batch(signals, *, delta_width=2, **log_mel_params):
         Channel 0 the static log-Mel, 1 its delta, 2 the delta of the delta.
     frame_offsets : np.ndarray [shape=(n_signals + 1,)]
     """
-    static, frame_offsets = log_mel_spectrogram_batch(signals, **log_mel_params)
-    first = deltas(static, width=delta_width, frame_offsets=frame_offsets)
-    second = deltas(first, width=delta_width, frame_offsets=frame_offsets)
-    return np.stack([static, first, second]), frame_offsets
+    stacked, frame_offsets = _log_mel_stack(signals, 3, **log_mel_params)
+    deltas(stacked[0], width=delta_width, frame_offsets=frame_offsets, out=stacked[1])
+    deltas(stacked[1], width=delta_width, frame_offsets=frame_offsets, out=stacked[2])
+    return stacked, frame_offsets
 
 
 def log_mel_3d(signal, *, delta_width=2, **log_mel_params):
