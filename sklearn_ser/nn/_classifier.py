@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 from sklearn.utils.multiclass import unique_labels
@@ -238,13 +236,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         kwargs = self.get_params_for("criterion")
         if not isinstance(self.criterion, torch.nn.Module):
             kwargs.setdefault("n_classes", len(self.classes_))
+            # ADCRNN and ACRNN expose their embedding size; a custom module may not
             embedding_dim = getattr(self.module_, "embedding_dim", None)
-            if embedding_dim is None:  # fall back on the module's arguments
-                signature = inspect.signature(type(self.module_))
-                default = signature.parameters.get("embedding_dim")
-                embedding_dim = self.get_params_for("module").get(
-                    "embedding_dim", None if default is None else default.default
-                )
             if embedding_dim is not None:
                 kwargs.setdefault("n_features", embedding_dim)
         self.criterion_ = self.initialized_instance(self.criterion, kwargs)
