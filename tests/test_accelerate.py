@@ -180,6 +180,10 @@ DATA_PARALLEL_SCRIPT = textwrap.dedent("""
         results[name + "_batches"] = len(clf.history[-1, "batches"])
     results["n_chunks"] = int(X.n_chunks.sum())
     np.savez(sys.argv[1] + f"/rank{accelerator.process_index}.npz", **results)
+    # Leave together and close the process group: a process exiting while gloo's
+    # threads still run aborts with "terminate called without an active exception".
+    accelerator.wait_for_everyone()
+    torch.distributed.destroy_process_group()
 """)
 
 
