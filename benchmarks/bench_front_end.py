@@ -1,7 +1,9 @@
 """Front-end speed, memory and resampler quality: sklearn_ser beside python_speech_features.
 
 Runs over every file of the Emo-DB copy (``../shared/data/emodb`` or
-``$SKLEARN_SER_EMODB``) and prints, from one run, medians over ``--repeats``:
+``$SKLEARN_SER_EMODB``) and prints, from one run, medians over ``--repeats``
+rounds in which every contender runs once in turn (speed-ups are medians of
+the per-round ratios, steadier on a shared machine):
 
 1. features only: 16 kHz signals already in memory -> 3-D log-Mel
    (psf: ``logfbank`` + ``delta`` twice, same parameters);
@@ -54,13 +56,30 @@ def psf_end_to_end(files):
     return out
 
 
-def median_time(function, repeats):
-    times = []
+def interleaved(contenders, repeats):
+    """Median seconds and median speed-up over the first contender, timed round-robin.
+
+    Every round runs each contender once, in turn, so a slow spell of a shared
+    machine hits all of them; the speed-up is the median of the per-round
+    ratios, which is steadier than the ratio of medians.
+    """
+    times = {name: [] for name in contenders}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, function in contenders.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    reference = times[next(iter(contenders))]
+    return {
+        name: (statistics.median(seconds),
+               statistics.median(r / s for r, s in zip(reference, seconds, strict=True)))
+        for name, seconds in times.items()
+    }
+
+
+def print_rows(results):
+    for name, (seconds, speedup) in results.items():
+        print(f"   {name:<34}{seconds:8.3f} s  {speedup:5.1f}x")
 
 
 def resampler_quality():
@@ -87,8 +106,9 @@ def main():
     )
     parser.add_argument("--root", type=Path, default=Path(default_root))
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="limit BLAS threads (1 = strictly single-threaded)")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads (default 1: strictly single-threaded, like psf; "
+                             "0 leaves BLAS its own default)")
     args = parser.parse_args()
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
@@ -97,33 +117,34 @@ def main():
     files = sorted((args.root / "wav").glob("*.wav"))
     if not files:
         raise SystemExit(f"no wav files under {args.root / 'wav'}")
-    print(f"{len(files)} files from {args.root}; medians of {args.repeats} runs\n")
+    print(f"{len(files)} files from {args.root}; medians of {args.repeats} interleaved rounds, "
+          f"BLAS threads: {args.blas_threads or 'default'}\n")
 
     signals = [load_audio(path, resampler="scipy") for path in files]
-    t_psf = median_time(lambda: [psf_3d(s) for s in signals], args.repeats)
-    t_ours32 = median_time(lambda: log_mel_3d_batch(signals), args.repeats)
-    t_ours64 = median_time(lambda: log_mel_3d_batch(signals, dtype=np.float64), args.repeats)
     print("1. features only (16 kHz signals in memory -> 3-D log-Mel), single process")
-    print(f"   {'python_speech_features':<34}{t_psf:8.3f} s   1.0x")
-    print(f"   {'sklearn_ser float32 (default)':<34}{t_ours32:8.3f} s  {t_psf / t_ours32:5.1f}x")
-    print(f"   {'sklearn_ser float64 (psf-exact)':<34}{t_ours64:8.3f} s  {t_psf / t_ours64:5.1f}x")
+    print_rows(interleaved({
+        "python_speech_features": lambda: [psf_3d(s) for s in signals],
+        "sklearn_ser float32 (default)": lambda: log_mel_3d_batch(signals),
+        "sklearn_ser float64 (psf-exact)": lambda: log_mel_3d_batch(signals, dtype=np.float64),
+    }, args.repeats))
 
-    t_read = median_time(lambda: [sf.read(p, dtype="float64") for p in files], args.repeats)
     raw = [sf.read(p, dtype="float64")[0] for p in files]
-    t_poly = median_time(lambda: [resample_poly(s, 320, 441) for s in raw], args.repeats)
-    t_soxr = median_time(lambda: [resample(s, 22050, 16000) for s in raw], args.repeats)
-    t_psf_e2e = median_time(lambda: psf_end_to_end(files), max(1, args.repeats // 2))
-    ours = {}
-    for n_jobs in (1, 2):
-        transformer = LogMel3DTransformer(n_jobs=n_jobs)
+    parts = interleaved({
+        "read": lambda: [sf.read(p, dtype="float64") for p in files],
+        "resample_poly": lambda: [resample_poly(s, 320, 441) for s in raw],
+        "soxr HQ": lambda: [resample(s, 22050, 16000) for s in raw],
+    }, args.repeats)
+    transformers = {n_jobs: LogMel3DTransformer(n_jobs=n_jobs) for n_jobs in (1, 2)}
+    for transformer in transformers.values():
         transformer.fit_transform(files)  # warm up the worker pool
-        ours[n_jobs] = median_time(lambda t=transformer: t.fit_transform(files), args.repeats)
     print("\n2. end to end (files on disk -> normalised 300x40x3 chunks)")
-    print(f"   read {t_read:.3f} s; resample_poly {t_poly:.3f} s; soxr HQ {t_soxr:.3f} s")
-    print(f"   {'psf + resample_poly':<34}{t_psf_e2e:8.3f} s   1.0x")
-    for n_jobs, seconds in ours.items():
-        label = f"LogMel3DTransformer n_jobs={n_jobs}"
-        print(f"   {label:<34}{seconds:8.3f} s  {t_psf_e2e / seconds:5.1f}x")
+    print("   " + "; ".join(f"{name} {seconds:.3f} s" for name, (seconds, _) in parts.items()))
+    print_rows(interleaved({
+        "psf + resample_poly": lambda: psf_end_to_end(files),
+        **{f"LogMel3DTransformer n_jobs={n_jobs}": (lambda t=t: t.fit_transform(files))
+           for n_jobs, t in transformers.items()},
+    }, args.repeats))
+    t_soxr, t_poly = parts["soxr HQ"][0], parts["resample_poly"][0]
 
     tracemalloc.start()
     out = LogMel3DTransformer().fit_transform(files)

@@ -6,7 +6,7 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
-__all__ = ["WIDTHS", "build_pipeline", "width_params"]
+__all__ = ["SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
 #: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "small"
@@ -47,9 +47,39 @@ def width_params(model="adcrnn", width="paper"):
     return {f"module__{name}": value for name, value in WIDTHS[model][width].items()}
 
 
+#: Learning-rate schedules of :func:`build_pipeline`.
+SCHEDULES = (None, "cosine")
+
+
+def _training_callbacks(*, schedule, patience, augment, epochs, lr, valid_fraction):
+    """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
+    from skorch.callbacks import EarlyStopping, LRScheduler
+    from torch.optim.lr_scheduler import CosineAnnealingLR
+
+    from .nn import SpecAugment
+
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r} must be one of {SCHEDULES}")
+    callbacks = []
+    if augment:
+        callbacks.append(("augment", SpecAugment()))
+    if schedule == "cosine":
+        callbacks.append(("lr_schedule", LRScheduler(CosineAnnealingLR, T_max=epochs,
+                                                     eta_min=lr / 100)))
+    if patience is not None:
+        if not valid_fraction:
+            raise ValueError(
+                f"patience={patience} needs a validation split to watch: set valid_fraction > 0 "
+                "(early stopping never looks at test data)"
+            )
+        callbacks.append(("early_stopping", EarlyStopping(patience=patience, load_best=True)))
+    return callbacks
+
+
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
-                   epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, valid_fraction=0.2,
-                   seed=0, verbose=1, **module_params):
+                   epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
+                   valid_fraction=0.2, schedule=None, patience=None, augment=False, seed=0,
+                   verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``.
 
     Parameters
@@ -70,9 +100,25 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         Chunks per batch.
     chunk_frames : int, default=300
         The front end's chunk length in frames.
+    chunk_hop_frames : int or None, default=None
+        The front end's hop between chunks (None: ``chunk_frames``, no
+        overlap).
     valid_fraction : float, default=0.2
         Share of the training utterances held out (stratified, seeded) for
-        the per-epoch validation figures; 0 trains on all.
+        the per-epoch validation figures and early stopping; 0 trains on all.
+    schedule : {None, "cosine"}, default=None
+        Learning-rate schedule: constant, or cosine annealing from ``lr`` to
+        ``lr / 100`` over ``epochs`` (``LRScheduler(CosineAnnealingLR)``,
+        stepped every epoch).
+    patience : int or None, default=None
+        Early stopping: stop when the validation loss has not improved for
+        ``patience`` epochs and keep the weights of its best epoch
+        (``EarlyStopping(load_best=True)``). Needs ``valid_fraction > 0``:
+        the epoch is chosen on the internal split of the training data, never
+        on test data.
+    augment : bool, default=False
+        Mask random time and Mel bands of every training batch
+        (:class:`~sklearn_ser.nn.SpecAugment` with its defaults).
     seed : int, default=0
         ``random_state`` of the classifier and of the validation split.
     verbose : int, default=1
@@ -90,6 +136,8 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 
+    callbacks = _training_callbacks(schedule=schedule, patience=patience, augment=augment,
+                                    epochs=epochs, lr=lr, valid_fraction=valid_fraction)
     classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
     widths = {**WIDTHS[model][width], **module_params}
     train_split = (
@@ -105,6 +153,8 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         train_split=train_split,
         random_state=seed,
         verbose=verbose,
+        callbacks=callbacks or None,
     )
-    features = LogMel3DTransformer(chunk_frames=chunk_frames, verbose=verbose)
+    features = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
+                                   verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))

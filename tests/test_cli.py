@@ -333,6 +333,29 @@ def test_cross_validate_prints_and_writes_a_report(corpus, tmp_path, capsys):
         assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_cross_validate_recipe_flags_reach_the_report(corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    out = tmp_path / "cv"
+    recipe = ["--width", "tiny", "--epochs", "3", "--chunk-frames", "100", "--chunk-hop", "50",
+              "--lr", "3e-3", "--valid-fraction", "0.25", "--schedule", "cosine",
+              "--patience", "5", "--augment", "-q"]
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
+                 *recipe, "--output", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for fold in report["history"]:
+        assert [row["epoch"] for row in fold] == [1, 2, 3]
+        assert fold[0]["event_lr"] == pytest.approx(3e-3)
+        assert fold[1]["event_lr"] < fold[0]["event_lr"] and "valid_acc" in fold[0]
+    assert report["options"]["chunk_hop"] == 50 and report["options"]["augment"] is True
+
+
+def test_cross_validate_patience_needs_a_validation_split(corpus, capsys):
+    root, _, _ = corpus
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
+                 *TINY, "--patience", "3", "-q"]) == 1
+    one_line_error(capsys.readouterr(), "valid_fraction > 0")
+
+
 def test_cross_validate_by_speaker_needs_groups(corpus, capsys):
     root, _, _ = corpus
     assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "loso",

@@ -179,6 +179,14 @@ def test_report_counts_epochs_of_a_skorch_pipeline_and_indexes_lists():
     report = cross_validate_report(pipe, signals, y, cv=2)
     assert report.epochs == [2, 2]
     assert np.sum(report.confusion_matrix) == 12
+    # the learning curves: each fold's history, scalars only (no per-batch lists)
+    for fold in report.history:
+        assert [row["epoch"] for row in fold] == [1, 2]
+        assert {"train_loss", "dur"} <= set(fold[0]) and "batches" not in fold[0]
+        assert all(np.isfinite(row["train_loss"]) for row in fold)
+    assert json.loads(json.dumps(report))["history"] == report.history
+    assert cross_validate_report(LogisticRegression(), *toy_corpus()[:2], cv=2).history == [
+        None, None]
 
 
 def test_report_progress_goes_to_stderr_and_parallel_folds_agree(capsys):

@@ -140,9 +140,20 @@ def add_model_options(parser):
                        help="chunks per batch (default: %(default)s)")
     group.add_argument("--chunk-frames", type=positive_int, default=300, metavar="F",
                        help="frames (10 ms) per chunk (default: %(default)s, i.e. 3 s)")
+    group.add_argument("--chunk-hop", type=positive_int, default=None, metavar="H",
+                       help="frames between chunk starts; less than --chunk-frames overlaps "
+                            "them (default: --chunk-frames)")
     group.add_argument("--valid-fraction", type=fraction, default=0.2, metavar="P",
                        help="share of the training utterances held out to print a validation "
                             "loss and accuracy per epoch; 0 trains on all (default: %(default)s)")
+    group.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                       help="learning rate: constant, or cosine annealing to lr/100 over the "
+                            "epochs (default: %(default)s)")
+    group.add_argument("--patience", type=positive_int, default=None, metavar="P",
+                       help="stop when the validation loss has not improved for P epochs and "
+                            "keep its best epoch (needs --valid-fraction > 0; default: off)")
+    group.add_argument("--augment", action="store_true",
+                       help="SpecAugment: mask random time and Mel bands of training batches")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
 
@@ -159,7 +170,10 @@ def pipeline_from_args(args):
     return build_pipeline(
         model=args.model, width=args.width, loss=args.loss, aux_weight=args.aux_weight,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-        chunk_frames=args.chunk_frames, valid_fraction=args.valid_fraction, seed=args.seed,
+        chunk_frames=args.chunk_frames, chunk_hop_frames=args.chunk_hop,
+        valid_fraction=args.valid_fraction,
+        schedule=None if args.schedule == "constant" else args.schedule,
+        patience=args.patience, augment=args.augment, seed=args.seed,
         verbose=int(progress(args)),
     )
 

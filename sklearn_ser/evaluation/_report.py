@@ -24,13 +24,25 @@ def _log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def _epochs_run(model):
-    """Epochs the fitted model (or a Pipeline's final step) trained for, from its history."""
+def _skorch_history(model):
+    """The fitted model's (or a Pipeline's final step's) skorch history, or ``None``."""
     final = model[-1] if isinstance(model, Pipeline) else model
     history = getattr(final, "history", None)
     if history is None or not hasattr(history, "__len__") or isinstance(history, str):
         return None
-    return len(history)
+    return history
+
+
+def _epoch_figures(history):
+    """Per-epoch scalars of a skorch history (losses, scores, lr, duration), JSON-ready."""
+    if history is None:
+        return None
+    return [
+        {key: value.item() if isinstance(value, np.generic) else value
+         for key, value in row.items()
+         if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, str)}
+        for row in history
+    ]
 
 
 def _recalls(cm):
@@ -57,6 +69,7 @@ def _run_fold(estimator, X, y, train, test, labels):
     score_time = time.perf_counter() - start
     y_test = y[test]
     cm = confusion_matrix(y_test, y_pred, labels=labels)
+    history = _skorch_history(model)
     return {
         "n_train": len(train),
         "n_test": len(test),
@@ -66,7 +79,8 @@ def _run_fold(estimator, X, y, train, test, labels):
         "confusion_matrix": cm,
         "fit_time": fit_time,
         "score_time": score_time,
-        "epochs": _epochs_run(model),
+        "epochs": None if history is None else len(history),
+        "history": _epoch_figures(history),
     }
 
 
@@ -138,6 +152,11 @@ def cross_validate_report(
         - ``n_train``, ``n_test``, ``fit_time``, ``score_time`` (seconds of
           wall time), ``epochs`` (length of the final estimator's ``history``
           for skorch models, else ``None``): per fold;
+        - ``history``: per fold, the final estimator's skorch history as a
+          list of per-epoch dicts of its scalar entries (``epoch``,
+          ``train_loss``, ``valid_loss``, ``valid_acc``, ``dur``,
+          ``event_lr`` with a schedule, ``*_best`` flags), ``None`` for
+          other estimators: the learning curves;
         - ``n_samples``, ``n_splits``, ``cv`` (the splitter's repr),
           ``total_time``.
 
@@ -210,6 +229,7 @@ def cross_validate_report(
         fit_time=[res["fit_time"] for res in results],
         score_time=[res["score_time"] for res in results],
         epochs=[res["epochs"] for res in results],
+        history=[res["history"] for res in results],
         total_time=time.perf_counter() - start,
     )
 

@@ -223,15 +223,15 @@ def _log_mel_stack(
     weights = mel_filterbank(
         sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max
     )
-    # |X|^2 W^T / n_fft as one matmul: square the interleaved (re, im) pairs
-    # in place and give each filter weight twice, once per part; the 1/n_fft
-    # of eq. 1 is folded into the small matrix.
-    projection = np.repeat(weights.T / n_fft, 2, axis=0).astype(dtype)
+    # |X|^2 W^T / n_fft: square the interleaved (re, im) pairs in place, add
+    # each pair, and project; the 1/n_fft of eq. 1 is folded into the small matrix.
+    projection = (weights.T / n_fft).astype(dtype)
     stack = np.empty((n_channels, frame_offsets[-1], n_mels), dtype=dtype)
     log_mel = stack[0]
     # Frames are copied into a zero-padded (block, n_fft) buffer, which spares
     # the FFT its own padding copy.
     buffer = np.zeros((min(block_frames, max(frame_offsets[-1], 1)), n_fft), dtype=dtype)
+    power_buffer = np.empty((buffer.shape[0], n_fft // 2 + 1), dtype=dtype)
     for block in range(0, frame_offsets[-1], block_frames):
         starts = frame_starts[block : block + block_frames]
         frames = buffer[: starts.size]
@@ -241,7 +241,8 @@ def _log_mel_stack(
         spectrum = scipy.fft.rfft(frames, axis=-1)
         squared = spectrum.view(dtype)
         np.square(squared, out=squared)
-        energies = squared @ projection
+        power = np.add(squared[:, 0::2], squared[:, 1::2], out=power_buffer[: starts.size])
+        energies = power @ projection
         energies[energies == 0] = LOG_ENERGY_FLOOR
         np.log(energies, out=log_mel[block : block + block_frames])
     return stack, frame_offsets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,7 +13,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .._persistence import _add_version, _check_version
 from ..io._audio import RESAMPLERS, load_audio, source_name
@@ -87,6 +88,13 @@ def _as_source_list(X):
     return sources
 
 
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """This process's thread-pool controller; building one scans the loaded libraries
+    (milliseconds), so it is built once per process rather than once per group."""
+    return ThreadpoolController()
+
+
 def _extract_group(sources, first_index, load_params, feature_params):
     """Decode a group of sources and compute their 3-D log-Mel features together.
 
@@ -99,7 +107,7 @@ def _extract_group(sources, first_index, load_params, feature_params):
     ]
     # OpenBLAS splits a matmul differently with another thread count, which
     # changes float32 round-off: one thread makes every n_jobs give equal bits.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
     return features.astype(np.float32, copy=False), frame_offsets
 
@@ -354,8 +362,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         """Normalise and cut every utterance into zero-padded chunks."""
         chunk_frames = self.chunk_frames
         hop = self.chunk_hop_frames or chunk_frames
-        mean = self.mean_.astype(np.float32)[:, None, :]
-        inv_scale = (1.0 / self.scale_).astype(np.float32)[:, None, :]
+        mean = self.mean_.astype(np.float32)
+        inv_scale = (1.0 / self.scale_).astype(np.float32)
         parts = []
         for features, frame_offsets in groups:
             lengths = np.diff(frame_offsets)
@@ -367,20 +375,24 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             position = np.arange(chunk_offsets[-1]) - chunk_offsets[owner]
             first_frame = position * hop
             real_frames = np.clip(lengths[owner] - first_frame, 0, chunk_frames)
-            # Index of every (chunk, frame) into the group's frames; padding
-            # points at an extra all-zero frame appended after normalisation.
+            # Index of every (chunk, frame) into the group's frames (padding reads
+            # frame 0 and is zeroed after normalisation).
             frame_index = frame_offsets[owner][:, None] + first_frame[:, None] + np.arange(
                 chunk_frames
             )
             is_padding = np.arange(chunk_frames)[None, :] >= real_frames[:, None]
-            frame_index[is_padding] = features.shape[1]
-            normalised = np.empty(
-                (features.shape[0], features.shape[1] + 1, features.shape[2]), np.float32
+            frame_index[is_padding] = 0
+            # Gather each channel straight into the (chunks, 3, frames, mels)
+            # layout, then normalise in place: no full-size temporary.
+            chunks = np.empty(
+                (len(owner), features.shape[0], chunk_frames, features.shape[2]), np.float32
             )
-            np.subtract(features, mean, out=normalised[:, :-1])
-            normalised[:, :-1] *= inv_scale
-            normalised[:, -1] = 0.0
-            chunks = np.ascontiguousarray(normalised[:, frame_index].transpose(1, 0, 2, 3))
+            for channel, source in enumerate(features):
+                target = chunks[:, channel]
+                np.take(source, frame_index, axis=0, out=target, mode="clip")
+                target -= mean[channel]
+                target *= inv_scale[channel]
+            chunks.transpose(0, 2, 1, 3)[is_padding] = 0.0
             parts.append(ChunkedFeatures(chunks, chunk_offsets, real_frames))
         return parts[0] if len(parts) == 1 else ChunkedFeatures.concatenate(parts)
 

@@ -15,6 +15,7 @@ in a corpus of thousands of files points at the one to fix.
 from __future__ import annotations
 
 import os
+import stat
 from math import gcd
 from numbers import Integral
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from ..exceptions import AudioFileError, InvalidSignalError
+from ._wav import read_wav
 
 __all__ = ["load_audio", "resample", "source_name"]
 
@@ -99,20 +101,30 @@ def _read_file(source, name, dtype):
     """Decode a path or file object with soundfile; return (samples, rate)."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(2, "audio file not found", name)
-        if path.is_dir():
+        try:
+            status = path.stat()
+        except FileNotFoundError:
+            raise FileNotFoundError(2, "audio file not found", name) from None
+        if stat.S_ISDIR(status.st_mode):
             raise AudioFileError(f"'{name}' is a directory, not an audio file")
-        if path.stat().st_size == 0:
+        if status.st_size == 0:
             raise AudioFileError(f"cannot decode audio file '{name}': the file is empty (0 bytes)")
+        decoded = read_wav(path, dtype)
+        if decoded is not None:
+            return _mono(*decoded, dtype)
     try:
         samples, file_rate = sf.read(source, dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).strip() or type(exc).__name__
         raise AudioFileError(f"cannot decode audio file '{name}': {reason}") from exc
+    return _mono(samples, file_rate, dtype)
+
+
+def _mono(samples, sample_rate, dtype):
+    """``(signal, rate)`` from ``(frames, channels)`` samples: the channel mean."""
     # Mix channels down to mono by averaging, as listeners hear a centred mix.
     mono = samples.mean(axis=1, dtype=dtype) if samples.shape[1] > 1 else samples[:, 0]
-    return np.ascontiguousarray(mono, dtype=dtype), int(file_rate)
+    return np.ascontiguousarray(mono, dtype=dtype), int(sample_rate)
 
 
 def _as_signal(array, name, dtype):

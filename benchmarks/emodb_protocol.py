@@ -1,0 +1,365 @@
+"""The paper's Emo-DB experiment (Tables 2 and 3), fold by fold, resumable.
+
+Runs a named configuration under a protocol and stores every fold as a JSON
+file under ``benchmarks/results/emodb/<config>/<protocol>/``; ``report``
+gathers the stored folds into the tables of ``docs/results.md`` and the
+learning-curve and confusion-matrix figures. A fold already stored is not
+run again, so a long grid can be spread over several sessions or machines
+(commit the JSON files).
+
+Protocols: ``paper`` (stratified shuffled 5-fold, seed 0: a speaker's
+utterances fall on both sides) and ``loso`` (leave one speaker out, 10 folds).
+Every statistic (normalisation, early stopping) is learned on the training
+part of a fold only; early stopping watches skorch's internal validation split
+of the training part, never the test fold.
+
+Usage::
+
+    python benchmarks/emodb_protocol.py list
+    python benchmarks/emodb_protocol.py run --config adcrnn-cc-small-tuned --protocol paper \\
+        [--folds 1,2] [--threads 1] [--root ../shared/data/emodb]
+    python benchmarks/emodb_protocol.py report      # writes docs/results.md's tables and PNGs
+
+The equivalent command line of a configuration (same pipeline, all folds in
+one go, no per-fold files) is printed by ``list`` and in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "emodb"
+DOCS = HERE.parent / "docs"
+DEFAULT_ROOT = Path(
+    os.environ.get("SKLEARN_SER_EMODB", HERE.parents[1] / "shared" / "data" / "emodb")
+)
+PROTOCOLS = {"paper": ("5", "stratified shuffled 5-fold, seed 0"),
+             "loso": ("loso", "leave one speaker out, 10 folds")}
+
+#: The paper's training set-up (Pham et al. 2020): Adam 1e-4, batch 32, 3-s
+#: chunks; every epoch trains on the whole training part, nothing selected.
+PAPER_RECIPE = dict(epochs=40, lr=1e-4, batch_size=32, chunk_frames=300, valid_fraction=0.0)
+#: The first CPU run: the paper's recipe with a larger constant step.
+PLAIN_RECIPE = dict(PAPER_RECIPE, lr=5e-4)
+#: A practitioner's recipe, every part learned inside the training folds: 2-s
+#: chunks (the copy's length, so no padding), SpecAugment, cosine learning
+#: rate from 1e-3, early stopping with the best epoch kept, chosen on a 10 %
+#: stratified validation split of the training part.
+TUNED_RECIPE = dict(epochs=60, lr=1e-3, batch_size=32, chunk_frames=200, valid_fraction=0.1,
+                    schedule="cosine", patience=20, augment=True)
+LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
+
+
+def _grid():
+    configs = {"svm": {"kind": "svm"},
+               "adcrnn-cc-paper": dict(model="adcrnn", width="paper", loss="contrastive-center",
+                                       **PAPER_RECIPE),
+               "adcrnn-cc-small-plain": dict(model="adcrnn", width="small",
+                                             loss="contrastive-center", **PLAIN_RECIPE)}
+    for model in ("adcrnn", "acrnn"):
+        for short, loss in LOSSES.items():
+            configs[f"{model}-{short}-small-tuned"] = dict(model=model, width="small", loss=loss,
+                                                           **TUNED_RECIPE)
+    return configs
+
+
+CONFIGS = _grid()
+#: The configuration whose per-class recall, confusion matrix and learning
+#: curves the report shows.
+HEADLINE = "adcrnn-cc-small-tuned"
+
+
+# -- building and running ----------------------------------------------------------
+def build(config, seed=0):
+    """The estimator of a configuration (a Pipeline of the toolkit's public parts)."""
+    if config.get("kind") == "svm":
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVC
+
+        from sklearn_ser import LogMel3DTransformer
+        from sklearn_ser.features import UtteranceStatistics
+
+        return make_pipeline(LogMel3DTransformer(verbose=0), UtteranceStatistics(),
+                             StandardScaler(), SVC(C=10.0))
+    from sklearn_ser.pipeline import build_pipeline
+
+    return build_pipeline(**config, seed=seed, verbose=1)
+
+
+def cli_command(name, protocol):
+    """The ``sklearn-ser cross-validate`` line that runs the same pipeline on all folds."""
+    config = CONFIGS[name]
+    if config.get("kind") == "svm":
+        return f"python benchmarks/emodb_protocol.py run --config svm --protocol {protocol}"
+    flags = {"model": config["model"], "width": config["width"], "loss": config["loss"],
+             "epochs": config["epochs"], "lr": config["lr"],
+             "batch-size": config["batch_size"], "chunk-frames": config["chunk_frames"],
+             "valid-fraction": config["valid_fraction"]}
+    if config.get("schedule"):
+        flags["schedule"] = config["schedule"]
+    if config.get("patience"):
+        flags["patience"] = config["patience"]
+    words = ["sklearn-ser cross-validate --dataset emodb --root ../shared/data/emodb",
+             *(f"--{key} {value}" for key, value in flags.items())]
+    if config.get("augment"):
+        words.append("--augment")
+    words.append(f"--cv {PROTOCOLS[protocol][0]} --seed 0")
+    return " ".join(words)
+
+
+def _fold_file(name, protocol, fold):
+    return RESULTS / name / protocol / f"fold-{fold:02d}.json"
+
+
+def _splits(corpus, protocol):
+    from sklearn_ser.evaluation import speaker_cv
+
+    cv = speaker_cv(PROTOCOLS[protocol][0], corpus.groups, random_state=0)
+    groups = corpus.groups if protocol == "loso" else None
+    return list(cv.split(np.zeros((len(corpus.target), 1)), corpus.target, groups))
+
+
+def _selected_epoch(history, config):
+    """The epoch whose weights were kept: the best validation loss under early stopping."""
+    if not history:
+        return None
+    if config.get("patience"):
+        best = [row["epoch"] for row in history if row.get("valid_loss_best")]
+        return best[-1] if best else history[-1]["epoch"]
+    return history[-1]["epoch"]
+
+
+def run_fold(name, protocol, fold, corpus, splits, threads):
+    """Fit and score one fold; write its JSON file and return its record."""
+    import torch
+    from sklearn.model_selection import PredefinedSplit
+
+    import sklearn_ser
+    from sklearn_ser.evaluation import cross_validate_report
+    from sklearn_ser.nn._runtime import autocast_dtype
+
+    config = CONFIGS[name]
+    _, test = splits[fold - 1]
+    test_fold = np.full(len(corpus.target), -1)
+    test_fold[test] = 0
+    X = list(corpus.filenames)
+    report = cross_validate_report(build(config), X, corpus.target, cv=PredefinedSplit(test_fold),
+                                   labels=list(corpus.target_names), verbose=1)
+    history = report["history"][0]
+    dtype = None if config.get("kind") == "svm" else autocast_dtype("auto", "cpu")
+    record = {
+        "config": name,
+        "params": config,
+        "protocol": protocol,
+        "fold": fold,
+        "n_folds": len(splits),
+        "test_speakers": sorted({str(s) for s in np.asarray(corpus.groups)[test]}),
+        "labels": report["labels"],
+        "n_train": report["n_train"][0],
+        "n_test": report["n_test"][0],
+        "accuracy": report["accuracy"][0],
+        "uar": report["uar"][0],
+        "per_class_recall": report["per_class_recall"][0],
+        "confusion_matrix": report["confusion_matrix"],
+        "fit_time": report["fit_time"][0],
+        "epochs": report["epochs"][0],
+        "selected_epoch": _selected_epoch(history, config),
+        "history": history,
+        "precision": "float32" if dtype is None else str(dtype).replace("torch.", ""),
+        "threads": threads or torch.get_num_threads(),
+        "versions": {"sklearn_ser": sklearn_ser.__version__, "torch": torch.__version__},
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    path = _fold_file(name, protocol, fold)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_suffix(".tmp")
+    staged.write_text(json.dumps(record, indent=1) + "\n")
+    staged.replace(path)
+    return record
+
+
+def _parse_folds(text, n_folds):
+    if text is None:
+        return list(range(1, n_folds + 1))
+    folds = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        folds.extend(range(int(lo), int(hi or lo) + 1))
+    bad = [fold for fold in folds if not 1 <= fold <= n_folds]
+    if bad:
+        raise SystemExit(f"--folds: {bad} outside 1..{n_folds}")
+    return folds
+
+
+def command_run(args):
+    import torch
+
+    from sklearn_ser.datasets import load_emodb
+
+    if args.config not in CONFIGS:
+        raise SystemExit(f"--config {args.config!r}: not one of {sorted(CONFIGS)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    corpus = load_emodb(args.root)
+    splits = _splits(corpus, args.protocol)
+    for fold in _parse_folds(args.folds, len(splits)):
+        if _fold_file(args.config, args.protocol, fold).exists() and not args.again:
+            print(f"{args.config} {args.protocol} fold {fold}: stored, skipped", file=sys.stderr)
+            continue
+        start = time.perf_counter()
+        record = run_fold(args.config, args.protocol, fold, corpus, splits, args.threads)
+        print(f"{args.config} {args.protocol} fold {fold}/{len(splits)}: accuracy "
+              f"{record['accuracy']:.3f} UAR {record['uar']:.3f} epochs {record['epochs']} "
+              f"(kept {record['selected_epoch']}) {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def command_list(args):
+    for name, config in CONFIGS.items():
+        print(f"{name}: {config}")
+        for protocol in PROTOCOLS:
+            print(f"    {protocol}: {cli_command(name, protocol)}")
+
+
+# -- report ----------------------------------------------------------------------------
+def load_records():
+    """Stored fold records, as ``{(config, protocol): [record, ...]}`` in fold order."""
+    records = {}
+    for path in sorted(RESULTS.glob("*/*/fold-*.json")):
+        record = json.loads(path.read_text())
+        records.setdefault((record["config"], record["protocol"]), []).append(record)
+    return records
+
+
+def _mean_std(values):
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std():.3f}"
+
+
+def table(records):
+    """Markdown rows: one per (configuration, protocol) with stored folds."""
+    lines = ["| configuration | protocol | folds | accuracy | UAR | epochs run (kept) "
+             "| s per fold (median) | command |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in CONFIGS:
+        for protocol in PROTOCOLS:
+            folds = records.get((name, protocol))
+            if not folds:
+                continue
+            n_folds = folds[0]["n_folds"]
+            epochs = [r["epochs"] for r in folds if r["epochs"]]
+            kept = [r["selected_epoch"] for r in folds if r["selected_epoch"]]
+            run = (f"{np.mean(epochs):.0f} ({np.mean(kept):.0f})" if epochs else "-")
+            done = f"{len(folds)}/{n_folds}"
+            lines.append(
+                f"| {name} | {protocol} | {done} | {_mean_std([r['accuracy'] for r in folds])} "
+                f"| {_mean_std([r['uar'] for r in folds])} | {run} "
+                f"| {np.median([r['fit_time'] for r in folds]):.0f} "
+                f"| `python benchmarks/emodb_protocol.py run --config {name} "
+                f"--protocol {protocol}` |"
+            )
+    return "\n".join(lines)
+
+
+def recall_table(folds):
+    labels = folds[0]["labels"]
+    lines = ["| class | recall (mean ± std over folds) |", "|---|---|"]
+    for k, label in enumerate(labels):
+        values = [r["per_class_recall"][k] for r in folds if r["per_class_recall"][k] is not None]
+        lines.append(f"| {label} | {_mean_std(values)} |")
+    return "\n".join(lines)
+
+
+def plot_curves(folds, path, title):
+    """Train and validation loss and validation accuracy per epoch, one line per fold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for record in folds:
+        history = record["history"] or []
+        epochs = [row["epoch"] for row in history]
+        label = f"fold {record['fold']}"
+        line, = axes[0].plot(epochs, [row["train_loss"] for row in history], lw=1, label=label)
+        if history and "valid_loss" in history[0]:
+            axes[0].plot(epochs, [row["valid_loss"] for row in history], lw=1, ls="--",
+                         color=line.get_color())
+            axes[1].plot(epochs, [row["valid_acc"] for row in history], lw=1,
+                         color=line.get_color(), label=label)
+        if record["selected_epoch"] and history and "valid_acc" in history[0]:
+            kept = history[record["selected_epoch"] - 1]
+            axes[1].plot([kept["epoch"]], [kept["valid_acc"]], "o", color=line.get_color())
+    axes[0].set(xlabel="epoch", ylabel="loss (CE + aux)",
+                title="train (solid), validation (dashed)")
+    axes[1].set(xlabel="epoch", ylabel="accuracy", title="validation accuracy (dot: kept epoch)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+BEGIN = "<!-- BEGIN GENERATED: benchmarks/emodb_protocol.py report -->"
+END = "<!-- END GENERATED -->"
+
+
+def command_report(args):
+    from sklearn_ser.evaluation import plot_confusion_matrix
+
+    records = load_records()
+    parts = ["### All stored runs", "", table(records), ""]
+    for protocol in PROTOCOLS:
+        folds = records.get((HEADLINE, protocol))
+        if not folds:
+            continue
+        stem = f"results_{HEADLINE}_{protocol}"
+        curves = plot_curves(folds, DOCS / f"{stem}_curves.png", f"{HEADLINE}, {protocol}")
+        cm = np.sum([r["confusion_matrix"] for r in folds], axis=0)
+        plot_confusion_matrix(cm.tolist(), folds[0]["labels"], DOCS / f"{stem}_cm.png")
+        parts += [f"### {HEADLINE}, {protocol} ({PROTOCOLS[protocol][1]})", "",
+                  f"Folds stored: {len(folds)}/{folds[0]['n_folds']}; pooled accuracy "
+                  f"{np.trace(cm) / cm.sum():.3f}.", "", recall_table(folds), "",
+                  f"![Learning curves]({curves.name})", "",
+                  f"![Confusion matrix summed over the folds]({stem}_cm.png)", "",
+                  f"Same pipeline on the command line: `{cli_command(HEADLINE, protocol)}`", ""]
+    generated = "\n".join(parts)
+    page = DOCS / "results.md"
+    text = page.read_text()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{page} has no {BEGIN} ... {END} block to fill")
+    page.write_text(pattern.sub(lambda _: f"{BEGIN}\n{generated}\n{END}", text))
+    print(generated)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the configurations and their command lines")
+    run = commands.add_parser("run", help="run the missing folds of a configuration")
+    run.add_argument("--config", required=True, help="a name from `list`")
+    run.add_argument("--protocol", choices=tuple(PROTOCOLS), required=True)
+    run.add_argument("--folds", help="e.g. 1,3 or 2-5 (default: all)")
+    run.add_argument("--again", action="store_true", help="rerun folds already stored")
+    run.add_argument("--threads", type=int, help="torch threads")
+    run.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the Emo-DB folder")
+    commands.add_parser("report", help="write docs/results.md's tables and figures")
+    args = parser.parse_args(argv)
+    {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""``build_pipeline``: the width presets and the training recipe (schedule, early stopping,
+augmentation) as estimator parameters."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from skorch.callbacks import EarlyStopping, LRScheduler
+
+from sklearn_ser.datasets import make_emotional_speech
+from sklearn_ser.nn import SpecAugment
+from sklearn_ser.pipeline import WIDTHS, build_pipeline, width_params
+
+TINY_RUN = dict(width="tiny", chunk_frames=100, batch_size=16, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def features():
+    """40 one-second utterances of 2 emotions as fitted front-end output, and their labels."""
+    X, y, _ = make_emotional_speech(40, n_classes=2, n_speakers=4, duration=1.0, random_state=0)
+    front_end = build_pipeline(**TINY_RUN)[0]
+    return front_end.fit_transform(X), np.asarray(y)
+
+
+def named_callbacks(pipe):
+    return dict(pipe[-1].callbacks or [])
+
+
+def test_width_presets_become_module_parameters():
+    assert width_params("adcrnn", "paper") == {}
+    params = width_params("acrnn", "tiny")
+    assert params == {f"module__{k}": v for k, v in WIDTHS["acrnn"]["tiny"].items()}
+    clf = build_pipeline(model="acrnn", width="tiny", verbose=0)[-1]
+    assert {k: clf.get_params()[k] for k in params} == params
+
+
+def test_the_default_recipe_is_the_papers_and_adds_no_callback():
+    pipe = build_pipeline(verbose=0)
+    clf = pipe[-1]
+    assert clf.lr == 1e-4 and clf.batch_size == 32 and clf.callbacks is None
+    assert pipe[0].chunk_frames == 300 and pipe[0].chunk_hop_frames is None
+
+
+def test_recipe_parts_are_skorch_callbacks_that_clone():
+    pipe = build_pipeline(schedule="cosine", patience=7, augment=True, epochs=12, lr=2e-3,
+                          chunk_hop_frames=50, **TINY_RUN)
+    callbacks = named_callbacks(clone(pipe))
+    assert isinstance(callbacks["augment"], SpecAugment)
+    assert isinstance(callbacks["lr_schedule"], LRScheduler)
+    assert callbacks["lr_schedule"].kwargs == {"T_max": 12, "eta_min": 2e-3 / 100}
+    stopping = callbacks["early_stopping"]
+    assert isinstance(stopping, EarlyStopping)
+    assert (stopping.patience, stopping.monitor, stopping.load_best) == (7, "valid_loss", True)
+    assert pipe[0].chunk_hop_frames == 50
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [(dict(patience=3, valid_fraction=0.0), "valid_fraction > 0"),
+     (dict(schedule="step"), "schedule='step'")],
+)
+def test_bad_recipe_names_the_parameter(params, match):
+    with pytest.raises(ValueError, match=match):
+        build_pipeline(**params, verbose=0)
+
+
+def test_cosine_schedule_follows_the_formula(features):
+    X, y = features
+    lr, epochs = 3e-3, 4
+    clf = build_pipeline(schedule="cosine", lr=lr, epochs=epochs, valid_fraction=0.0,
+                         **TINY_RUN)[-1].fit(X, y)
+    eta_min = lr / 100
+    expected = [eta_min + (lr - eta_min) * (1 + math.cos(math.pi * t / epochs)) / 2
+                for t in range(epochs)]
+    np.testing.assert_allclose(clf.history[:, "event_lr"], expected, rtol=1e-12)
+
+
+def test_early_stopping_stops_and_keeps_the_best_validation_epoch(features):
+    X, y = features
+    # A step far too large makes the validation loss erratic: early stopping must end
+    # the run and give back the weights of the epoch with the lowest validation loss.
+    clf = build_pipeline(loss="none", lr=0.5, epochs=30, patience=2, valid_fraction=0.25,
+                         seed=1, **TINY_RUN)[-1].fit(X, y)
+    valid_losses = clf.history[:, "valid_loss"]
+    assert len(clf.history) < 30
+    best = int(np.argmin(valid_losses))
+    assert len(clf.history) == best + 1 + 2  # stopped `patience` epochs after the best
+    _, valid = clf.get_split_datasets(X, np.searchsorted(clf.classes_, y))
+    loader = torch.utils.data.DataLoader(valid, batch_size=len(valid))
+    (chunks, targets), = loader
+    with torch.no_grad():
+        clf.module_.eval()
+        logits = clf.module_(chunks)
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        loss = torch.nn.functional.cross_entropy(logits, targets).item()
+    assert loss == pytest.approx(valid_losses[best], rel=1e-5)
+    assert loss != pytest.approx(valid_losses[-1], rel=1e-3)
