@@ -352,8 +352,8 @@ def test_cross_validate_recipe_flags_reach_the_report(corpus, tmp_path, capsys):
 def test_cross_validate_patience_needs_a_validation_split(corpus, capsys):
     root, _, _ = corpus
     assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
-                 *TINY, "--patience", "3", "-q"]) == 1
-    one_line_error(capsys.readouterr(), "valid_fraction > 0")
+                 *TINY, "--patience", "3", "-q"]) == 2
+    one_line_error(capsys.readouterr(), "--patience 3", "--valid-fraction > 0")
 
 
 def test_cross_validate_by_speaker_needs_groups(corpus, capsys):

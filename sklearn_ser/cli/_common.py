@@ -167,6 +167,11 @@ def set_threads(args):
 
 
 def pipeline_from_args(args):
+    if args.patience and not args.valid_fraction:
+        raise UsageError(
+            f"--patience {args.patience} watches the validation loss: give --valid-fraction > 0 "
+            "(early stopping never looks at the test fold)"
+        )
     return build_pipeline(
         model=args.model, width=args.width, loss=args.loss, aux_weight=args.aux_weight,
         epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
