@@ -249,8 +249,8 @@ def _mean_std(values):
 def table(records):
     """Markdown rows: one per (configuration, protocol) with stored folds."""
     lines = ["| configuration | protocol | folds | accuracy | UAR | epochs run (kept) "
-             "| s per fold (median) | command |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| s per fold (median) | precision, threads | command |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name in CONFIGS:
         for protocol in PROTOCOLS:
             folds = records.get((name, protocol))
@@ -265,6 +265,7 @@ def table(records):
                 f"| {name} | {protocol} | {done} | {_mean_std([r['accuracy'] for r in folds])} "
                 f"| {_mean_std([r['uar'] for r in folds])} | {run} "
                 f"| {np.median([r['fit_time'] for r in folds]):.0f} "
+                f"| {folds[0]['precision']}, {folds[0]['threads']} "
                 f"| `python benchmarks/emodb_protocol.py run --config {name} "
                 f"--protocol {protocol}` |"
             )
