@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -130,6 +131,26 @@ def _splits(corpus, protocol):
     return list(cv.split(np.zeros((len(corpus.target), 1)), corpus.target, groups))
 
 
+def _test_set_hash(corpus, test):
+    """Fingerprint of a fold's test files, to catch a changed split or corpus."""
+    names = "\n".join(sorted(Path(corpus.filenames[i]).name for i in test))
+    return hashlib.sha256(names.encode()).hexdigest()[:16]
+
+
+def _check_stored(path, name, corpus, test):
+    """A stored fold must come from this configuration and this fold's test files."""
+    record = json.loads(path.read_text())
+    problems = []
+    if record.get("params") != CONFIGS[name]:
+        problems.append(f"its params {record.get('params')} are not the configuration's "
+                        f"{CONFIGS[name]}")
+    if record.get("test_set") not in (None, _test_set_hash(corpus, test)):
+        problems.append("its test files are not this fold's")
+    if problems:
+        raise SystemExit(f"{path}: " + "; ".join(problems)
+                         + ". Rerun it with --again, or delete the file.")
+
+
 def _selected_epoch(history, config):
     """The epoch whose weights were kept: the best validation loss under early stopping."""
     if not history:
@@ -147,7 +168,7 @@ def run_fold(name, protocol, fold, corpus, splits, threads):
 
     import sklearn_ser
     from sklearn_ser.evaluation import cross_validate_report
-    from sklearn_ser.nn._runtime import autocast_dtype
+    from sklearn_ser.nn._runtime import autocast_dtype, resolve_device
 
     config = CONFIGS[name]
     _, test = splits[fold - 1]
@@ -157,7 +178,7 @@ def run_fold(name, protocol, fold, corpus, splits, threads):
     report = cross_validate_report(build(config), X, corpus.target, cv=PredefinedSplit(test_fold),
                                    labels=list(corpus.target_names), verbose=1)
     history = report["history"][0]
-    dtype = None if config.get("kind") == "svm" else autocast_dtype("auto", "cpu")
+    dtype = None if config.get("kind") == "svm" else autocast_dtype("auto", resolve_device("auto"))
     record = {
         "config": name,
         "params": config,
@@ -165,6 +186,7 @@ def run_fold(name, protocol, fold, corpus, splits, threads):
         "fold": fold,
         "n_folds": len(splits),
         "test_speakers": sorted({str(s) for s in np.asarray(corpus.groups)[test]}),
+        "test_set": _test_set_hash(corpus, test),
         "labels": report["labels"],
         "n_train": report["n_train"][0],
         "n_test": report["n_test"][0],
@@ -214,7 +236,9 @@ def command_run(args):
     corpus = load_emodb(args.root)
     splits = _splits(corpus, args.protocol)
     for fold in _parse_folds(args.folds, len(splits)):
-        if _fold_file(args.config, args.protocol, fold).exists() and not args.again:
+        stored = _fold_file(args.config, args.protocol, fold)
+        if stored.exists() and not args.again:
+            _check_stored(stored, args.config, corpus, splits[fold - 1][1])
             print(f"{args.config} {args.protocol} fold {fold}: stored, skipped", file=sys.stderr)
             continue
         start = time.perf_counter()
@@ -237,6 +261,10 @@ def load_records():
     records = {}
     for path in sorted(RESULTS.glob("*/*/fold-*.json")):
         record = json.loads(path.read_text())
+        if record["config"] not in CONFIGS or record["params"] != CONFIGS[record["config"]]:
+            print(f"left out {path}: not made with the current configuration "
+                  f"{record['config']!r}", file=sys.stderr)
+            continue
         records.setdefault((record["config"], record["protocol"]), []).append(record)
     return records
 

@@ -6,6 +6,8 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 __all__ = ["SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
@@ -51,12 +53,11 @@ def width_params(model="adcrnn", width="paper"):
 SCHEDULES = (None, "cosine")
 
 
-def _training_callbacks(*, schedule, patience, augment, epochs, lr, valid_fraction):
+def _training_callbacks(*, schedule, patience, augment, valid_fraction):
     """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
-    from skorch.callbacks import EarlyStopping, LRScheduler
-    from torch.optim.lr_scheduler import CosineAnnealingLR
+    from skorch.callbacks import EarlyStopping
 
-    from .nn import SpecAugment
+    from .nn import CosineAnnealing, SpecAugment
 
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule={schedule!r} must be one of {SCHEDULES}")
@@ -64,9 +65,10 @@ def _training_callbacks(*, schedule, patience, augment, epochs, lr, valid_fracti
     if augment:
         callbacks.append(("augment", SpecAugment()))
     if schedule == "cosine":
-        callbacks.append(("lr_schedule", LRScheduler(CosineAnnealingLR, T_max=epochs,
-                                                     eta_min=lr / 100)))
+        callbacks.append(("lr_schedule", CosineAnnealing(final_fraction=0.01)))
     if patience is not None:
+        if not isinstance(patience, Integral) or isinstance(patience, bool) or patience < 1:
+            raise ValueError(f"patience={patience!r} must be an integer >= 1 (epochs)")
         if not valid_fraction:
             raise ValueError(
                 f"patience={patience} needs a validation split to watch: set valid_fraction > 0 "
@@ -108,8 +110,10 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         the per-epoch validation figures and early stopping; 0 trains on all.
     schedule : {None, "cosine"}, default=None
         Learning-rate schedule: constant, or cosine annealing from ``lr`` to
-        ``lr / 100`` over ``epochs`` (``LRScheduler(CosineAnnealingLR)``,
-        stepped every epoch).
+        ``lr / 100`` over the run
+        (:class:`~sklearn_ser.nn.CosineAnnealing`, which reads ``lr`` and
+        ``max_epochs`` when training begins, so ``set_params`` and grid
+        searches over them are honoured).
     patience : int or None, default=None
         Early stopping: stop when the validation loss has not improved for
         ``patience`` epochs and keep the weights of its best epoch
@@ -137,7 +141,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 
     callbacks = _training_callbacks(schedule=schedule, patience=patience, augment=augment,
-                                    epochs=epochs, lr=lr, valid_fraction=valid_fraction)
+                                    valid_fraction=valid_fraction)
     classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
     widths = {**WIDTHS[model][width], **module_params}
     train_split = (

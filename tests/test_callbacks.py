@@ -18,6 +18,7 @@ from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.exceptions import SklearnSerError
 from sklearn_ser.nn import (
     AtomicCheckpoint,
+    CosineAnnealing,
     NonFiniteLossError,
     ResumeFromCheckpoint,
     StopOnNonFiniteLoss,
@@ -260,6 +261,26 @@ def test_keyboard_interrupt_then_fit_resumes_to_the_same_model(interrupt, data, 
     for name in ("best_params.pt", "best_criterion.pt"):
         expected = torch.load(reference_folder / name, weights_only=True)
         assert_same_state(torch.load(tmp_path / name, weights_only=True), expected)
+
+
+@pytest.mark.parametrize("schedule_first", [False, True])
+def test_a_resumed_run_stays_on_its_cosine_schedule(schedule_first, data, tmp_path):
+    X, y = data
+    schedule = ("lr_schedule", CosineAnnealing())
+    uninterrupted = make_net(None, schedule).fit(X, y)
+    stop = AtEpochEnd(2, keyboard_interrupt)
+    callbacks = resumable_callbacks(tmp_path)
+    callbacks = [schedule, *callbacks] if schedule_first else [*callbacks, schedule]
+    net = make_net(None, *callbacks, ("stop", stop))
+    with pytest.warns(TrainingInterruptedWarning):
+        net.fit(X, y)
+    stop.epoch = 0
+    net.fit(X, y)
+    assert dict(net.callbacks_)["resume"].resumed_from_epoch_ == 2
+    rates = net.history[:, "event_lr"]
+    assert rates == pytest.approx(uninterrupted.history[:, "event_lr"], rel=1e-12)
+    assert rates[0] == pytest.approx(0.1) and rates[-1] < rates[2] < rates[1] < rates[0]
+    assert_same_state(state(net), state(uninterrupted))
 
 
 TRAIN_UNTIL_KILLED = textwrap.dedent("""

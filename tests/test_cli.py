@@ -161,6 +161,25 @@ def test_train_resumes_from_its_checkpoint(corpus, tmp_path, capsys):
     one_line_error(capsys.readouterr(), "--resume needs --checkpoint-dir")
 
 
+def test_train_with_checkpoints_keeps_the_training_recipe(corpus, tmp_path):
+    root, _, _ = corpus
+    out = tmp_path / "m.joblib"
+    assert main(["train", "--dataset", "folder", "--root", str(root), "--width", "tiny",
+                 "--epochs", "30", "--chunk-frames", "100", "--lr", "0.3",
+                 "--valid-fraction", "0.25", "--schedule", "cosine", "--patience", "1",
+                 "--augment", "--checkpoint-dir", str(tmp_path / "ckpt"), "-q",
+                 "--out", str(out)]) == 0
+    clf = joblib.load(out)[-1]
+    names = [name for name, _ in clf.callbacks]
+    assert names == ["checkpoint_best", "checkpoint", "augment", "lr_schedule",
+                     "early_stopping"]
+    # early stopping ended the run, and the checkpoint holds its last epoch
+    assert len(clf.history) < 30
+    saved = json.loads((tmp_path / "ckpt" / "history.json").read_text())
+    assert len(saved) == len(clf.history)
+    assert [row["event_lr"] for row in saved] == clf.history[:, "event_lr"]
+
+
 def test_train_checks_the_output_folder_before_training(corpus, tmp_path, capsys):
     root, _, _ = corpus
     out = tmp_path / "missing" / "m.joblib"
@@ -342,6 +361,7 @@ def test_cross_validate_recipe_flags_reach_the_report(corpus, tmp_path, capsys):
     assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
                  *recipe, "--output", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
+    assert report["fit_time"] and all(len(fold) == 3 for fold in report["history"])
     for fold in report["history"]:
         assert [row["epoch"] for row in fold] == [1, 2, 3]
         assert fold[0]["event_lr"] == pytest.approx(3e-3)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import EarlyStopping
 
 from sklearn_ser.datasets import make_emotional_speech
-from sklearn_ser.nn import SpecAugment
+from sklearn_ser.nn import CosineAnnealing, SpecAugment
 from sklearn_ser.pipeline import WIDTHS, build_pipeline, width_params
 
 TINY_RUN = dict(width="tiny", chunk_frames=100, batch_size=16, verbose=0)
@@ -48,8 +48,8 @@ def test_recipe_parts_are_skorch_callbacks_that_clone():
                           chunk_hop_frames=50, **TINY_RUN)
     callbacks = named_callbacks(clone(pipe))
     assert isinstance(callbacks["augment"], SpecAugment)
-    assert isinstance(callbacks["lr_schedule"], LRScheduler)
-    assert callbacks["lr_schedule"].kwargs == {"T_max": 12, "eta_min": 2e-3 / 100}
+    assert isinstance(callbacks["lr_schedule"], CosineAnnealing)
+    assert callbacks["lr_schedule"].final_fraction == 0.01
     stopping = callbacks["early_stopping"]
     assert isinstance(stopping, EarlyStopping)
     assert (stopping.patience, stopping.monitor, stopping.load_best) == (7, "valid_loss", True)
@@ -59,6 +59,8 @@ def test_recipe_parts_are_skorch_callbacks_that_clone():
 @pytest.mark.parametrize(
     ("params", "match"),
     [(dict(patience=3, valid_fraction=0.0), "valid_fraction > 0"),
+     (dict(patience=0), "patience=0"),
+     (dict(patience=2.5), "patience=2.5"),
      (dict(schedule="step"), "schedule='step'")],
 )
 def test_bad_recipe_names_the_parameter(params, match):
@@ -66,15 +68,49 @@ def test_bad_recipe_names_the_parameter(params, match):
         build_pipeline(**params, verbose=0)
 
 
-def test_cosine_schedule_follows_the_formula(features):
-    X, y = features
-    lr, epochs = 3e-3, 4
-    clf = build_pipeline(schedule="cosine", lr=lr, epochs=epochs, valid_fraction=0.0,
-                         **TINY_RUN)[-1].fit(X, y)
+def cosine(lr, epochs):
     eta_min = lr / 100
-    expected = [eta_min + (lr - eta_min) * (1 + math.cos(math.pi * t / epochs)) / 2
-                for t in range(epochs)]
-    np.testing.assert_allclose(clf.history[:, "event_lr"], expected, rtol=1e-12)
+    return [eta_min + (lr - eta_min) * (1 + math.cos(math.pi * t / epochs)) / 2
+            for t in range(epochs)]
+
+
+def test_cosine_schedule_matches_torchs_and_follows_set_params(features):
+    X, y = features
+    clf = build_pipeline(schedule="cosine", lr=3e-3, epochs=4, valid_fraction=0.0,
+                         **TINY_RUN)[-1]
+    clf.fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "event_lr"], cosine(3e-3, 4), rtol=1e-12)
+    # torch's own scheduler gives the same rates
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=3e-3)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4, eta_min=3e-5)
+    rates = []
+    for _ in range(4):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    np.testing.assert_allclose(clf.history[:, "event_lr"], rates, rtol=1e-9)
+    # the run's length and rate are read at fit time, not frozen at construction
+    clf.set_params(max_epochs=6, lr=1e-2).fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "event_lr"], cosine(1e-2, 6), rtol=1e-12)
+
+
+def test_cosine_schedule_anneals_every_parameter_group_from_its_own_rate(features):
+    X, y = features
+    clf = build_pipeline(schedule="cosine", lr=3e-3, epochs=3, valid_fraction=0.0,
+                         **TINY_RUN)[-1]
+    clf.set_params(optimizer__param_groups=[("center_loss.*", {"lr": 0.5})]).fit(X, y)
+    centers, network = clf.optimizer_.param_groups
+    assert network["lr"] == pytest.approx(cosine(3e-3, 3)[-1])
+    assert centers["lr"] == pytest.approx(cosine(0.5, 3)[-1])
+    assert centers["params"][0] is clf.criterion_.center_loss.centers
+
+
+def test_cosine_schedule_rejects_a_bad_fraction(features):
+    X, y = features
+    clf = build_pipeline(valid_fraction=0.0, epochs=1, **TINY_RUN)[-1]
+    clf.set_params(callbacks=[("lr_schedule", CosineAnnealing(final_fraction=2.0))])
+    with pytest.raises(ValueError, match=r"final_fraction=2\.0"):
+        clf.fit(X, y)
 
 
 def test_early_stopping_stops_and_keeps_the_best_validation_epoch(features):

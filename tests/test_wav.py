@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from sklearn_ser.exceptions import AudioFileError
 from sklearn_ser.io import load_audio
 from sklearn_ser.io._wav import read_wav
 
@@ -18,10 +19,12 @@ def noise(n_frames, n_channels, seed=0):
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_32", "FLOAT", "DOUBLE"])
 @pytest.mark.parametrize("n_channels", [1, 2, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_same_bits_as_soundfile(subtype, n_channels, dtype, tmp_path):
+@pytest.mark.parametrize("container", ["WAV", "WAVEX"])  # WAVEX: WAVE_FORMAT_EXTENSIBLE
+def test_same_bits_as_soundfile(subtype, n_channels, dtype, container, tmp_path):
     path = tmp_path / "x.wav"
-    # 5 channels makes libsndfile write WAVE_FORMAT_EXTENSIBLE
-    sf.write(path, noise(1001, n_channels), 22050, subtype=subtype)
+    sf.write(path, noise(1001, n_channels), 22050, subtype=subtype, format=container)
+    if container == "WAVEX":
+        assert path.read_bytes()[20:22] == b"\xfe\xff"
     decoded = read_wav(path, dtype)
     assert decoded is not None
     samples, rate = decoded
@@ -64,6 +67,45 @@ def test_other_formats_are_left_to_libsndfile(subtype, format_, tmp_path):
     sf.write(path, signal, RATE, subtype=subtype, format=format_)
     assert read_wav(path) is None
     np.testing.assert_array_equal(load_audio(path), sf.read(path)[0])
+
+
+def test_an_extensible_header_with_another_sub_format_is_left_to_libsndfile(tmp_path):
+    path = tmp_path / "x.wav"
+    sf.write(path, noise(100, 2), RATE, subtype="PCM_16", format="WAVEX")
+    data = bytearray(path.read_bytes())
+    guid = data.index(bytes.fromhex("800000aa00389b71")) - 8
+    data[guid + 2] = 2  # {00020001-...}: not the PCM sub-format
+    path.write_bytes(bytes(data))
+    assert read_wav(path) is None
+    with pytest.raises(AudioFileError, match=r"x\.wav"):
+        load_audio(path)
+
+
+def test_only_float_types_are_decoded_here(tmp_path):
+    path = tmp_path / "x.wav"
+    sf.write(path, noise(100, 1), RATE, subtype="PCM_16")
+    assert read_wav(path, np.int16) is None and read_wav(path, np.float16) is None
+
+
+def test_a_file_it_cannot_open_goes_to_libsndfile(tmp_path, monkeypatch):
+    path = tmp_path / "x.wav"
+    sf.write(path, noise(100, 1), RATE, subtype="PCM_16")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("builtins.open", refuse)
+    assert read_wav(path) is None
+
+
+def test_missing_paths_are_file_not_found_errors_naming_the_file(tmp_path):
+    a_file = tmp_path / "a.wav"
+    sf.write(a_file, noise(100, 1), RATE)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    for path in (tmp_path / "missing.wav", a_file / "inside.wav", loop):
+        with pytest.raises(FileNotFoundError, match=path.name):
+            load_audio(path)
 
 
 @pytest.mark.parametrize("cut", [12, 20, 36, 44])

@@ -59,8 +59,12 @@ def run(args):
 
         args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         monitor = "valid_loss_best" if args.valid_fraction else None
+        # Checkpointing first: the last checkpoint is written before EarlyStopping
+        # can end training in the same on_epoch_end, and it is loaded before the
+        # recipe's callbacks look at the history.
+        recipe = list(pipe[-1].callbacks or [])
         pipe.set_params(clf__callbacks=resumable_callbacks(
-            args.checkpoint_dir, resume=args.resume, monitor=monitor))
+            args.checkpoint_dir, resume=args.resume, monitor=monitor) + recipe)
     start = time.perf_counter()
     with progress_to_stderr():
         pipe.fit(X, y)

@@ -14,6 +14,7 @@ in a corpus of thousands of files points at the one to fix.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from math import gcd
@@ -103,8 +104,11 @@ def _read_file(source, name, dtype):
         path = Path(source)
         try:
             status = path.stat()
-        except FileNotFoundError:
-            raise FileNotFoundError(2, "audio file not found", name) from None
+        except OSError as exc:
+            # As Path.exists: a missing file, a file "inside" a file, a symlink loop.
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF):
+                raise AudioFileError(f"cannot read audio file '{name}': {exc.strerror}") from exc
+            raise FileNotFoundError(errno.ENOENT, "audio file not found", name) from None
         if stat.S_ISDIR(status.st_mode):
             raise AudioFileError(f"'{name}' is a directory, not an audio file")
         if status.st_size == 0:

@@ -21,6 +21,10 @@ import numpy as np
 __all__ = ["read_wav"]
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
+# The rest of KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT after their 16-bit format tag:
+# {0000tttt-0000-0010-8000-00AA00389B71}, as stored in the file.
+_SUBTYPE_TAIL = bytes.fromhex("0000" "0000" "1000" "800000aa00389b71")
+_MAX_CHANNELS = 1024  # libsndfile's limit: more is an error there
 # Sample layout per (format, bits): numpy dtype, offset and the scale to [-1, 1)
 # that libsndfile uses (its normalisation divides by 2 ** (bits - 1)).
 _LAYOUTS = {
@@ -47,7 +51,7 @@ def _format(data, start, size):
         return None
     tag, channels, rate, _, block_align, bits = struct.unpack_from("<HHIIHH", data, start)
     if tag == _EXTENSIBLE:
-        if size < 40 or start + 40 > len(data):
+        if size < 40 or start + 40 > len(data) or data[start + 26 : start + 40] != _SUBTYPE_TAIL:
             return None
         tag = struct.unpack_from("<H", data, start + 24)[0]  # the sub-format GUID's first field
     return tag, channels, rate, block_align, bits
@@ -60,8 +64,9 @@ def read_wav(path, dtype=np.float64):
     ----------
     path : str or os.PathLike
         The file.
-    dtype : numpy floating dtype, default=np.float64
-        Type of the returned samples.
+    dtype : numpy dtype, default=np.float64
+        Type of the returned samples; only float32 and float64 are decoded
+        here (``None`` for others).
 
     Returns
     -------
@@ -70,11 +75,19 @@ def read_wav(path, dtype=np.float64):
         ``soundfile.read(path, dtype=dtype, always_2d=True)`` gives them. A
         data chunk that is shorter than its header says (a cut file) yields
         the whole frames that are there, as libsndfile does. ``None`` means
-        "not a file this reader is sure of": use libsndfile.
+        "not a file this reader is sure of" (including one it cannot open):
+        use libsndfile, whose errors say what is wrong.
     """
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+            if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                return None  # another container: not read any further here
+            data = header + handle.read()
+    except OSError:
         return None
     layout = None
     for chunk_id, start, size in _chunks(data):
@@ -89,7 +102,7 @@ def read_wav(path, dtype=np.float64):
     if layout is None:
         return None
     tag, channels, rate, block_align, bits = layout
-    if (tag, bits) not in _LAYOUTS or channels < 1 or rate < 1:
+    if (tag, bits) not in _LAYOUTS or not 1 <= channels <= _MAX_CHANNELS or rate < 1:
         return None
     sample_type, offset, scale = _LAYOUTS[(tag, bits)]
     if block_align != channels * bits // 8:
@@ -98,7 +111,6 @@ def read_wav(path, dtype=np.float64):
     if n_frames < 1:
         return None  # libsndfile says why an empty or headless file is wrong
     raw = np.frombuffer(data, dtype=sample_type, count=n_frames * channels, offset=start)
-    dtype = np.dtype(dtype)
     samples = raw.astype(dtype)
     if offset:
         samples -= offset

@@ -13,6 +13,7 @@ from ._checkpoints import (
 from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
 from ._finite import NonFiniteLossError, StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
+from ._schedule import CosineAnnealing
 
 __all__ = [
     "ACRNN",
@@ -26,6 +27,7 @@ __all__ = [
     "CenterLoss",
     "ChunkedNeuralNetClassifier",
     "ContrastiveCenterLoss",
+    "CosineAnnealing",
     "NonFiniteLossError",
     "ResumeFromCheckpoint",
     "SpecAugment",
