@@ -18,6 +18,7 @@ here so that they are deliberate:
 
 from __future__ import annotations
 
+import inspect
 from functools import lru_cache
 
 import numpy as np
@@ -180,21 +181,22 @@ def _log_mel_stack(
     signals,
     n_channels,
     *,
-    sample_rate=16000,
-    n_mels=40,
-    n_fft=512,
-    frame_seconds=0.025,
-    hop_seconds=0.010,
-    f_min=300.0,
-    f_max=8000.0,
-    preemphasis=0.97,
-    window="rectangular",
-    dtype=np.float32,
-    block_frames=256,
+    sample_rate,
+    n_mels,
+    n_fft,
+    frame_seconds,
+    hop_seconds,
+    f_min,
+    f_max,
+    preemphasis,
+    window,
+    dtype,
+    block_frames,
 ):
     """:func:`log_mel_spectrogram_batch` written into channel 0 of a new
     ``(n_channels, n_frames_total, n_mels)`` array, so callers can fill the
-    other channels in place (no stacking copy)."""
+    other channels in place (no stacking copy). Every parameter is required
+    here: the defaults live in :func:`log_mel_spectrogram_batch` only."""
     dtype = np.dtype(dtype)
     frame_length = samples_per(frame_seconds, sample_rate)
     hop_length = samples_per(hop_seconds, sample_rate)
@@ -311,6 +313,14 @@ def log_mel_spectrogram_batch(
     return stack[0], frame_offsets
 
 
+#: The front end's settings and their defaults: the paper's (Pham et al. 2020).
+_LOG_MEL_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(log_mel_spectrogram_batch).parameters.items()
+    if parameter.default is not inspect.Parameter.empty
+}
+
+
 def log_mel_spectrogram(signal, **params):
     """Log-Mel filterbank energies of one signal; see :func:`log_mel_spectrogram_batch`.
 
@@ -413,7 +423,11 @@ def log_mel_3d_batch(signals, *, delta_width=2, **log_mel_params):
         Channel 0 the static log-Mel, 1 its delta, 2 the delta of the delta.
     frame_offsets : np.ndarray [shape=(n_signals + 1,)]
     """
-    stacked, frame_offsets = _log_mel_stack(signals, 3, **log_mel_params)
+    unknown = set(log_mel_params) - set(_LOG_MEL_DEFAULTS)
+    if unknown:
+        raise TypeError(f"log_mel_3d_batch() got unexpected keyword arguments {sorted(unknown)}")
+    params = {**_LOG_MEL_DEFAULTS, **log_mel_params}
+    stacked, frame_offsets = _log_mel_stack(signals, 3, **params)
     deltas(stacked[0], width=delta_width, frame_offsets=frame_offsets, out=stacked[1])
     deltas(stacked[1], width=delta_width, frame_offsets=frame_offsets, out=stacked[2])
     return stacked, frame_offsets
