@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.exceptions import SklearnSerError
@@ -281,6 +281,68 @@ def test_a_resumed_run_stays_on_its_cosine_schedule(schedule_first, data, tmp_pa
     assert rates == pytest.approx(uninterrupted.history[:, "event_lr"], rel=1e-12)
     assert rates[0] == pytest.approx(0.1) and rates[-1] < rates[2] < rates[1] < rates[0]
     assert_same_state(state(net), state(uninterrupted))
+
+
+def stopping():
+    return ("early_stopping", EarlyStopping(patience=1, load_best=True))
+
+
+@pytest.fixture(scope="module")
+def stopped_reference(data, tmp_path_factory):
+    """An uninterrupted run that early stopping ends, and its checkpoint folder."""
+    X, y = data
+    folder = tmp_path_factory.mktemp("stopped")
+    net = make_net(folder, stopping(), max_epochs=12, lr=0.2).fit(X, y)
+    assert len(net.history) < 12  # it did stop early
+    return net, folder
+
+
+def test_a_resumed_run_keeps_its_early_stopping_counters_and_best_weights(
+        data, stopped_reference, tmp_path):
+    X, y = data
+    reference, _ = stopped_reference
+    best_epoch = dict(reference.callbacks_)["early_stopping"].best_epoch_
+    assert 1 < best_epoch < len(reference.history)
+    # interrupted after the best epoch, before early stopping fires
+    stop = AtEpochEnd(best_epoch, keyboard_interrupt)
+    net = make_net(tmp_path, stopping(), ("stop", stop), max_epochs=12, lr=0.2)
+    with pytest.warns(TrainingInterruptedWarning):
+        net.fit(X, y)
+    stop.epoch = 0
+    net.fit(X, y)
+    assert dict(net.callbacks_)["resume"].resumed_from_epoch_ == best_epoch
+    assert len(net.history) == len(reference.history)  # stopped at the same epoch
+    assert dict(net.callbacks_)["early_stopping"].best_epoch_ == best_epoch
+    assert_same_state({k: v for k, v in state(net).items() if k.startswith("module_")},
+                      {k: v for k, v in state(reference).items() if k.startswith("module_")})
+
+
+def test_a_run_that_stopped_early_is_not_trained_again(data, stopped_reference):
+    X, y = data
+    reference, folder = stopped_reference
+    net = make_net(folder, stopping(), max_epochs=12, lr=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.fit(X, y)
+    assert len(net.history) == len(reference.history)
+    # the best epoch's weights, read back from the best checkpoint
+    assert_same_state({k: v for k, v in state(net).items() if k.startswith("module_")},
+                      {k: v for k, v in state(reference).items() if k.startswith("module_")})
+
+
+def test_resuming_without_the_best_weights_on_disk_says_so(data, stopped_reference, tmp_path):
+    X, y = data
+    reference, _ = stopped_reference
+    best_epoch = dict(reference.callbacks_)["early_stopping"].best_epoch_
+    stop = AtEpochEnd(best_epoch, keyboard_interrupt)
+    no_best = resumable_callbacks(tmp_path, monitor=None)  # no best-epoch checkpoint
+    net = make_net(None, *no_best, stopping(), ("stop", stop), max_epochs=12, lr=0.2)
+    with pytest.warns(TrainingInterruptedWarning, match="after"):
+        net.fit(X, y)
+    stop.epoch = 0
+    with pytest.warns(TrainingInterruptedWarning, match=f"best epoch so far \\({best_epoch}\\)"):
+        net.fit(X, y)
+    assert len(net.history) == len(reference.history)
 
 
 TRAIN_UNTIL_KILLED = textwrap.dedent("""

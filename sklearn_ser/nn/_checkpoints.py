@@ -158,6 +158,57 @@ def _restore_best_scores(net):
                 break
 
 
+def _replay_early_stopping(callback, history):
+    """``EarlyStopping``'s counters after the epochs of ``history``, as it kept them.
+
+    Uses the callback's own comparison (``_is_score_improved`` and
+    ``_calc_new_threshold``, skorch internals), so thresholds and
+    ``lower_is_better`` count exactly as during the run.
+    """
+    misses = 0
+    best_epoch = 0
+    # _is_score_improved compares with the callback's own dynamic_threshold_
+    callback.dynamic_threshold_ = np.inf if callback.lower_is_better else -np.inf
+    for row in history:
+        score = row.get(callback.monitor)
+        if score is None:
+            continue
+        if callback._is_score_improved(score):
+            misses, best_epoch = 0, row["epoch"]
+            callback.dynamic_threshold_ = callback._calc_new_threshold(score)
+        else:
+            misses += 1
+    return {"misses_": misses, "dynamic_threshold_": callback.dynamic_threshold_,
+            "best_epoch_": best_epoch}
+
+
+def _best_module_weights(net, checkpoint, epoch):
+    """The module weights of ``epoch`` from a best-epoch checkpoint next to ``checkpoint``.
+
+    ``None`` unless a checkpoint with a ``monitor`` in the same folder holds
+    exactly that epoch (its saved history ends there).
+    """
+    for _, other in net.callbacks_:
+        if (not isinstance(other, Checkpoint) or other is checkpoint or other.monitor is None
+                or other.dirname != checkpoint.dirname or not isinstance(other.f_params, str)
+                or not isinstance(other.f_history, str)):
+            continue
+        folder = other.dirname or os.curdir
+        history_file = os.path.join(folder, other.fn_prefix + other.f_history)
+        params_file = os.path.join(folder, other.fn_prefix + other.f_params)
+        if not (os.path.exists(history_file) and os.path.exists(params_file)):
+            continue
+        with open(history_file) as f:
+            if len(json.load(f)) != epoch:
+                continue
+        if other.use_safetensors:
+            from safetensors.torch import load_file
+
+            return load_file(params_file, device=str(net.device))
+        return torch.load(params_file, weights_only=True, map_location=net.device)
+    return None
+
+
 class ResumeFromCheckpoint(Callback):
     """Load the last checkpoint when training begins; train only the epochs left.
 
@@ -188,8 +239,15 @@ class ResumeFromCheckpoint(Callback):
     returns the net as it is, possibly in the middle of an epoch. Only the
     checkpoint of the last complete epoch is used to resume, never the
     half-trained state (which is why :func:`resumable_callbacks` does not use
-    skorch's ``TrainEndCheckpoint``, which would save it). ``EarlyStopping``'s
-    patience counter is not restored: after a resume it counts afresh.
+    skorch's ``TrainEndCheckpoint``, which would save it).
+
+    An ``EarlyStopping`` callback resumes where it was: its miss count,
+    threshold and best epoch are replayed from the loaded history, a run
+    that had already stopped early is not trained further, and with
+    ``load_best=True`` the best epoch's weights come from the best-epoch
+    checkpoint of the same folder (``checkpoint_best`` of
+    :func:`resumable_callbacks`) when it holds that very epoch; otherwise a
+    warning says that the final weights may not be the best epoch's.
 
     Parameters
     ----------
@@ -221,6 +279,7 @@ class ResumeFromCheckpoint(Callback):
                 "(f_history is None): the history says how many epochs are done"
             )
         self.did_load_ = False
+        self.early_stopping_state_ = []
         self.resumed_from_epoch_ = None
         self.interrupted_ = False
         self.total_epochs_ = None
@@ -244,6 +303,7 @@ class ResumeFromCheckpoint(Callback):
         self.resumed_from_epoch_ = done = len(net.history)
         self.completed_epochs_ = done
         self.target_epochs_ = max(done, self.total_epochs_)
+        self._replay_early_stopping(net, done)
         # fit_loop reads max_epochs once, right after on_train_begin: lend it
         # the epochs left and give the user's value back at the first epoch.
         net.max_epochs = self.target_epochs_ - done
@@ -295,18 +355,53 @@ class ResumeFromCheckpoint(Callback):
             if "cuda" in state and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(state["cuda"])
 
+    def _replay_early_stopping(self, net, done):
+        """Counters (and best weights) of every EarlyStopping, from the loaded run."""
+        self.early_stopping_state_ = []
+        for _, callback in net.callbacks_:
+            if not isinstance(callback, EarlyStopping) or callback.monitor is None:
+                continue
+            state = _replay_early_stopping(callback, net.history)
+            state["best_model_weights_"] = None
+            if callback.load_best and state["best_epoch_"]:
+                weights = _best_module_weights(net, self.checkpoint, state["best_epoch_"])
+                if weights is None:
+                    warnings.warn(
+                        f"Resuming at epoch {done}: the weights of the best epoch so far "
+                        f"({state['best_epoch_']}) are not in a checkpoint of "
+                        f"{_folder(self.checkpoint)!r}, so EarlyStopping(load_best=True) "
+                        "can only restore a best epoch reached after the resume.",
+                        TrainingInterruptedWarning, stacklevel=3,
+                    )
+                state["best_model_weights_"] = weights
+            self.early_stopping_state_.append((callback, state))
+            if state["misses_"] >= callback.patience:
+                self.target_epochs_ = done  # it had stopped early: the run is over
+        self._apply_early_stopping()
+
+    def _apply_early_stopping(self):
+        # EarlyStopping resets itself in on_train_begin, which may run after
+        # this callback's: the state is set again until the first epoch begins.
+        for callback, state in self.early_stopping_state_:
+            for name, value in state.items():
+                setattr(callback, name, value)
+
     def _give_back_max_epochs(self, net):
         if self.total_epochs_ is not None:
             net.max_epochs = self.total_epochs_
 
     def on_epoch_begin(self, net, **kwargs):
         self._give_back_max_epochs(net)
+        self._apply_early_stopping()
+        self.early_stopping_state_ = []
 
     def on_epoch_end(self, net, **kwargs):
         self.completed_epochs_ = len(net.history)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self._give_back_max_epochs(net)
+        self._apply_early_stopping()  # no epoch ran: a run that had stopped early
+        self.early_stopping_state_ = []
         stopped_early = any(
             isinstance(callback, EarlyStopping) and getattr(callback, "misses_", 0)
             >= callback.patience for _, callback in net.callbacks_
