@@ -300,6 +300,19 @@ def table(records):
     return "\n".join(lines)
 
 
+def ordering(records):
+    """Per protocol, the configurations with every fold stored, best mean UAR first."""
+    lines = []
+    for protocol in PROTOCOLS:
+        complete = [(np.mean([r["uar"] for r in folds]), name)
+                    for (name, proto), folds in records.items()
+                    if proto == protocol and len(folds) == folds[0]["n_folds"]]
+        if complete:
+            ranked = " > ".join(f"{name} ({uar:.3f})" for uar, name in sorted(complete)[::-1])
+            lines.append(f"- {protocol}, by mean UAR: {ranked}")
+    return "\n".join(lines) or "- no configuration has all its folds yet"
+
+
 def recall_table(folds):
     labels = folds[0]["labels"]
     lines = ["| class | recall (mean ± std over folds) |", "|---|---|"]
@@ -349,7 +362,9 @@ def command_report(args):
     from sklearn_ser.evaluation import plot_confusion_matrix
 
     records = load_records()
-    parts = ["### All stored runs", "", table(records), ""]
+    parts = ["### All stored runs", "", table(records), "",
+             "Ordering of the complete runs (a row with folds missing is not ranked):", "",
+             ordering(records), ""]
     for protocol in PROTOCOLS:
         folds = records.get((HEADLINE, protocol))
         if not folds:
