@@ -19,6 +19,8 @@ Usage::
     python benchmarks/emodb_protocol.py run --config adcrnn-cc-small-tuned --protocol paper \\
         [--folds 1,2] [--threads 1] [--root ../shared/data/emodb]
     python benchmarks/emodb_protocol.py report      # writes docs/results.md's tables and PNGs
+    python benchmarks/emodb_protocol.py run --config adcrnn-cc-paper --protocol paper \\
+        --folds 1 --checkpoint-dir benchmarks/checkpoints   # hours: resumable
 
 The equivalent command line of a configuration (same pipeline, all folds in
 one go, no per-fold files) is printed by ``list`` and in the report.
@@ -161,7 +163,26 @@ def _selected_epoch(history, config):
     return history[-1]["epoch"]
 
 
-def run_fold(name, protocol, fold, corpus, splits, threads):
+def with_checkpoints(estimator, config, folder):
+    """The estimator with per-epoch checkpoints in ``folder``, resumed if one is there.
+
+    A long fold (the full-width network trains for hours on a CPU) then
+    survives the end of a session: run the same command again and it goes on
+    from its last complete epoch, with the same weights as an uninterrupted
+    run. The checkpoint callbacks go first, the recipe's after them.
+    """
+    from sklearn_ser.nn import resumable_callbacks
+
+    if config.get("kind") == "svm":
+        return estimator
+    clf = estimator[-1]
+    monitor = "valid_loss_best" if config["valid_fraction"] else None
+    recipe = list(clf.callbacks or [])
+    return estimator.set_params(
+        clf__callbacks=resumable_callbacks(folder, monitor=monitor) + recipe)
+
+
+def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None):
     """Fit and score one fold; write its JSON file and return its record."""
     import torch
     from sklearn.model_selection import PredefinedSplit
@@ -175,7 +196,11 @@ def run_fold(name, protocol, fold, corpus, splits, threads):
     test_fold = np.full(len(corpus.target), -1)
     test_fold[test] = 0
     X = list(corpus.filenames)
-    report = cross_validate_report(build(config), X, corpus.target, cv=PredefinedSplit(test_fold),
+    estimator = build(config)
+    if checkpoint_root is not None:
+        estimator = with_checkpoints(estimator, config,
+                                     Path(checkpoint_root) / name / protocol / f"fold-{fold:02d}")
+    report = cross_validate_report(estimator, X, corpus.target, cv=PredefinedSplit(test_fold),
                                    labels=list(corpus.target_names), verbose=1)
     history = report["history"][0]
     dtype = None if config.get("kind") == "svm" else autocast_dtype("auto", resolve_device("auto"))
@@ -195,6 +220,8 @@ def run_fold(name, protocol, fold, corpus, splits, threads):
         "per_class_recall": report["per_class_recall"][0],
         "confusion_matrix": report["confusion_matrix"],
         "fit_time": report["fit_time"][0],
+        # over every session of a resumed fold, from the epochs' own durations
+        "train_time": sum(row["dur"] for row in history) if history else None,
         "epochs": report["epochs"][0],
         "selected_epoch": _selected_epoch(history, config),
         "history": history,
@@ -242,7 +269,8 @@ def command_run(args):
             print(f"{args.config} {args.protocol} fold {fold}: stored, skipped", file=sys.stderr)
             continue
         start = time.perf_counter()
-        record = run_fold(args.config, args.protocol, fold, corpus, splits, args.threads)
+        record = run_fold(args.config, args.protocol, fold, corpus, splits, args.threads,
+                          args.checkpoint_dir)
         print(f"{args.config} {args.protocol} fold {fold}/{len(splits)}: accuracy "
               f"{record['accuracy']:.3f} UAR {record['uar']:.3f} epochs {record['epochs']} "
               f"(kept {record['selected_epoch']}) {time.perf_counter() - start:.0f} s", flush=True)
@@ -400,6 +428,9 @@ def main(argv=None):
     run.add_argument("--again", action="store_true", help="rerun folds already stored")
     run.add_argument("--threads", type=int, help="torch threads")
     run.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the Emo-DB folder")
+    run.add_argument("--checkpoint-dir", type=Path,
+                     help="checkpoint every epoch under DIR/<config>/<protocol>/fold-NN and "
+                          "resume from there: a fold can then span several sessions")
     commands.add_parser("report", help="write docs/results.md's tables and figures")
     args = parser.parse_args(argv)
     {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
