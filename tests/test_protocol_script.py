@@ -1,0 +1,88 @@
+"""benchmarks/emodb_protocol.py: every configuration is the command line it documents."""
+
+import importlib.util
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_ser.cli import build_parser
+from sklearn_ser.cli._common import pipeline_from_args
+from sklearn_ser.evaluation import speaker_cv
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "emodb_protocol.py"
+
+
+@pytest.fixture(scope="module")
+def protocol():
+    spec = importlib.util.spec_from_file_location("emodb_protocol", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def comparable(pipe):
+    """Every parameter of the pipeline; objects (callbacks, the validation split) as
+    their class and their own attributes, so two equal set-ups compare equal."""
+    params = pipe.get_params(deep=False)["steps"]
+    features, clf = params[0][1], params[1][1]
+    out = {f"features__{key}": value for key, value in features.get_params().items()}
+    for key, value in clf.get_params(deep=False).items():
+        if key == "callbacks":
+            value = [(name, type(cb).__name__, cb.get_params()) for name, cb in value or []]
+        elif key == "train_split" and value is not None:
+            value = (type(value).__name__, vars(value))
+        out[f"clf__{key}"] = value
+    return out
+
+
+def test_each_network_configuration_is_its_cli_command(protocol):
+    checked = 0
+    for name, config in protocol.CONFIGS.items():
+        if config.get("kind") == "svm":
+            continue
+        for proto in protocol.PROTOCOLS:
+            words = shlex.split(protocol.cli_command(name, proto))
+            assert words[:2] == ["sklearn-ser", "cross-validate"]
+            args = build_parser().parse_args(words[1:])
+            assert str(args.cv) == protocol.PROTOCOLS[proto][0] and args.seed == 0
+            from_cli = comparable(pipeline_from_args(args))
+            from_script = comparable(protocol.build(config))
+            assert from_cli == from_script, (name, proto)
+            checked += 1
+    assert checked == 2 * (len(protocol.CONFIGS) - 1)
+
+
+def test_folds_are_the_toolkits_splitters(protocol):
+    """The script's folds are speaker_cv's: the CLI's --cv 5 / --cv loso with seed 0."""
+    rng = np.random.default_rng(0)
+    target = np.repeat(["anger", "boredom", "sadness"], 20)
+    groups = rng.permutation(np.repeat([f"{s:02d}" for s in range(10)], 6))
+    corpus = type("Corpus", (), {"target": target, "groups": groups,
+                                 "filenames": np.array([f"f{i}.wav" for i in range(60)])})
+    for proto, (cv, _) in protocol.PROTOCOLS.items():
+        ours = protocol._splits(corpus, proto)
+        splitter = speaker_cv(cv, groups, random_state=0)
+        expected = list(splitter.split(np.zeros((60, 1)), target,
+                                       groups if proto == "loso" else None))
+        assert len(ours) == len(expected)
+        for (train, test), (train_ref, test_ref) in zip(ours, expected, strict=True):
+            np.testing.assert_array_equal(test, test_ref)
+            np.testing.assert_array_equal(train, train_ref)
+        tests = np.concatenate([test for _, test in ours])
+        assert sorted(tests) == list(range(60))  # every utterance tested exactly once
+
+
+def test_a_stored_fold_from_another_configuration_is_refused(protocol, tmp_path):
+    corpus = type("Corpus", (), {"filenames": np.array([f"f{i}.wav" for i in range(10)])})
+    test = np.arange(5)
+    path = tmp_path / "fold-01.json"
+    record = {"params": {"lr": 1.0}, "test_set": protocol._test_set_hash(corpus, test)}
+    path.write_text(__import__("json").dumps(record))
+    with pytest.raises(SystemExit, match="not the configuration's"):
+        protocol._check_stored(path, "adcrnn-cc-small-tuned", corpus, test)
+    record = {"params": protocol.CONFIGS["svm"], "test_set": "0" * 16}
+    path.write_text(__import__("json").dumps(record))
+    with pytest.raises(SystemExit, match="test files are not this fold's"):
+        protocol._check_stored(path, "svm", corpus, test)
