@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -153,6 +154,26 @@ def _check_stored(path, name, corpus, test):
                          + ". Rerun it with --again, or delete the file.")
 
 
+def _interrupted(history, config):
+    """Whether a network's training ended before its epochs without early stopping.
+
+    skorch catches KeyboardInterrupt (Ctrl-C) inside ``fit`` and returns the
+    net as it is; such a fold must not be stored as finished.
+    """
+    if config.get("kind") == "svm" or history is None or len(history) >= config["epochs"]:
+        return False
+    patience = config.get("patience")
+    if not patience:
+        return True
+    from skorch.callbacks import EarlyStopping
+
+    from sklearn_ser.nn._checkpoints import _replay_early_stopping
+
+    # the recipe's EarlyStopping (threshold 0): stopped iff `patience` misses at the end
+    stopping = EarlyStopping(patience=patience, threshold=0.0)
+    return _replay_early_stopping(stopping, history)["misses_"] < patience
+
+
 def _selected_epoch(history, config):
     """The epoch whose weights were kept: the best validation loss under early stopping."""
     if not history:
@@ -175,6 +196,13 @@ def with_checkpoints(estimator, config, folder):
 
     if config.get("kind") == "svm":
         return estimator
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / "configuration.json"
+    if stamp.exists() and json.loads(stamp.read_text()) != config:
+        raise SystemExit(f"{folder} holds a checkpoint of another configuration "
+                         f"({stamp.read_text().strip()}): delete it, or rerun with --again")
+    stamp.write_text(json.dumps(config) + "\n")
     clf = estimator[-1]
     monitor = "valid_loss_best" if config["valid_fraction"] else None
     recipe = list(clf.callbacks or [])
@@ -203,6 +231,10 @@ def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None
     report = cross_validate_report(estimator, X, corpus.target, cv=PredefinedSplit(test_fold),
                                    labels=list(corpus.target_names), verbose=1)
     history = report["history"][0]
+    if _interrupted(history, config):
+        raise SystemExit(f"{name} {protocol} fold {fold}: training stopped after "
+                         f"{len(history)} of {config['epochs']} epochs (interrupted); not stored. "
+                         "Run the command again (with --checkpoint-dir it resumes).")
     dtype = None if config.get("kind") == "svm" else autocast_dtype("auto", resolve_device("auto"))
     record = {
         "config": name,
@@ -264,6 +296,9 @@ def command_run(args):
     splits = _splits(corpus, args.protocol)
     for fold in _parse_folds(args.folds, len(splits)):
         stored = _fold_file(args.config, args.protocol, fold)
+        if args.again and args.checkpoint_dir is not None:  # a rerun starts afresh
+            shutil.rmtree(Path(args.checkpoint_dir) / args.config / args.protocol
+                          / f"fold-{fold:02d}", ignore_errors=True)
         if stored.exists() and not args.again:
             _check_stored(stored, args.config, corpus, splits[fold - 1][1])
             print(f"{args.config} {args.protocol} fold {fold}: stored, skipped", file=sys.stderr)
@@ -305,7 +340,7 @@ def _mean_std(values):
 def table(records):
     """Markdown rows: one per (configuration, protocol) with stored folds."""
     lines = ["| configuration | protocol | folds | accuracy | UAR | epochs run (kept) "
-             "| s per fold (median) | precision, threads | command |",
+             "| training s per fold (median) | precision, threads | command |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name in CONFIGS:
         for protocol in PROTOCOLS:
@@ -320,7 +355,7 @@ def table(records):
             lines.append(
                 f"| {name} | {protocol} | {done} | {_mean_std([r['accuracy'] for r in folds])} "
                 f"| {_mean_std([r['uar'] for r in folds])} | {run} "
-                f"| {np.median([r['fit_time'] for r in folds]):.0f} "
+                f"| {np.median([r.get('train_time') or r['fit_time'] for r in folds]):.0f} "
                 f"| {folds[0]['precision']}, {folds[0]['threads']} "
                 f"| `python benchmarks/emodb_protocol.py run --config {name} "
                 f"--protocol {protocol}` |"

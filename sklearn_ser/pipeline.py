@@ -74,7 +74,10 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
                 f"patience={patience} needs a validation split to watch: set valid_fraction > 0 "
                 "(early stopping never looks at test data)"
             )
-        callbacks.append(("early_stopping", EarlyStopping(patience=patience, load_best=True)))
+        # threshold=0: an epoch improves exactly when skorch marks valid_loss_best, so
+        # the kept epoch is the one a best-epoch checkpoint holds
+        callbacks.append(("early_stopping", EarlyStopping(patience=patience, threshold=0.0,
+                                                          load_best=True)))
     return callbacks
 
 

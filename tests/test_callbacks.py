@@ -19,6 +19,7 @@ from sklearn_ser.exceptions import SklearnSerError
 from sklearn_ser.nn import (
     AtomicCheckpoint,
     CosineAnnealing,
+    MissingBestWeightsWarning,
     NonFiniteLossError,
     ResumeFromCheckpoint,
     StopOnNonFiniteLoss,
@@ -340,7 +341,7 @@ def test_resuming_without_the_best_weights_on_disk_says_so(data, stopped_referen
     with pytest.warns(TrainingInterruptedWarning, match="after"):
         net.fit(X, y)
     stop.epoch = 0
-    with pytest.warns(TrainingInterruptedWarning, match=f"best epoch so far \\({best_epoch}\\)"):
+    with pytest.warns(MissingBestWeightsWarning, match=f"best epoch so far \\({best_epoch}\\)"):
         net.fit(X, y)
     assert len(net.history) == len(reference.history)
 

@@ -53,6 +53,7 @@ def test_recipe_parts_are_skorch_callbacks_that_clone():
     stopping = callbacks["early_stopping"]
     assert isinstance(stopping, EarlyStopping)
     assert (stopping.patience, stopping.monitor, stopping.load_best) == (7, "valid_loss", True)
+    assert stopping.threshold == 0.0  # improves exactly when valid_loss_best is marked
     assert pipe[0].chunk_hop_frames == 50
 
 

@@ -86,3 +86,28 @@ def test_a_stored_fold_from_another_configuration_is_refused(protocol, tmp_path)
     path.write_text(__import__("json").dumps(record))
     with pytest.raises(SystemExit, match="test files are not this fold's"):
         protocol._check_stored(path, "svm", corpus, test)
+
+
+def rows(losses):
+    return [{"epoch": i + 1, "valid_loss": loss} for i, loss in enumerate(losses)]
+
+
+def test_an_interrupted_fold_is_not_taken_for_a_finished_one(protocol):
+    config = dict(protocol.CONFIGS["adcrnn-cc-small-tuned"], epochs=10, patience=2)
+    assert not protocol._interrupted(rows([3, 2, 1] + [1.5] * 7), config)  # all epochs
+    assert not protocol._interrupted(rows([3, 2, 1, 1.5, 1.5]), config)  # early stopping
+    assert protocol._interrupted(rows([3, 2, 1, 1.5]), config)  # Ctrl-C after epoch 4
+    plain = dict(protocol.CONFIGS["adcrnn-cc-small-plain"], epochs=10)
+    assert protocol._interrupted(rows([3, 2]), plain)
+    assert not protocol._interrupted(None, protocol.CONFIGS["svm"])
+
+
+def test_a_checkpoint_folder_belongs_to_one_configuration(protocol, tmp_path):
+    name = "adcrnn-cc-small-tuned"
+    config = protocol.CONFIGS[name]
+    protocol.with_checkpoints(protocol.build(config), config, tmp_path)
+    callbacks = [cb for cb, _ in protocol.build(config)[-1].callbacks]
+    wrapped = protocol.with_checkpoints(protocol.build(config), config, tmp_path)[-1].callbacks
+    assert [cb for cb, _ in wrapped] == ["checkpoint_best", "checkpoint", "resume", *callbacks]
+    with pytest.raises(SystemExit, match="another configuration"):
+        protocol.with_checkpoints(protocol.build(config), dict(config, lr=0.5), tmp_path)

@@ -6,6 +6,7 @@ from ._adcrnn import ADCRNN
 from ._augment import SpecAugment, mask_chunks
 from ._checkpoints import (
     AtomicCheckpoint,
+    MissingBestWeightsWarning,
     ResumeFromCheckpoint,
     TrainingInterruptedWarning,
     resumable_callbacks,
@@ -28,6 +29,7 @@ __all__ = [
     "ChunkedNeuralNetClassifier",
     "ContrastiveCenterLoss",
     "CosineAnnealing",
+    "MissingBestWeightsWarning",
     "NonFiniteLossError",
     "ResumeFromCheckpoint",
     "SpecAugment",

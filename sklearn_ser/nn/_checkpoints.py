@@ -22,6 +22,7 @@ from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 
 __all__ = [
     "AtomicCheckpoint",
+    "MissingBestWeightsWarning",
     "ResumeFromCheckpoint",
     "TrainingInterruptedWarning",
     "resumable_callbacks",
@@ -31,6 +32,19 @@ __all__ = [
 RNG_STATE_FILE = "rng_state.pt"
 #: File, next to the checkpoint's history, identifying the training data.
 TRAIN_DATA_FILE = "train_data.json"
+
+
+class MissingBestWeightsWarning(UserWarning):
+    """A resumed run cannot give back the best epoch's weights: no checkpoint holds them.
+
+    Parameters
+    ----------
+    message : str
+        The best epoch so far and the checkpoint folder that lacks it.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
 
 
 class TrainingInterruptedWarning(UserWarning):
@@ -204,8 +218,8 @@ def _best_module_weights(net, checkpoint, epoch):
         if other.use_safetensors:
             from safetensors.torch import load_file
 
-            return load_file(params_file, device=str(net.device))
-        return torch.load(params_file, weights_only=True, map_location=net.device)
+            return load_file(params_file, device="cpu")  # load_state_dict moves them
+        return torch.load(params_file, weights_only=True, map_location="cpu")
     return None
 
 
@@ -246,8 +260,12 @@ class ResumeFromCheckpoint(Callback):
     that had already stopped early is not trained further, and with
     ``load_best=True`` the best epoch's weights come from the best-epoch
     checkpoint of the same folder (``checkpoint_best`` of
-    :func:`resumable_callbacks`) when it holds that very epoch; otherwise a
-    warning says that the final weights may not be the best epoch's.
+    :func:`resumable_callbacks`) when it holds that very epoch (give
+    ``EarlyStopping`` ``threshold=0`` so both mark the same epochs);
+    otherwise a :class:`MissingBestWeightsWarning` says that the final
+    weights may not be the best epoch's. Put ``EarlyStopping`` *after* the
+    checkpoint callbacks: it ends training by raising in ``on_epoch_end``, so
+    a checkpoint listed after it would miss the last epoch.
 
     Parameters
     ----------
@@ -371,7 +389,7 @@ class ResumeFromCheckpoint(Callback):
                         f"({state['best_epoch_']}) are not in a checkpoint of "
                         f"{_folder(self.checkpoint)!r}, so EarlyStopping(load_best=True) "
                         "can only restore a best epoch reached after the resume.",
-                        TrainingInterruptedWarning, stacklevel=3,
+                        MissingBestWeightsWarning, stacklevel=3,
                     )
                 state["best_model_weights_"] = weights
             self.early_stopping_state_.append((callback, state))

@@ -29,7 +29,9 @@ class CosineAnnealing(Callback):
     continues on the same curve. Each group keeps its own ``lr_0`` (e.g. the
     centers' group of ``optimizer__param_groups``), remembered as the
     group's ``"initial_lr"`` as torch's schedulers do, which the optimizer's
-    checkpoint saves.
+    checkpoint saves. ``partial_fit`` (or ``warm_start=True``) starts a
+    new run of ``len(history) + max_epochs`` epochs from ``lr_0``: the rate
+    goes back up, as in a warm restart.
 
     Parameters
     ----------
@@ -43,6 +45,8 @@ class CosineAnnealing(Callback):
     ----------
     total_epochs_ : int
         ``T`` of the current run.
+    start_lrs_ : list of float
+        Each group's rate when the current ``fit`` began.
     """
 
     def __init__(self, final_fraction=0.01, event_name="event_lr"):
@@ -56,10 +60,12 @@ class CosineAnnealing(Callback):
                 f"final_fraction={self.final_fraction!r} must be a number in [0, 1]"
             )
         self.total_epochs_ = None
+        self.start_lrs_ = []
         return self
 
     def on_train_begin(self, net, **kwargs):
         self.total_epochs_ = len(net.history) + net.max_epochs
+        self.start_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
         for group in net.optimizer_.param_groups:
             if not net.history:  # a fresh run starts from the rates as configured now
                 group["initial_lr"] = group["lr"]
@@ -71,8 +77,9 @@ class CosineAnnealing(Callback):
         # A resumed run lends max_epochs the epochs left; the run's length is fixed.
         total = max(self.total_epochs_, epoch + 1)
         weight = (1.0 + math.cos(math.pi * epoch / total)) / 2.0
-        for group in net.optimizer_.param_groups:
-            start = group["initial_lr"]
+        for index, group in enumerate(net.optimizer_.param_groups):
+            # a checkpoint saved without this schedule has no initial_lr
+            start = group.setdefault("initial_lr", self.start_lrs_[index])
             floor = self.final_fraction * start
             group["lr"] = floor + (start - floor) * weight
         if self.event_name is not None:
