@@ -61,6 +61,15 @@ PLAIN_RECIPE = dict(PAPER_RECIPE, lr=5e-4)
 #: stratified validation split of the training part.
 TUNED_RECIPE = dict(epochs=60, lr=1e-3, batch_size=32, chunk_frames=200, valid_fraction=0.1,
                     schedule="cosine", patience=20, augment=True)
+#: Variants of the paper configuration (ADCRNN + contrastive-center) tried
+#: for the 5-fold target, one change each from "adcrnn-cc-small-tuned":
+#: "small-b16" halves the batch (twice the optimiser steps for the same
+#: compute); "medium-tuned" doubles every width ("medium" preset, about 3x
+#: the compute per epoch).
+VARIANTS = {
+    "adcrnn-cc-small-b16": dict(width="small", **dict(TUNED_RECIPE, batch_size=16)),
+    "adcrnn-cc-medium-tuned": dict(width="medium", **TUNED_RECIPE),
+}
 LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
 
 
@@ -74,6 +83,8 @@ def _grid():
         for short, loss in LOSSES.items():
             configs[f"{model}-{short}-small-tuned"] = dict(model=model, width="small", loss=loss,
                                                            **TUNED_RECIPE)
+    for name, variant in VARIANTS.items():
+        configs[name] = dict(model="adcrnn", loss="contrastive-center", **variant)
     return configs
 
 
@@ -257,6 +268,12 @@ def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None
         "epochs": report["epochs"][0],
         "selected_epoch": _selected_epoch(history, config),
         "history": history,
+        # per test utterance (positions in the corpus), for paired comparisons
+        "test_index": report["test_index"][0],
+        "predictions": report["predictions"][0],
+        "classes": report["classes"][0],
+        "probabilities": None if report["probabilities"][0] is None else
+        np.round(report["probabilities"][0], 5).tolist(),
         "precision": "float32" if dtype is None else str(dtype).replace("torch.", ""),
         "threads": threads or torch.get_num_threads(),
         "versions": {"sklearn_ser": sklearn_ser.__version__, "torch": torch.__version__},

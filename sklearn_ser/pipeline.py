@@ -11,11 +11,14 @@ from numbers import Integral
 __all__ = ["SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
-#: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "small"
-#: and "tiny" shrink every layer, for a CPU and for smoke runs (the demo).
+#: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "medium"
+#: halves every layer (about a quarter of the convolution cost), "small" and
+#: "tiny" shrink further, for a CPU and for smoke runs (the demo).
 WIDTHS = {
     "adcrnn": {
         "paper": {},
+        "medium": dict(conv_channels=64, dilated_channels=128, linear_units=256, lstm_units=128,
+                       embedding_dim=64),
         "small": dict(conv_channels=32, dilated_channels=64, linear_units=128, lstm_units=64,
                       embedding_dim=32),
         "tiny": dict(conv_channels=8, dilated_channels=16, linear_units=32, lstm_units=16,
@@ -23,6 +26,8 @@ WIDTHS = {
     },
     "acrnn": {
         "paper": {},
+        "medium": dict(conv_channels=64, stacked_channels=128, linear_units=384, lstm_units=64,
+                       embedding_dim=64),
         "small": dict(conv_channels=32, stacked_channels=64, linear_units=192, lstm_units=32,
                       embedding_dim=32),
         "tiny": dict(conv_channels=8, stacked_channels=16, n_stacked=2, linear_units=32,
@@ -38,7 +43,7 @@ def width_params(model="adcrnn", width="paper"):
     ----------
     model : {"adcrnn", "acrnn"}
         The network.
-    width : {"paper", "small", "tiny"}
+    width : {"paper", "medium", "small", "tiny"}
         The preset.
 
     Returns
@@ -91,7 +96,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     ----------
     model : {"adcrnn", "acrnn"}, default="adcrnn"
         The network.
-    width : {"paper", "small", "tiny"}, default="paper"
+    width : {"paper", "medium", "small", "tiny"}, default="paper"
         Layer widths, from :data:`WIDTHS`.
     loss : {"contrastive-center", "center", "none"}, default="contrastive-center"
         ``criterion__aux``.

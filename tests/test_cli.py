@@ -8,11 +8,13 @@ import subprocess
 import sys
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 import soundfile as sf
+from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import Pipeline
 
 from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer, __version__
@@ -344,6 +346,15 @@ def test_cross_validate_prints_and_writes_a_report(corpus, tmp_path, capsys):
     assert report["labels"] == sorted(set(y)) and report["n_splits"] == 2
     assert report["epochs"] == [1, 1]
     assert report["options"]["cv"] == "group2" and report["options"]["width"] == "tiny"
+    # Per-sample predictions point at the files and rebuild the summed matrix.
+    label_of = {Path(f).name: label for f, label in zip(files, y, strict=True)}
+    assert sorted(Path(f).name for f in report["files"]) == sorted(label_of)
+    truth = [label_of[Path(report["files"][i]).name] for fold in report["test_index"] for i in fold]
+    predicted = [label for fold in report["predictions"] for label in fold]
+    assert confusion_matrix(truth, predicted, labels=report["labels"]).tolist() == report[
+        "confusion_matrix"]
+    assert all(len(rows) == len(fold) for rows, fold in zip(report["probabilities"],
+                                                             report["test_index"], strict=True))
     try:
         import matplotlib  # noqa: F401
     except ImportError:

@@ -16,6 +16,7 @@ from sklearn.model_selection import (
     cross_validate,
 )
 from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.evaluation import (
@@ -142,6 +143,23 @@ def test_report_agrees_with_scikit_learn_and_is_json():
     assert report.epochs == [None] * 3
     assert all(t >= 0 for t in report.fit_time + report.score_time)
     assert json.loads(json.dumps(report)) == dict(report)
+
+
+def test_report_keeps_each_test_sample_prediction_as_cross_val_predict_does():
+    X, y, groups = toy_corpus()
+    splitter = speaker_cv("group3", groups, random_state=0)
+    report = cross_validate_report(LogisticRegression(), X, y, groups=groups, cv=splitter)
+    index = np.concatenate(report.test_index)
+    assert sorted(index.tolist()) == list(range(len(y)))  # a partition, every sample once
+    y_pred = cross_val_predict(LogisticRegression(), X, y, groups=groups, cv=splitter)
+    proba = cross_val_predict(LogisticRegression(), X, y, groups=groups, cv=splitter,
+                              method="predict_proba")
+    assert np.concatenate(report.predictions).tolist() == y_pred[index].tolist()
+    np.testing.assert_allclose(np.concatenate(report.probabilities), proba[index])
+    assert report.classes == [LABELS.tolist()] * 3
+    # A model without predict_proba keeps its labels and says it has no scores.
+    plain = cross_validate_report(LinearSVC(), X, y, groups=groups, cv=splitter)
+    assert plain.probabilities == [None] * 3 and np.concatenate(plain.predictions).size == len(y)
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")

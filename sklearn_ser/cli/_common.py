@@ -129,7 +129,7 @@ def add_model_options(parser):
                        help="auxiliary loss added to cross-entropy (default: %(default)s)")
     group.add_argument("--aux-weight", type=float, default=1.0, metavar="W",
                        help="weight of the auxiliary loss (default: %(default)s)")
-    group.add_argument("--width", choices=("paper", "small", "tiny"), default="paper",
+    group.add_argument("--width", choices=tuple(WIDTHS["adcrnn"]), default="paper",
                        help="layer widths: the published ones, or smaller for a CPU "
                             "(default: %(default)s)")
     group.add_argument("--epochs", type=positive_int, default=30, metavar="E",

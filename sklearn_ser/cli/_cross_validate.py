@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ._common import (
     UsageError,
     add_dataset_options,
@@ -63,6 +65,9 @@ def run(args):
         )
     print(format_report(report))
     if args.output:
-        written = write_report(report, args.output, extra={"options": options_of(args)})
+        # test_index points into this list (the demo corpus is arrays: no names)
+        files = [str(x) for x in X] if all(isinstance(x, (str, Path)) for x in X) else None
+        written = write_report(report, args.output,
+                               extra={"options": options_of(args), "files": files})
         print("wrote " + ", ".join(str(path) for path in written))
     return 0

@@ -64,9 +64,13 @@ def _run_fold(estimator, X, y, train, test, labels):
     start = time.perf_counter()
     model = clone(estimator).fit(_safe_indexing(X, train), y[train])
     fit_time = time.perf_counter() - start
+    X_test = _safe_indexing(X, test)
     start = time.perf_counter()
-    y_pred = np.asarray(model.predict(_safe_indexing(X, test)))
+    y_pred = np.asarray(model.predict(X_test))
     score_time = time.perf_counter() - start
+    # Scores for paired comparisons and ensembles; predict_proba is not timed.
+    proba = np.asarray(model.predict_proba(X_test)) if hasattr(model, "predict_proba") else None
+    classes = getattr(model, "classes_", None)
     y_test = y[test]
     cm = confusion_matrix(y_test, y_pred, labels=labels)
     history = _skorch_history(model)
@@ -81,6 +85,10 @@ def _run_fold(estimator, X, y, train, test, labels):
         "score_time": score_time,
         "epochs": None if history is None else len(history),
         "history": _epoch_figures(history),
+        "test_index": np.asarray(test).tolist(),
+        "predictions": y_pred.tolist(),
+        "probabilities": None if proba is None else proba.tolist(),
+        "classes": None if classes is None else np.asarray(classes).tolist(),
     }
 
 
@@ -157,6 +165,13 @@ def cross_validate_report(
           ``train_loss``, ``valid_loss``, ``valid_acc``, ``dur``,
           ``event_lr`` with a schedule, ``*_best`` flags), ``None`` for
           other estimators: the learning curves;
+        - ``test_index``, ``predictions``: per fold, the positions in ``X``
+          of the test samples and the predicted label of each, for paired
+          comparisons of two models on the same samples;
+        - ``probabilities``: per fold, ``predict_proba`` of the test samples
+          as a list of rows (columns in ``classes`` order), ``None`` for an
+          estimator without ``predict_proba``; ``classes``: per fold, the
+          fitted estimator's ``classes_`` (``None`` if it has none);
         - ``n_samples``, ``n_splits``, ``cv`` (the splitter's repr),
           ``total_time``.
 
@@ -230,6 +245,10 @@ def cross_validate_report(
         score_time=[res["score_time"] for res in results],
         epochs=[res["epochs"] for res in results],
         history=[res["history"] for res in results],
+        test_index=[res["test_index"] for res in results],
+        predictions=[res["predictions"] for res in results],
+        probabilities=[res["probabilities"] for res in results],
+        classes=[res["classes"] for res in results],
         total_time=time.perf_counter() - start,
     )
 
