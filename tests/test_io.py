@@ -58,6 +58,19 @@ def test_scipy_resampler_is_resample_poly():
     )
 
 
+@pytest.mark.parametrize("rates", [(22050, 16000), (44100, 16000), (8000, 16000)])
+def test_soxr_resampler_is_libsoxr_hq_in_either_precision(rates):
+    soxr = pytest.importorskip("soxr")
+    # not representable in float32: the float64 path must still be soxr's own
+    signal = np.random.default_rng(1).standard_normal(rates[0]) * 0.1
+    out = resample(signal, *rates)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, soxr.resample(signal, *rates, quality="HQ"))
+    single = resample(signal.astype(np.float32), *rates)
+    assert single.dtype == np.float32
+    np.testing.assert_array_equal(single, out.astype(np.float32))
+
+
 def test_soxr_rejects_aliasing_better_than_scipy():
     """A tone above the new Nyquist (8.5 kHz into 16 kHz) must vanish."""
     tone = _tone(8500.0, 22050, seconds=1.0)
