@@ -88,8 +88,8 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
 
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
                    epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
-                   valid_fraction=0.2, schedule=None, patience=None, augment=False, seed=0,
-                   verbose=1, **module_params):
+                   valid_fraction=0.2, schedule=None, patience=None, augment=False,
+                   trim_zeros=False, seed=0, verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``.
 
     Parameters
@@ -131,6 +131,9 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     augment : bool, default=False
         Mask random time and Mel bands of every training batch
         (:class:`~sklearn_ser.nn.SpecAugment` with its defaults).
+    trim_zeros : bool, default=False
+        The front end drops each file's leading and trailing digital silence
+        (``LogMel3DTransformer(trim_zeros=True)``).
     seed : int, default=0
         ``random_state`` of the classifier and of the validation split.
     verbose : int, default=1
@@ -168,5 +171,5 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         callbacks=callbacks or None,
     )
     features = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
-                                   verbose=verbose)
+                                   trim_zeros=trim_zeros, verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))

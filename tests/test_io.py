@@ -169,3 +169,32 @@ def test_bad_tuple_rate():
 def test_unknown_resampler():
     with pytest.raises(ValueError, match="resampler='magic'"):
         resample(np.zeros(10), 8000, 16000, resampler="magic")
+
+
+# -- trim_zeros ---------------------------------------------------------------------
+def test_trim_zeros_drops_edge_silence_only_and_before_resampling():
+    inner = _tone(440.0, 22050, seconds=0.5)
+    inner[[0, -1]] = 0.25, -0.1  # sin(0) = 0 would be trimmed too
+    inner[1000:1500] = 0.0  # a pause inside the utterance stays
+    padded = np.concatenate([np.zeros(300), inner, np.zeros(7000)])
+    np.testing.assert_array_equal(load_audio((padded, 22050), sample_rate=None,
+                                             trim_zeros=True), inner)
+    # resampled after trimming: equal to resampling the utterance alone
+    np.testing.assert_array_equal(load_audio((padded, 22050), trim_zeros=True),
+                                  load_audio((inner, 22050)))
+    assert load_audio((padded, 22050)).size == round(padded.size * 16000 / 22050)
+
+
+def test_trim_zeros_keeps_tiny_samples_and_reads_files(tmp_path):
+    signal = np.zeros(16000)
+    signal[[4000, 9000]] = [1e-6, -0.5]  # PCM-16 rounds 1e-6 to 0: only -0.5 survives
+    path = tmp_path / "padded.wav"
+    sf.write(path, signal, 16000, subtype="PCM_16")
+    assert load_audio(path, trim_zeros=True).tolist() == [-0.5]
+    assert load_audio((signal, 16000), trim_zeros=True).size == 5001  # float: both kept
+
+
+def test_trim_zeros_names_an_all_silent_source():
+    with pytest.raises(InvalidSignalError, match=r"quiet\.wav.*every one of its 800 samples is 0"):
+        load_audio(np.zeros(800), trim_zeros=True, name="quiet.wav")
+    assert load_audio(np.zeros(800)).size == 800  # without the option, silence is a signal

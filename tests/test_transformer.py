@@ -106,6 +106,20 @@ def test_statistics_use_real_frames_only(signals):
     assert not out.chunks.transpose(1, 0, 2, 3)[:, ~out.frame_mask()].any()
 
 
+def test_trim_zeros_equals_the_oracle_on_the_trimmed_utterances(signals):
+    """Digital silence at the edges (the 4th signal starts with 4000 zeros) leaves
+    neither frames nor statistics behind; the oracle sees the utterances without it."""
+    padded = [np.concatenate([np.zeros(800), s, np.zeros(3000)]) for s in signals]
+    trimmed = [np.trim_zeros(s) for s in padded]
+    assert trimmed[3].size == signals[3].size - 4000
+    transformer = LogMel3DTransformer(precision="float64", trim_zeros=True).fit(padded)
+    for got, want in zip(transformer.transform(padded), oracle(trimmed, trimmed), strict=True):
+        np.testing.assert_allclose(np.asarray(got), want, atol=2e-4)
+    plain = LogMel3DTransformer(precision="float64").fit(padded)
+    # left in, the silent frames sit at log(eps) and widen the static channel's spread
+    assert (plain.scale_[0] > 1.5 * transformer.scale_[0]).all()
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_samples=st.integers(1, 16000 * 8),

@@ -154,6 +154,9 @@ def add_model_options(parser):
                             "keep its best epoch (needs --valid-fraction > 0; default: off)")
     group.add_argument("--augment", action="store_true",
                        help="SpecAugment: mask random time and Mel bands of training batches")
+    group.add_argument("--trim-zeros", action="store_true",
+                       help="drop each file's leading and trailing digital silence (samples "
+                            "exactly 0) before framing")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
 
@@ -178,7 +181,7 @@ def pipeline_from_args(args):
         chunk_frames=args.chunk_frames, chunk_hop_frames=args.chunk_hop,
         valid_fraction=args.valid_fraction,
         schedule=None if args.schedule == "constant" else args.schedule,
-        patience=args.patience, augment=args.augment, seed=args.seed,
+        patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros, seed=args.seed,
         verbose=int(progress(args)),
     )
 

@@ -168,6 +168,13 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         set to 0 after normalisation, i.e. to the training mean.
     resampler : {"soxr", "scipy"}, default="soxr"
         Resampling engine (see :func:`sklearn_ser.io.resample`).
+    trim_zeros : bool, default=False
+        Drop each source's leading and trailing samples that are exactly 0
+        (digital silence, as in a corpus padded or cut to a fixed length)
+        before framing. Left in, they become frames at the log floor
+        (log(eps) = -36), far below speech, which inflate the statistics;
+        trimmed, the utterance is shorter and its last chunk is padded
+        instead. Off by default: psf (and the paper) frame every sample.
     precision : {"float32", "float64"}, default="float32"
         Precision of the feature computation. ``"float64"`` reproduces psf to
         round-off; the output is float32 either way.
@@ -226,6 +233,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         "max_chunks": [Interval(Integral, 1, None, closed="left"), None],
         "normalize": ["boolean"],
         "resampler": [StrOptions(set(RESAMPLERS))],
+        "trim_zeros": ["boolean"],
         "precision": [StrOptions({"float32", "float64"})],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
@@ -249,6 +257,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         max_chunks=None,
         normalize=True,
         resampler="soxr",
+        trim_zeros=False,
         precision="float32",
         n_jobs=None,
         verbose=0,
@@ -268,6 +277,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.max_chunks = max_chunks
         self.normalize = normalize
         self.resampler = resampler
+        self.trim_zeros = trim_zeros
         self.precision = precision
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -320,6 +330,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             sample_rate=self.sample_rate,
             resampler=self.resampler,
             dtype=np.dtype(self.precision),
+            trim_zeros=self.trim_zeros,
         )
         feature_params = self._feature_params()
         # Groups do not depend on n_jobs, so every setting gives identical bits.

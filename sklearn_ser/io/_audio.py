@@ -155,7 +155,19 @@ def _as_signal(array, name, dtype):
     )
 
 
-def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64, name=None):
+def _trim_zeros(signal, name):
+    """``signal`` without its leading and trailing exact zeros (a view)."""
+    nonzero = np.flatnonzero(signal)
+    if nonzero.size == 0:
+        raise InvalidSignalError(
+            f"{name}: every one of its {signal.size} samples is 0 (digital silence); "
+            "trim_zeros would leave nothing"
+        )
+    return signal[nonzero[0] : nonzero[-1] + 1]
+
+
+def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64, trim_zeros=False,
+               name=None):
     """Load one audio source as a mono waveform at ``sample_rate``.
 
     Parameters
@@ -169,6 +181,10 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
         Resampling engine, see :func:`resample`.
     dtype : numpy dtype, default=np.float64
         Floating point type of the returned samples.
+    trim_zeros : bool, default=False
+        Drop the leading and trailing samples that are exactly 0 (digital
+        silence, e.g. a corpus padded or cut to a fixed length) before
+        resampling. Inner zeros are kept.
     name : str, optional
         Name used in error messages; defaults to :func:`source_name`.
 
@@ -184,8 +200,9 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
     sklearn_ser.exceptions.AudioFileError
         A directory, an empty, truncated or non-audio file (a ``ValueError``).
     sklearn_ser.exceptions.InvalidSignalError
-        An empty signal, NaN or inf samples, or an array of the wrong rank or
-        dtype (a ``ValueError``).
+        An empty signal, NaN or inf samples, an all-zero signal with
+        ``trim_zeros=True``, or an array of the wrong rank or dtype (a
+        ``ValueError``).
     """
     if name is None:
         name = source_name(source)
@@ -221,6 +238,8 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
     if not np.isfinite(signal).all():
         n_bad = int(np.count_nonzero(~np.isfinite(signal)))
         raise InvalidSignalError(f"{name}: the signal holds {n_bad} NaN or inf samples")
+    if trim_zeros:
+        signal = _trim_zeros(signal, name)
     if sample_rate is None:
         return signal
     return resample(signal, source_rate, sample_rate, resampler=resampler)
