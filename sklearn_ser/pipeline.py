@@ -12,7 +12,8 @@ __all__ = ["SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
 #: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "medium"
-#: halves every layer (about a quarter of the convolution cost), "small" and
+#: halves every layer but the 64-d embedding (about a quarter of the
+#: convolution cost), "small" and
 #: "tiny" shrink further, for a CPU and for smoke runs (the demo).
 WIDTHS = {
     "adcrnn": {

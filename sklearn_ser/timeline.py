@@ -86,7 +86,10 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     mixed to mono and resampled on its own with :func:`sklearn_ser.io.load_audio`,
     so a window's result equals ``model.predict_proba([(samples, file_rate)])``
     for its samples, and a file no longer than one window gives exactly
-    ``model.predict_proba([path])``.
+    ``model.predict_proba([path])``. With a front end that has
+    ``trim_zeros=True``, each window's edge zeros are dropped before
+    resampling, as for a file, and a window of nothing but digital silence
+    gets a row of NaN (it holds no speech to classify).
     """
     import soundfile as sf
 
@@ -121,6 +124,8 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
 
 
     dtype = np.dtype(front_end.precision)
+    trim = front_end.trim_zeros
+    n_classes = len(model.classes_)
     with sf.SoundFile(path) as audio:
         rate = audio.samplerate
         window = max(round(window_seconds * rate), 1)
@@ -134,12 +139,17 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
             # Blocks overlap by window - hop samples, so every window is whole in one block.
             block = audio.read(int(block_stops[-1]) - offset, dtype=dtype.name, always_2d=True)
             block = block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
+            windows = [block[a - offset : b - offset] for a, b in zip(block_starts, block_stops,
+                                                                     strict=True)]
+            # With trim_zeros, a window of digital silence has nothing left to classify.
+            silent = [trim and not samples.any() for samples in windows]
             signals = [
-                load_audio((block[a - offset : b - offset], rate),
-                           sample_rate=front_end.sample_rate, resampler=front_end.resampler,
-                           dtype=dtype, name=f"{path} at {a / rate:.2f} s")
-                for a, b in zip(block_starts, block_stops, strict=True)
+                load_audio((samples, rate), sample_rate=front_end.sample_rate,
+                           resampler=front_end.resampler, dtype=dtype, trim_zeros=trim,
+                           name=f"{path} at {a / rate:.2f} s")
+                for a, samples, skip in zip(block_starts, windows, silent, strict=True)
+                if not skip
             ]
-            proba = model.predict_proba(signals)
-            for a, b, row in zip(block_starts, block_stops, proba, strict=True):
-                yield a / rate, b / rate, row
+            proba = iter(model.predict_proba(signals) if signals else ())
+            for a, b, skip in zip(block_starts, block_stops, silent, strict=True):
+                yield a / rate, b / rate, np.full(n_classes, np.nan) if skip else next(proba)

@@ -1,5 +1,6 @@
 """The sklearn-ser command line, run in-process on a tiny corpus of WAV files."""
 
+import copy
 import csv
 import io
 import json
@@ -289,6 +290,32 @@ def test_timeline_windows_are_the_pipeline_on_slices_of_the_file(model, tmp_path
     np.testing.assert_allclose([row[2] for row in rows], expected, rtol=1e-12)
     np.testing.assert_allclose([row[0] for row in rows], starts / rate)
     assert rows[-1][1] == pytest.approx(seconds)  # the last window ends with the file
+
+
+def test_timeline_of_a_trim_zeros_model_skips_digital_silence(model, tmp_path, capsys):
+    trimming = copy.deepcopy(model).set_params(features__trim_zeros=True)
+    rate = 22050
+    speech = np.random.default_rng(2).standard_normal(rate // 2).astype(np.float32) * 0.1
+    path = tmp_path / "pause.wav"
+    sf.write(path, np.concatenate([speech, np.zeros(3 * rate, np.float32)]), rate,
+             subtype="FLOAT")
+    rows = list(predict_timeline(trimming, path, hop_seconds=1.0))
+    assert [row[0] for row in rows] == [0.0, 1.0, 2.0, 3.0]
+    # the first window is the speech, trimmed before resampling as a file would be
+    np.testing.assert_allclose(rows[0][2], trimming.predict_proba([(speech, rate)])[0],
+                               rtol=1e-12)
+    assert all(np.isnan(row[2]).all() for row in rows[1:])
+    # a file no longer than one window: its row is predict_proba of the file
+    short = tmp_path / "short.wav"
+    sf.write(short, np.concatenate([speech, np.zeros(rate // 4, np.float32)]), rate,
+             subtype="FLOAT")
+    (row,) = predict_timeline(trimming, short)
+    np.testing.assert_array_equal(row[2], trimming.predict_proba([short])[0])
+    saved = tmp_path / "trimming.joblib"
+    joblib.dump(trimming, saved)
+    assert main(["timeline", str(saved), str(path), "--format", "csv", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[2] for line in lines[2:]] == ["(silence)"] * 3
 
 
 def write_long_wav(path, minutes, rate=16000):

@@ -15,7 +15,8 @@ from sklearn.model_selection import (
     cross_val_predict,
     cross_validate,
 )
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
@@ -160,6 +161,18 @@ def test_report_keeps_each_test_sample_prediction_as_cross_val_predict_does():
     # A model without predict_proba keeps its labels and says it has no scores.
     plain = cross_validate_report(LinearSVC(), X, y, groups=groups, cv=splitter)
     assert plain.probabilities == [None] * 3 and np.concatenate(plain.predictions).size == len(y)
+    # One whose predict_proba fails after fitting loses the scores, not the fold.
+    broken = make_pipeline(StandardScaler(), _FailingProba())
+    with pytest.warns(UserWarning, match="predict_proba failed.*no scores here"):
+        kept = cross_validate_report(broken, X, y, groups=groups, cv=splitter)
+    scaled = cross_validate_report(make_pipeline(StandardScaler(), LinearSVC()), X, y,
+                                   groups=groups, cv=splitter)
+    assert kept.probabilities == [None] * 3 and kept.predictions == scaled.predictions
+
+
+class _FailingProba(LinearSVC):
+    def predict_proba(self, X):
+        raise NotImplementedError("no scores here")
 
 
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
@@ -203,6 +216,10 @@ def test_report_counts_epochs_of_a_skorch_pipeline_and_indexes_lists():
         assert {"train_loss", "dur"} <= set(fold[0]) and "batches" not in fold[0]
         assert all(np.isfinite(row["train_loss"]) for row in fold)
     assert json.loads(json.dumps(report))["history"] == report.history
+    # the network's label is the most probable class of its own probabilities
+    for proba, predicted, classes in zip(report.probabilities, report.predictions,
+                                         report.classes, strict=True):
+        assert np.array(classes)[np.argmax(proba, axis=1)].tolist() == predicted
     assert cross_validate_report(LogisticRegression(), *toy_corpus()[:2], cv=2).history == [
         None, None]
 

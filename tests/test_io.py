@@ -198,3 +198,8 @@ def test_trim_zeros_names_an_all_silent_source():
     with pytest.raises(InvalidSignalError, match=r"quiet\.wav.*every one of its 800 samples is 0"):
         load_audio(np.zeros(800), trim_zeros=True, name="quiet.wav")
     assert load_audio(np.zeros(800)).size == 800  # without the option, silence is a signal
+
+
+def test_a_signal_too_short_to_survive_resampling_is_named():
+    with pytest.raises(InvalidSignalError, match=r"blip\.wav: 1 samples at 48000 Hz leave none"):
+        load_audio((np.ones(1), 48000), name="blip.wav")

@@ -120,6 +120,16 @@ def test_trim_zeros_equals_the_oracle_on_the_trimmed_utterances(signals):
     assert (plain.scale_[0] > 1.5 * transformer.scale_[0]).all()
 
 
+def test_a_model_pickled_before_trim_zeros_existed_still_transforms(signals):
+    fitted = LogMel3DTransformer().fit(signals)
+    state = fitted.__getstate__()
+    del state["trim_zeros"]  # what an older release pickled
+    older = LogMel3DTransformer.__new__(LogMel3DTransformer)
+    older.__setstate__(state)
+    assert older.trim_zeros is False
+    np.testing.assert_array_equal(older.transform(signals).chunks, fitted.transform(signals).chunks)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_samples=st.integers(1, 16000 * 8),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..timeline import predict_timeline
 from ._common import (
     RowWriter,
@@ -50,7 +52,9 @@ def run(args):
     n_windows = 0
     writer.header()
     for start, end, proba in rows:
-        writer.row([f"{start:.3f}", f"{end:.3f}"], classes[int(proba.argmax())], proba)
+        # NaN probabilities: digital silence with a trim_zeros model, nothing to classify
+        label = "(silence)" if np.isnan(proba).all() else classes[int(proba.argmax())]
+        writer.row([f"{start:.3f}", f"{end:.3f}"], label, proba)
         n_windows += 1
     if progress(args):
         log(f"timeline: {n_windows} windows in {time.perf_counter() - started:.1f} s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -59,17 +60,37 @@ def _mean_std(values):
     return float(np.mean(present)), float(np.std(present))
 
 
+def _final_step_input(model, X):
+    """``(final estimator, X transformed by the steps before it)`` of a fitted model."""
+    if isinstance(model, Pipeline) and len(model) > 1:
+        return model[-1], model[:-1].transform(X)
+    return model, X
+
+
+def _probabilities(model, X):
+    """``model.predict_proba(X)``, or ``None`` (with a warning if it fails): the
+    scores are an extra of the report, not worth a fold that took hours to fit."""
+    if not hasattr(model, "predict_proba"):
+        return None
+    try:
+        return np.asarray(model.predict_proba(X))
+    except (AttributeError, NotImplementedError, ValueError) as exc:
+        warnings.warn(f"predict_proba failed, so this fold's probabilities are None: {exc}",
+                      UserWarning, stacklevel=3)
+        return None
+
+
 def _run_fold(estimator, X, y, train, test, labels):
     """Fit a clone on ``train``, predict ``test``; figures of one fold as plain Python types."""
     start = time.perf_counter()
     model = clone(estimator).fit(_safe_indexing(X, train), y[train])
     fit_time = time.perf_counter() - start
-    X_test = _safe_indexing(X, test)
     start = time.perf_counter()
-    y_pred = np.asarray(model.predict(X_test))
+    # A Pipeline's front end runs once for both predict and predict_proba.
+    final, X_test = _final_step_input(model, _safe_indexing(X, test))
+    y_pred = np.asarray(final.predict(X_test))
     score_time = time.perf_counter() - start
-    # Scores for paired comparisons and ensembles; predict_proba is not timed.
-    proba = np.asarray(model.predict_proba(X_test)) if hasattr(model, "predict_proba") else None
+    proba = _probabilities(final, X_test)
     classes = getattr(model, "classes_", None)
     y_test = y[test]
     cm = confusion_matrix(y_test, y_pred, labels=labels)

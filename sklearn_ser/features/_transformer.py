@@ -458,6 +458,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
 
     def __setstate__(self, state):
         _check_version(state, type(self).__name__)
+        # Parameters added since the first release, at the value older models had.
+        state.setdefault("trim_zeros", False)
         super().__setstate__(state)
 
     def __sklearn_tags__(self):

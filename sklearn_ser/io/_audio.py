@@ -90,7 +90,8 @@ def resample(signal, orig_sample_rate, target_sample_rate, *, resampler="soxr"):
         import soxr
 
         # libsoxr runs "HQ" in single precision whatever the input type, so a
-        # float32 input gives the float64 call's exact output ~20 % faster.
+        # float32 input gives the float64 call's exact output ~20 % faster. A
+        # libsoxr built for double precision would differ; tests/test_io.py checks.
         out = soxr.resample(np.asarray(signal, dtype=np.float32), orig_sample_rate,
                             target_sample_rate, quality="HQ")
     else:
@@ -242,4 +243,9 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
         signal = _trim_zeros(signal, name)
     if sample_rate is None:
         return signal
-    return resample(signal, source_rate, sample_rate, resampler=resampler)
+    out = resample(signal, source_rate, sample_rate, resampler=resampler)
+    if out.size == 0:
+        raise InvalidSignalError(
+            f"{name}: {signal.size} samples at {source_rate} Hz leave none at {sample_rate} Hz"
+        )
+    return out
