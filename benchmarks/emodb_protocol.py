@@ -397,6 +397,31 @@ def ordering(records):
     return "\n".join(lines) or "- no configuration has all its folds yet"
 
 
+def paired(records):
+    """Markdown rows: every configuration against the headline on the folds both have.
+
+    The folds are the same test sets, so per-fold differences remove the
+    spread between folds that the mean ± std columns carry.
+    """
+    lines = ["| configuration | protocol | shared folds | Δ accuracy (mean, per fold) "
+             "| Δ UAR (mean) | folds better / worse on UAR |", "|---|---|---|---|---|---|"]
+    for protocol in PROTOCOLS:
+        reference = {r["fold"]: r for r in records.get((HEADLINE, protocol), [])}
+        for name in CONFIGS:
+            folds = [r for r in records.get((name, protocol), []) if r["fold"] in reference]
+            if name == HEADLINE or not folds:
+                continue
+            d_acc = [r["accuracy"] - reference[r["fold"]]["accuracy"] for r in folds]
+            d_uar = [r["uar"] - reference[r["fold"]]["uar"] for r in folds]
+            per_fold = ", ".join(f"{d:+.3f}" for d in d_acc)
+            lines.append(
+                f"| {name} | {protocol} | {len(folds)} | {np.mean(d_acc):+.3f} ({per_fold}) "
+                f"| {np.mean(d_uar):+.3f} | {sum(d > 0 for d in d_uar)} / "
+                f"{sum(d < 0 for d in d_uar)} |"
+            )
+    return "\n".join(lines)
+
+
 def recall_table(folds):
     labels = folds[0]["labels"]
     lines = ["| class | recall (mean ± std over folds) |", "|---|---|"]
@@ -448,7 +473,9 @@ def command_report(args):
     records = load_records()
     parts = ["### All stored runs", "", table(records), "",
              "Ordering of the complete runs (a row with folds missing is not ranked):", "",
-             ordering(records), ""]
+             ordering(records), "",
+             f"Paired by fold against {HEADLINE} (same test sets; positive: better than it):",
+             "", paired(records), ""]
     for protocol in PROTOCOLS:
         folds = records.get((HEADLINE, protocol))
         if not folds:
