@@ -66,11 +66,15 @@ TUNED_RECIPE = dict(epochs=60, lr=1e-3, batch_size=32, chunk_frames=200, valid_f
 #: "small-b16" halves the batch (twice the optimiser steps for the same
 #: compute); "medium-tuned" doubles every width ("medium" preset, about 3x
 #: the compute per epoch); "small-trim" drops the digital silence that ends
-#: 108 of the 535 cut files (frames at the log floor otherwise).
+#: 108 of the 535 cut files (frames at the log floor otherwise);
+#: "small-trim-all" also trains on the whole training part for the fixed
+#: cosine schedule (no validation split, no early stopping, last epoch kept).
 VARIANTS = {
     "adcrnn-cc-small-b16": dict(width="small", **dict(TUNED_RECIPE, batch_size=16)),
     "adcrnn-cc-medium-tuned": dict(width="medium", **TUNED_RECIPE),
     "adcrnn-cc-small-trim": dict(width="small", **TUNED_RECIPE, trim_zeros=True),
+    "adcrnn-cc-small-trim-all": dict(width="small", trim_zeros=True,
+                                     **dict(TUNED_RECIPE, valid_fraction=0.0, patience=None)),
 }
 LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
 
