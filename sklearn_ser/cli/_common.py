@@ -156,7 +156,7 @@ def add_model_options(parser):
                        help="SpecAugment: mask random time and Mel bands of training batches")
     group.add_argument("--trim-zeros", action="store_true",
                        help="drop each file's leading and trailing digital silence (samples "
-                            "exactly 0) before framing")
+                            "exactly 0) before resampling")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
 

@@ -191,7 +191,8 @@ def cross_validate_report(
           comparisons of two models on the same samples;
         - ``probabilities``: per fold, ``predict_proba`` of the test samples
           as a list of rows (columns in ``classes`` order), ``None`` for an
-          estimator without ``predict_proba``; ``classes``: per fold, the
+          estimator without ``predict_proba`` or whose ``predict_proba``
+          failed (with a warning: the fold is kept); ``classes``: per fold, the
           fitted estimator's ``classes_`` (``None`` if it has none);
         - ``n_samples``, ``n_splits``, ``cv`` (the splitter's repr),
           ``total_time``.

@@ -171,7 +171,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     trim_zeros : bool, default=False
         Drop each source's leading and trailing samples that are exactly 0
         (digital silence, as in a corpus padded or cut to a fixed length)
-        before framing. Left in, they become frames at the log floor
+        before resampling and framing. Left in, they become frames at the log floor
         (log(eps) = -36), far below speech, which inflate the statistics;
         trimmed, the utterance is shorter and its last chunk is padded
         instead. Off by default: psf (and the paper) frame every sample.
