@@ -76,6 +76,13 @@ VARIANTS = {
     "adcrnn-cc-small-trim-all": dict(width="small", trim_zeros=True,
                                      **dict(TUNED_RECIPE, valid_fraction=0.0, patience=None)),
 }
+#: Seed replicas of "adcrnn-cc-small-trim-all" (the classifier's random_state:
+#: initial weights, batch order, masks); with seed 0 they are the members of
+#: the soft-voting ensemble ``ENSEMBLES`` names, fixed before any was run.
+TRIM_ALL_SEEDS = (1, 2)
+VARIANTS.update({f"adcrnn-cc-small-trim-all-seed{seed}": dict(VARIANTS["adcrnn-cc-small-trim-all"],
+                                                               seed=seed)
+                 for seed in TRIM_ALL_SEEDS})
 LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
 
 
@@ -95,6 +102,15 @@ def _grid():
 
 
 CONFIGS = _grid()
+#: Soft-voting ensembles, a row of the report scored from their members'
+#: stored test probabilities (the mean of the members' probabilities, the
+#: class of the largest: what ``build_pipeline(n_seeds=3)``'s
+#: ``VotingClassifier(voting="soft")`` predicts). ``run`` runs the members'
+#: folds. Members fixed before the seed replicas ran.
+ENSEMBLES = {
+    "adcrnn-cc-small-trim-all-x3": ("adcrnn-cc-small-trim-all",
+                                    *(f"adcrnn-cc-small-trim-all-seed{s}" for s in TRIM_ALL_SEEDS)),
+}
 #: The configuration whose per-class recall, confusion matrix and learning
 #: curves the report shows.
 HEADLINE = "adcrnn-cc-small-tuned"
@@ -115,14 +131,17 @@ def build(config, seed=0):
                              StandardScaler(), SVC(C=10.0))
     from sklearn_ser.pipeline import build_pipeline
 
-    return build_pipeline(**config, seed=seed, verbose=1)
+    return build_pipeline(**{"seed": seed, **config}, verbose=1)
 
 
 def cli_command(name, protocol):
     """The ``sklearn-ser cross-validate`` line that runs the same pipeline on all folds."""
+    if name in ENSEMBLES:  # the first member (seed 0) with --n-seeds
+        return f"{cli_command(ENSEMBLES[name][0], protocol)} --n-seeds {len(ENSEMBLES[name])}"
     config = CONFIGS[name]
-    if config.get("kind") == "svm":
-        return f"python benchmarks/emodb_protocol.py run --config svm --protocol {protocol}"
+    if config.get("kind") == "svm" or config.get("seed", 0) != 0:
+        # the CLI's --seed also seeds the folds: a replica's seed has no flag of its own
+        return f"python benchmarks/emodb_protocol.py run --config {name} --protocol {protocol}"
     flags = {"model": config["model"], "width": config["width"], "loss": config["loss"],
              "epochs": config["epochs"], "lr": config["lr"],
              "batch-size": config["batch_size"], "chunk-frames": config["chunk_frames"],
@@ -313,31 +332,34 @@ def command_run(args):
 
     from sklearn_ser.datasets import load_emodb
 
-    if args.config not in CONFIGS:
-        raise SystemExit(f"--config {args.config!r}: not one of {sorted(CONFIGS)}")
+    if args.config not in CONFIGS and args.config not in ENSEMBLES:
+        raise SystemExit(f"--config {args.config!r}: not one of {sorted({*CONFIGS, *ENSEMBLES})}")
     if args.threads:
         torch.set_num_threads(args.threads)
     corpus = load_emodb(args.root)
     splits = _splits(corpus, args.protocol)
-    for fold in _parse_folds(args.folds, len(splits)):
-        stored = _fold_file(args.config, args.protocol, fold)
-        if args.again and args.checkpoint_dir is not None:  # a rerun starts afresh
-            shutil.rmtree(Path(args.checkpoint_dir) / args.config / args.protocol
-                          / f"fold-{fold:02d}", ignore_errors=True)
-        if stored.exists() and not args.again:
-            _check_stored(stored, args.config, corpus, splits[fold - 1][1])
-            print(f"{args.config} {args.protocol} fold {fold}: stored, skipped", file=sys.stderr)
-            continue
-        start = time.perf_counter()
-        record = run_fold(args.config, args.protocol, fold, corpus, splits, args.threads,
-                          args.checkpoint_dir)
-        print(f"{args.config} {args.protocol} fold {fold}/{len(splits)}: accuracy "
-              f"{record['accuracy']:.3f} UAR {record['uar']:.3f} epochs {record['epochs']} "
-              f"(kept {record['selected_epoch']}) {time.perf_counter() - start:.0f} s", flush=True)
+    folds = _parse_folds(args.folds, len(splits))
+    for name in ENSEMBLES.get(args.config, (args.config,)):  # an ensemble runs its members
+        for fold in folds:
+            stored = _fold_file(name, args.protocol, fold)
+            if args.again and args.checkpoint_dir is not None:  # a rerun starts afresh
+                shutil.rmtree(Path(args.checkpoint_dir) / name / args.protocol
+                              / f"fold-{fold:02d}", ignore_errors=True)
+            if stored.exists() and not args.again:
+                _check_stored(stored, name, corpus, splits[fold - 1][1])
+                print(f"{name} {args.protocol} fold {fold}: stored, skipped", file=sys.stderr)
+                continue
+            start = time.perf_counter()
+            record = run_fold(name, args.protocol, fold, corpus, splits, args.threads,
+                              args.checkpoint_dir)
+            print(f"{name} {args.protocol} fold {fold}/{len(splits)}: accuracy "
+                  f"{record['accuracy']:.3f} UAR {record['uar']:.3f} epochs {record['epochs']} "
+                  f"(kept {record['selected_epoch']}) {time.perf_counter() - start:.0f} s",
+                  flush=True)
 
 
 def command_list(args):
-    for name, config in CONFIGS.items():
+    for name, config in [*CONFIGS.items(), *ENSEMBLES.items()]:
         print(f"{name}: {config}")
         for protocol in PROTOCOLS:
             print(f"    {protocol}: {cli_command(name, protocol)}")
@@ -357,6 +379,58 @@ def load_records():
     return records
 
 
+def ensemble_fold(name, parts, target):
+    """The record of an ensemble on one fold, from its members' records of that fold.
+
+    ``target`` holds the corpus's labels (the records index it by ``test_index``).
+    The time is the sum of the members' (the ensemble's cost); epochs and the
+    kept epoch are the members' means.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    from sklearn_ser.evaluation import uar_score
+
+    first = parts[0]
+    for part in parts[1:]:
+        if (part["test_index"], part["classes"]) != (first["test_index"], first["classes"]):
+            raise SystemExit(f"{name} fold {first['fold']}: {part['config']} and "
+                             f"{first['config']} did not score the same test utterances")
+    proba = np.mean([part["probabilities"] for part in parts], axis=0)
+    y_pred = np.asarray(first["classes"])[np.argmax(proba, axis=1)]
+    y_true = np.asarray(target)[first["test_index"]]
+    cm = confusion_matrix(y_true, y_pred, labels=first["labels"])
+    support = cm.sum(axis=1)
+    return {
+        "config": name, "params": {"members": list(ENSEMBLES[name])},
+        "protocol": first["protocol"], "fold": first["fold"], "n_folds": first["n_folds"],
+        "labels": first["labels"], "accuracy": float(np.mean(y_true == y_pred)),
+        "uar": uar_score(y_true, y_pred),
+        "per_class_recall": [float(cm[k, k] / n) if n else None for k, n in enumerate(support)],
+        "confusion_matrix": cm.tolist(),
+        "fit_time": sum(part["fit_time"] for part in parts),
+        "train_time": sum(part.get("train_time") or part["fit_time"] for part in parts),
+        "epochs": float(np.mean([part["epochs"] for part in parts])),
+        "selected_epoch": float(np.mean([part["selected_epoch"] for part in parts])),
+        "history": None, "precision": first["precision"], "threads": first["threads"],
+        "test_index": first["test_index"], "predictions": y_pred.tolist(),
+        "classes": first["classes"], "probabilities": proba.tolist(),
+    }
+
+
+def ensemble_records(records, target):
+    """``{(ensemble, protocol): [record, ...]}`` for the folds all its members have stored."""
+    out = {}
+    for name, members in ENSEMBLES.items():
+        for protocol in PROTOCOLS:
+            by_fold = [{r["fold"]: r for r in records.get((member, protocol), [])
+                        if r.get("probabilities") is not None} for member in members]
+            shared = sorted(set.intersection(*(set(folds) for folds in by_fold)))
+            if shared:
+                out[(name, protocol)] = [ensemble_fold(name, [f[fold] for f in by_fold], target)
+                                         for fold in shared]
+    return out
+
+
 def _mean_std(values):
     values = np.asarray(values, dtype=float)
     return f"{values.mean():.3f} ± {values.std():.3f}"
@@ -367,7 +441,7 @@ def table(records):
     lines = ["| configuration | protocol | folds | accuracy | UAR | epochs run (kept) "
              "| training s per fold (median) | precision, threads | command |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for name in CONFIGS:
+    for name in [*CONFIGS, *ENSEMBLES]:
         for protocol in PROTOCOLS:
             folds = records.get((name, protocol))
             if not folds:
@@ -411,7 +485,7 @@ def paired(records):
              "| Δ UAR (mean) | folds better / worse on UAR |", "|---|---|---|---|---|---|"]
     for protocol in PROTOCOLS:
         reference = {r["fold"]: r for r in records.get((HEADLINE, protocol), [])}
-        for name in CONFIGS:
+        for name in [*CONFIGS, *ENSEMBLES]:
             folds = [r for r in records.get((name, protocol), []) if r["fold"] in reference]
             if name == HEADLINE or not folds:
                 continue
@@ -475,6 +549,13 @@ def command_report(args):
     from sklearn_ser.evaluation import plot_confusion_matrix
 
     records = load_records()
+    if args.root.is_dir():
+        from sklearn_ser.datasets import load_emodb
+
+        records.update(ensemble_records(records, load_emodb(args.root).target))
+    else:
+        print(f"no ensemble rows: they need the corpus's labels, and {args.root} is not a "
+              "folder (--root)", file=sys.stderr)
     parts = ["### All stored runs", "", table(records), "",
              "Ordering of the complete runs (a row with folds missing is not ranked):", "",
              ordering(records), "",
@@ -518,7 +599,9 @@ def main(argv=None):
     run.add_argument("--checkpoint-dir", type=Path,
                      help="checkpoint every epoch under DIR/<config>/<protocol>/fold-NN and "
                           "resume from there: a fold can then span several sessions")
-    commands.add_parser("report", help="write docs/results.md's tables and figures")
+    report = commands.add_parser("report", help="write docs/results.md's tables and figures")
+    report.add_argument("--root", type=Path, default=DEFAULT_ROOT,
+                        help="the Emo-DB folder (its labels score the ensembles)")
     args = parser.parse_args(argv)
     {"list": command_list, "run": command_run, "report": command_report}[args.command](args)
 

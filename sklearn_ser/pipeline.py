@@ -90,7 +90,7 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
                    epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
                    valid_fraction=0.2, schedule=None, patience=None, augment=False,
-                   trim_zeros=False, seed=0, verbose=1, **module_params):
+                   trim_zeros=False, seed=0, n_seeds=1, verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``.
 
     Parameters
@@ -137,6 +137,12 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         (``LogMel3DTransformer(trim_zeros=True)``).
     seed : int, default=0
         ``random_state`` of the classifier and of the validation split.
+    n_seeds : int, default=1
+        Networks to train. With ``n_seeds > 1`` the final step is
+        ``VotingClassifier(voting="soft")`` over networks named ``"seed<s>"``
+        for ``s = seed, ..., seed + n_seeds - 1``, each exactly the classifier
+        this function builds with that ``seed``; it predicts the class of the
+        mean of their probabilities. It costs ``n_seeds`` times the training.
     verbose : int, default=1
         skorch's epoch table and the Pipeline's step timings when > 0.
     **module_params
@@ -147,30 +153,43 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     pipe : sklearn.pipeline.Pipeline
         Unfitted.
     """
+    from sklearn.ensemble import VotingClassifier
     from sklearn.pipeline import Pipeline
     from skorch.dataset import ValidSplit
 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 
-    callbacks = _training_callbacks(schedule=schedule, patience=patience, augment=augment,
-                                    valid_fraction=valid_fraction)
+    if not isinstance(n_seeds, Integral) or isinstance(n_seeds, bool) or n_seeds < 1:
+        raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1 (networks to train)")
+    # validated once here; every network gets fresh callback objects below
+    _training_callbacks(schedule=schedule, patience=patience, augment=augment,
+                        valid_fraction=valid_fraction)
     classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
     widths = {**WIDTHS[model][width], **module_params}
-    train_split = (
-        ValidSplit(valid_fraction, stratified=True, random_state=seed) if valid_fraction else None
-    )
-    clf = classifier(
-        **{f"module__{name}": value for name, value in widths.items()},
-        criterion__aux=None if loss == "none" else loss,
-        criterion__aux_weight=aux_weight,
-        lr=lr,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        train_split=train_split,
-        random_state=seed,
-        verbose=verbose,
-        callbacks=callbacks or None,
-    )
+
+    def network(seed):
+        train_split = (ValidSplit(valid_fraction, stratified=True, random_state=seed)
+                       if valid_fraction else None)
+        callbacks = _training_callbacks(schedule=schedule, patience=patience, augment=augment,
+                                        valid_fraction=valid_fraction)
+        return classifier(
+            **{f"module__{name}": value for name, value in widths.items()},
+            criterion__aux=None if loss == "none" else loss,
+            criterion__aux_weight=aux_weight,
+            lr=lr,
+            max_epochs=epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            random_state=seed,
+            verbose=verbose,
+            callbacks=callbacks or None,
+        )
+
+    if n_seeds == 1:
+        clf = network(seed)
+    else:
+        clf = VotingClassifier([(f"seed{s}", network(s)) for s in range(seed, seed + n_seeds)],
+                               voting="soft")
     features = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                                    trim_zeros=trim_zeros, verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))

@@ -15,6 +15,7 @@ import joblib
 import numpy as np
 import pytest
 import soundfile as sf
+from sklearn.ensemble import VotingClassifier
 from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import Pipeline
 
@@ -103,6 +104,10 @@ def test_version(capsys):
         (["train", "--dataset", "demo", "--groups", "x", "--out", "m.joblib"], "--groups"),
         (["timeline", "m.joblib", "a.wav", "--hop", "-1"], "--hop"),
         (["demo", "--n-samples", "10"], "--n-samples"),
+        (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.sser"], "--out m.sser"),
+        (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.joblib",
+          "--checkpoint-dir", "ck"], "--n-seeds 2"),
+        (["cross-validate", "--dataset", "demo", "--n-seeds", "0"], "--n-seeds"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, fragment, capsys):
@@ -130,6 +135,24 @@ def test_train_acrnn_without_auxiliary_loss(corpus, tmp_path, capsys):
     assert "train_loss" in captured.err and "train_loss" not in captured.out  # progress: stderr
     clf = joblib.load(out)[-1]
     assert isinstance(clf, ACRNNClassifier) and clf.criterion_.center_loss is None
+
+
+def test_train_n_seeds_saves_a_soft_vote_that_predicts(corpus, tmp_path, capsys):
+    root, files, y = corpus
+    out = tmp_path / "vote.joblib"
+    assert main(["train", "--dataset", "folder", "--root", str(root), *TINY, "--seed", "4",
+                 "--n-seeds", "2", "-q", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"saved {out}: 2 networks (adcrnn")
+    vote = joblib.load(out)[-1]
+    assert isinstance(vote, VotingClassifier) and vote.voting == "soft"
+    assert [name for name, _ in vote.estimators] == ["seed4", "seed5"]
+    assert all(isinstance(net, ADCRNNClassifier) and len(net.history) == 1
+               for net in vote.estimators_)
+    assert main(["predict", str(out), "--format", "json", *map(str, files[:3])]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    expected = joblib.load(out).predict_proba([str(f) for f in files[:3]])
+    np.testing.assert_allclose([[row["probabilities"][c] for c in sorted(set(y))]
+                                for row in rows], expected, atol=1e-6)
 
 
 def test_train_in_the_safe_format_predicts_like_the_pickle(corpus, tmp_path, capsys):

@@ -134,3 +134,41 @@ def test_early_stopping_stops_and_keeps_the_best_validation_epoch(features):
         loss = torch.nn.functional.cross_entropy(logits, targets).item()
     assert loss == pytest.approx(valid_losses[best], rel=1e-5)
     assert loss != pytest.approx(valid_losses[-1], rel=1e-3)
+
+
+def test_n_seeds_builds_a_soft_vote_of_the_single_seed_networks():
+    ensemble = build_pipeline(n_seeds=3, seed=5, patience=4, schedule="cosine", **TINY_RUN)
+    vote = ensemble[-1]
+    assert vote.voting == "soft" and [name for name, _ in vote.estimators] == [
+        "seed5", "seed6", "seed7"]
+    for seed, (_, member) in zip((5, 6, 7), vote.estimators, strict=True):
+        alone = build_pipeline(seed=seed, patience=4, schedule="cosine", **TINY_RUN)[-1]
+        assert member.random_state == seed and member.train_split.random_state == seed
+        assert type(member) is type(alone)
+        plain = {k: v for k, v in member.get_params(deep=False).items()
+                 if k not in ("callbacks", "train_split")}
+        assert plain == {k: v for k, v in alone.get_params(deep=False).items()
+                         if k not in ("callbacks", "train_split")}
+        # each network has callback objects of its own (no state shared across members)
+        assert [type(c) for _, c in member.callbacks] == [type(c) for _, c in alone.callbacks]
+    first, second = (dict(m.callbacks) for _, m in vote.estimators[:2])
+    assert first["early_stopping"] is not second["early_stopping"]
+    assert build_pipeline(n_seeds=1, **TINY_RUN)[-1].__class__.__name__ == "ADCRNNClassifier"
+
+
+def test_n_seeds_predicts_the_mean_of_separately_trained_networks(features):
+    X, y = features
+    run = dict(TINY_RUN, epochs=2, valid_fraction=0.0, lr=3e-3)
+    vote = build_pipeline(n_seeds=2, seed=3, **run)[-1].fit(X, y)
+    alone = [build_pipeline(seed=s, **run)[-1].fit(X, y).predict_proba(X) for s in (3, 4)]
+    assert not np.allclose(alone[0], alone[1])  # the seeds do differ
+    np.testing.assert_allclose(vote.predict_proba(X), np.mean(alone, axis=0), rtol=1e-6)
+    assert list(vote.classes_) == sorted(set(y))
+    np.testing.assert_array_equal(vote.predict(X),
+                                  vote.classes_[np.argmax(np.mean(alone, axis=0), axis=1)])
+
+
+@pytest.mark.parametrize("n_seeds", [0, 2.0, True, "3"])
+def test_bad_n_seeds_names_the_parameter(n_seeds):
+    with pytest.raises(ValueError, match=f"n_seeds={n_seeds!r}"):
+        build_pipeline(n_seeds=n_seeds, verbose=0)

@@ -38,9 +38,16 @@ def comparable(pipe):
 
 
 def test_each_network_configuration_is_its_cli_command(protocol):
-    checked = 0
+    checked = replicas = 0
     for name, config in protocol.CONFIGS.items():
         if config.get("kind") == "svm":
+            continue
+        if config.get("seed", 0):
+            # a seed replica: the CLI's --seed also seeds the folds, so no flag gives it
+            assert protocol.cli_command(name, "paper") == (
+                f"python benchmarks/emodb_protocol.py run --config {name} --protocol paper")
+            assert protocol.build(config)[-1].random_state == config["seed"]
+            replicas += 1
             continue
         for proto in protocol.PROTOCOLS:
             words = shlex.split(protocol.cli_command(name, proto))
@@ -51,7 +58,51 @@ def test_each_network_configuration_is_its_cli_command(protocol):
             from_script = comparable(protocol.build(config))
             assert from_cli == from_script, (name, proto)
             checked += 1
-    assert checked == 2 * (len(protocol.CONFIGS) - 1)
+    assert checked == 2 * (len(protocol.CONFIGS) - 1 - replicas)
+
+
+def test_an_ensemble_is_its_members_as_the_cli_soft_vote(protocol):
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import Pipeline
+
+    for name, members in protocol.ENSEMBLES.items():
+        words = shlex.split(protocol.cli_command(name, "loso"))
+        assert words[:2] == ["sklearn-ser", "cross-validate"] and "--n-seeds" in words
+        pipe = pipeline_from_args(build_parser().parse_args(words[1:]))
+        vote = pipe[-1]
+        assert isinstance(vote, VotingClassifier) and vote.voting == "soft"
+        assert len(vote.estimators) == len(members)
+        for (_, network), member in zip(vote.estimators, members, strict=True):
+            alone = protocol.build(protocol.CONFIGS[member])
+            assert comparable(Pipeline([("features", pipe[0]), ("clf", network)])) == \
+                comparable(alone), (name, member)
+
+
+def fold_record(config, probabilities, test_index, fold=1):
+    return {"config": config, "protocol": "paper", "fold": fold, "n_folds": 5,
+            "labels": ["a", "b", "c"], "classes": ["a", "b", "c"], "test_index": test_index,
+            "probabilities": probabilities, "fit_time": 10.0, "train_time": 9.0,
+            "epochs": 60, "selected_epoch": 60, "precision": "float32", "threads": 1}
+
+
+def test_an_ensemble_fold_is_the_soft_vote_of_its_members(protocol, monkeypatch):
+    monkeypatch.setitem(protocol.ENSEMBLES, "pair", ("m1", "m2"))
+    target = np.array(["c", "a", "b", "a", "c"])
+    # utterances 0, 1, 3, 4 tested; m1 and m2 disagree on 1 and 4, the mean decides
+    m1 = fold_record("m1", [[.1, .2, .7], [.6, .4, 0], [.5, .3, .2], [.2, .3, .5]], [0, 1, 3, 4])
+    m2 = fold_record("m2", [[.2, .2, .6], [.3, .7, 0], [.9, .1, 0], [.1, .6, .3]], [0, 1, 3, 4])
+    records = {("m1", "paper"): [m1], ("m2", "paper"): [m2, fold_record("m2", m2[
+        "probabilities"], [0, 1, 3, 4], fold=2)]}
+    (fold,) = protocol.ensemble_records(records, target)[("pair", "paper")]  # fold 1 only
+    assert fold["predictions"] == ["c", "b", "a", "b"]  # mean of 1: (.45, .55, 0)
+    # UAR averages the recalls of the classes tested ("b" is not): (1/2 + 1/2) / 2
+    assert fold["accuracy"] == 0.5 and fold["uar"] == pytest.approx(0.5)
+    assert fold["confusion_matrix"] == [[1, 1, 0], [0, 0, 0], [0, 1, 1]]
+    assert fold["per_class_recall"] == [0.5, None, 0.5]
+    assert fold["train_time"] == 18.0  # the cost of both members
+    m2["test_index"] = [0, 1, 2, 4]
+    with pytest.raises(SystemExit, match="same test utterances"):
+        protocol.ensemble_records(records, target)
 
 
 def test_folds_are_the_toolkits_splitters(protocol):

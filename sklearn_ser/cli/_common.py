@@ -159,6 +159,10 @@ def add_model_options(parser):
                             "exactly 0) before resampling")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
+    group.add_argument("--n-seeds", type=positive_int, default=1, metavar="N",
+                       help="train N networks, seeded SEED to SEED+N-1, and predict from the "
+                            "mean of their probabilities (soft voting; N times the training; "
+                            "default: %(default)s)")
 
 
 # -- model and data ----------------------------------------------------------------
@@ -182,7 +186,7 @@ def pipeline_from_args(args):
         valid_fraction=args.valid_fraction,
         schedule=None if args.schedule == "constant" else args.schedule,
         patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros, seed=args.seed,
-        verbose=int(progress(args)),
+        n_seeds=args.n_seeds, verbose=int(progress(args)),
     )
 
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ._common import (
+    PICKLE_SUFFIXES,
     UsageError,
     add_dataset_options,
     add_model_options,
@@ -51,6 +52,12 @@ def run(args):
     check_output_file(args.out)
     if args.resume and args.checkpoint_dir is None:
         raise UsageError("--resume needs --checkpoint-dir (the folder of the checkpoint)")
+    if args.n_seeds > 1 and args.checkpoint_dir is not None:
+        raise UsageError(f"--checkpoint-dir holds one network's training, not the "
+                         f"{args.n_seeds} of --n-seeds {args.n_seeds}")
+    if args.n_seeds > 1 and args.out.suffix.lower() not in PICKLE_SUFFIXES:
+        raise UsageError(f"--out {args.out}: the safe format holds one network; save the "
+                         f"{args.n_seeds} of --n-seeds {args.n_seeds} as a .joblib file")
     set_threads(args)
     X, y, _ = load_dataset(args)
     pipe = pipeline_from_args(args)
@@ -71,9 +78,12 @@ def run(args):
     seconds = time.perf_counter() - start
     save_model(pipe, args.out)
     clf = pipe[-1]
+    networks = getattr(clf, "estimators_", [clf])  # a VotingClassifier's, with --n-seeds
+    epochs = "/".join(str(len(net.history)) for net in networks)
+    what = f"{len(networks)} networks" if len(networks) > 1 else args.model
     print(
-        f"saved {args.out}: {args.model} ({args.width} widths, {args.loss} loss) trained on "
-        f"{len(y)} utterances for {len(clf.history)} epochs in {seconds:.1f} s; "
+        f"saved {args.out}: {what} ({args.model}, {args.width} widths, {args.loss} loss) "
+        f"trained on {len(y)} utterances for {epochs} epochs in {seconds:.1f} s; "
         f"classes: {', '.join(map(str, clf.classes_))}"
     )
     return 0
