@@ -24,6 +24,11 @@ Usage::
 
 The equivalent command line of a configuration (same pipeline, all folds in
 one go, no per-fold files) is printed by ``list`` and in the report.
+
+An ensemble (``ENSEMBLES``: a configuration trained with seeds 0, 1, ...)
+is not run as such: ``run --config <ensemble>`` runs its members' folds,
+and ``report`` scores its row from the members' stored test probabilities
+and the corpus's labels (``report --root``, default as for ``run``).
 """
 
 from __future__ import annotations
@@ -105,20 +110,37 @@ CONFIGS = _grid()
 #: Soft-voting ensembles, a row of the report scored from their members'
 #: stored test probabilities (the mean of the members' probabilities, the
 #: class of the largest: what ``build_pipeline(n_seeds=3)``'s
-#: ``VotingClassifier(voting="soft")`` predicts). ``run`` runs the members'
-#: folds. Members fixed before the seed replicas ran.
+#: ``VotingClassifier(voting="soft")`` predicts, up to the 5-decimal rounding
+#: of the stored probabilities). ``run`` runs the members' folds. Members
+#: fixed before the seed replicas ran.
 ENSEMBLES = {
     "adcrnn-cc-small-trim-all-x3": ("adcrnn-cc-small-trim-all",
                                     *(f"adcrnn-cc-small-trim-all-seed{s}" for s in TRIM_ALL_SEEDS)),
 }
+
+
+def _check_ensembles():
+    """An ensemble's members are one configuration with seeds 0, 1, ...: the
+    ``--n-seeds`` command line that ``cli_command`` prints for it."""
+    for name, members in ENSEMBLES.items():
+        first = CONFIGS[members[0]]
+        for seed, member in enumerate(members):
+            if {**CONFIGS[member], "seed": 0} != {**first, "seed": 0} \
+                    or CONFIGS[member].get("seed", 0) != seed:
+                raise AssertionError(f"ensemble {name}: {member} is not {members[0]} with "
+                                     f"seed {seed}")
+
+
+_check_ensembles()
 #: The configuration whose per-class recall, confusion matrix and learning
 #: curves the report shows.
 HEADLINE = "adcrnn-cc-small-tuned"
 
 
 # -- building and running ----------------------------------------------------------
-def build(config, seed=0):
-    """The estimator of a configuration (a Pipeline of the toolkit's public parts)."""
+def build(config):
+    """The estimator of a configuration (a Pipeline of the toolkit's public parts);
+    its network is seeded with the configuration's ``seed`` (0 if it has none)."""
     if config.get("kind") == "svm":
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -131,7 +153,7 @@ def build(config, seed=0):
                              StandardScaler(), SVC(C=10.0))
     from sklearn_ser.pipeline import build_pipeline
 
-    return build_pipeline(**{"seed": seed, **config}, verbose=1)
+    return build_pipeline(**{"seed": 0, **config}, verbose=1)
 
 
 def cli_command(name, protocol):
@@ -339,6 +361,9 @@ def command_run(args):
     corpus = load_emodb(args.root)
     splits = _splits(corpus, args.protocol)
     folds = _parse_folds(args.folds, len(splits))
+    if args.again and args.config in ENSEMBLES:
+        raise SystemExit(f"--again with the ensemble {args.config} would rerun all its members "
+                         f"({', '.join(ENSEMBLES[args.config])}): rerun a member instead")
     for name in ENSEMBLES.get(args.config, (args.config,)):  # an ensemble runs its members
         for fold in folds:
             stored = _fold_file(name, args.protocol, fold)
@@ -379,25 +404,30 @@ def load_records():
     return records
 
 
-def ensemble_fold(name, parts, target):
+def ensemble_fold(name, parts, corpus):
     """The record of an ensemble on one fold, from its members' records of that fold.
 
-    ``target`` holds the corpus's labels (the records index it by ``test_index``).
-    The time is the sum of the members' (the ensemble's cost); epochs and the
-    kept epoch are the members' means.
+    ``corpus`` gives the labels (the records index its files by ``test_index``),
+    checked to be the corpus the members were tested on. The time is the sum
+    of the members' (the ensemble's cost); epochs and the kept epoch are the
+    members' means.
     """
     from sklearn.metrics import confusion_matrix
 
     from sklearn_ser.evaluation import uar_score
 
     first = parts[0]
-    for part in parts[1:]:
-        if (part["test_index"], part["classes"]) != (first["test_index"], first["classes"]):
+    key = ("test_index", "classes", "labels")
+    for part in parts:
+        if [part[k] for k in key] != [first[k] for k in key]:
             raise SystemExit(f"{name} fold {first['fold']}: {part['config']} and "
                              f"{first['config']} did not score the same test utterances")
+        if part.get("test_set") not in (None, _test_set_hash(corpus, first["test_index"])):
+            raise SystemExit(f"{name} fold {first['fold']}: {part['config']} was tested on "
+                             "other files than the corpus given (--root) has at those positions")
     proba = np.mean([part["probabilities"] for part in parts], axis=0)
     y_pred = np.asarray(first["classes"])[np.argmax(proba, axis=1)]
-    y_true = np.asarray(target)[first["test_index"]]
+    y_true = np.asarray(corpus.target)[first["test_index"]]
     cm = confusion_matrix(y_true, y_pred, labels=first["labels"])
     support = cm.sum(axis=1)
     return {
@@ -417,7 +447,7 @@ def ensemble_fold(name, parts, target):
     }
 
 
-def ensemble_records(records, target):
+def ensemble_records(records, corpus):
     """``{(ensemble, protocol): [record, ...]}`` for the folds all its members have stored."""
     out = {}
     for name, members in ENSEMBLES.items():
@@ -426,7 +456,7 @@ def ensemble_records(records, target):
                         if r.get("probabilities") is not None} for member in members]
             shared = sorted(set.intersection(*(set(folds) for folds in by_fold)))
             if shared:
-                out[(name, protocol)] = [ensemble_fold(name, [f[fold] for f in by_fold], target)
+                out[(name, protocol)] = [ensemble_fold(name, [f[fold] for f in by_fold], corpus)
                                          for fold in shared]
     return out
 
@@ -549,13 +579,12 @@ def command_report(args):
     from sklearn_ser.evaluation import plot_confusion_matrix
 
     records = load_records()
-    if args.root.is_dir():
-        from sklearn_ser.datasets import load_emodb
+    if not args.root.is_dir():
+        raise SystemExit(f"--root {args.root}: not a folder; the ensembles' rows are scored "
+                         "with the corpus's labels")
+    from sklearn_ser.datasets import load_emodb
 
-        records.update(ensemble_records(records, load_emodb(args.root).target))
-    else:
-        print(f"no ensemble rows: they need the corpus's labels, and {args.root} is not a "
-              "folder (--root)", file=sys.stderr)
+    records.update(ensemble_records(records, load_emodb(args.root)))
     parts = ["### All stored runs", "", table(records), "",
              "Ordering of the complete runs (a row with folds missing is not ranked):", "",
              ordering(records), "",

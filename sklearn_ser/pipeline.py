@@ -91,7 +91,8 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
                    epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
                    valid_fraction=0.2, schedule=None, patience=None, augment=False,
                    trim_zeros=False, seed=0, n_seeds=1, verbose=1, **module_params):
-    """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``.
+    """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
+    or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``.
 
     Parameters
     ----------
@@ -141,8 +142,12 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         Networks to train. With ``n_seeds > 1`` the final step is
         ``VotingClassifier(voting="soft")`` over networks named ``"seed<s>"``
         for ``s = seed, ..., seed + n_seeds - 1``, each exactly the classifier
-        this function builds with that ``seed``; it predicts the class of the
-        mean of their probabilities. It costs ``n_seeds`` times the training.
+        this function builds with that ``seed`` (before fitting: the vote
+        trains them on label-encoded targets, so a fitted member's
+        ``classes_`` are ``0..K-1``); it predicts the class of the mean of
+        their probabilities. It costs ``n_seeds`` times the training. A
+        network's parameters are then ``clf__seed<s>__*`` (e.g.
+        ``clf__seed0__lr``), one set per member.
     verbose : int, default=1
         skorch's epoch table and the Pipeline's step timings when > 0.
     **module_params
@@ -161,6 +166,9 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
 
     if not isinstance(n_seeds, Integral) or isinstance(n_seeds, bool) or n_seeds < 1:
         raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1 (networks to train)")
+    if n_seeds > 1 and (not isinstance(seed, Integral) or isinstance(seed, bool)):
+        raise ValueError(f"seed={seed!r} must be an integer with n_seeds={n_seeds} (the "
+                         "networks are seeded seed, seed + 1, ...)")
     # validated once here; every network gets fresh callback objects below
     _training_callbacks(schedule=schedule, patience=patience, augment=augment,
                         valid_fraction=valid_fraction)

@@ -156,16 +156,29 @@ def test_n_seeds_builds_a_soft_vote_of_the_single_seed_networks():
     assert build_pipeline(n_seeds=1, **TINY_RUN)[-1].__class__.__name__ == "ADCRNNClassifier"
 
 
-def test_n_seeds_predicts_the_mean_of_separately_trained_networks(features):
+@pytest.mark.parametrize("recipe", [
+    dict(valid_fraction=0.0),
+    # the stratified split, early stopping and masks see the vote's encoded labels
+    dict(valid_fraction=0.25, patience=1, schedule="cosine", augment=True, epochs=3),
+])
+def test_n_seeds_predicts_the_mean_of_separately_trained_networks(features, recipe):
     X, y = features
-    run = dict(TINY_RUN, epochs=2, valid_fraction=0.0, lr=3e-3)
+    run = {**TINY_RUN, "epochs": 2, "lr": 3e-3, **recipe}
     vote = build_pipeline(n_seeds=2, seed=3, **run)[-1].fit(X, y)
-    alone = [build_pipeline(seed=s, **run)[-1].fit(X, y).predict_proba(X) for s in (3, 4)]
+    apart = [build_pipeline(seed=s, **run)[-1].fit(X, y) for s in (3, 4)]
+    alone = [net.predict_proba(X) for net in apart]
     assert not np.allclose(alone[0], alone[1])  # the seeds do differ
+    for member, net in zip(vote.estimators_, apart, strict=True):
+        assert member.history[:, "train_loss"] == net.history[:, "train_loss"]
     np.testing.assert_allclose(vote.predict_proba(X), np.mean(alone, axis=0), rtol=1e-6)
     assert list(vote.classes_) == sorted(set(y))
     np.testing.assert_array_equal(vote.predict(X),
                                   vote.classes_[np.argmax(np.mean(alone, axis=0), axis=1)])
+
+
+def test_n_seeds_needs_an_integer_seed():
+    with pytest.raises(ValueError, match="seed=None must be an integer with n_seeds=2"):
+        build_pipeline(n_seeds=2, seed=None, verbose=0)
 
 
 @pytest.mark.parametrize("n_seeds", [0, 2.0, True, "3"])

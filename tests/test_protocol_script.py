@@ -87,22 +87,29 @@ def fold_record(config, probabilities, test_index, fold=1):
 
 def test_an_ensemble_fold_is_the_soft_vote_of_its_members(protocol, monkeypatch):
     monkeypatch.setitem(protocol.ENSEMBLES, "pair", ("m1", "m2"))
-    target = np.array(["c", "a", "b", "a", "c"])
+    corpus = type("Corpus", (), {"target": np.array(["c", "a", "b", "a", "c"]),
+                                 "filenames": np.array([f"f{i}.wav" for i in range(5)])})
     # utterances 0, 1, 3, 4 tested; m1 and m2 disagree on 1 and 4, the mean decides
     m1 = fold_record("m1", [[.1, .2, .7], [.6, .4, 0], [.5, .3, .2], [.2, .3, .5]], [0, 1, 3, 4])
     m2 = fold_record("m2", [[.2, .2, .6], [.3, .7, 0], [.9, .1, 0], [.1, .6, .3]], [0, 1, 3, 4])
     records = {("m1", "paper"): [m1], ("m2", "paper"): [m2, fold_record("m2", m2[
         "probabilities"], [0, 1, 3, 4], fold=2)]}
-    (fold,) = protocol.ensemble_records(records, target)[("pair", "paper")]  # fold 1 only
+    (fold,) = protocol.ensemble_records(records, corpus)[("pair", "paper")]  # fold 1 only
     assert fold["predictions"] == ["c", "b", "a", "b"]  # mean of 1: (.45, .55, 0)
     # UAR averages the recalls of the classes tested ("b" is not): (1/2 + 1/2) / 2
     assert fold["accuracy"] == 0.5 and fold["uar"] == pytest.approx(0.5)
     assert fold["confusion_matrix"] == [[1, 1, 0], [0, 0, 0], [0, 1, 1]]
     assert fold["per_class_recall"] == [0.5, None, 0.5]
     assert fold["train_time"] == 18.0  # the cost of both members
+    m1["test_set"] = protocol._test_set_hash(corpus, [0, 1, 3, 4])  # as run_fold stores it
+    assert protocol.ensemble_records(records, corpus)[("pair", "paper")][0] == fold
+    other = type("Corpus", (), {"target": corpus.target,
+                                "filenames": np.array([f"g{i}.wav" for i in range(5)])})
+    with pytest.raises(SystemExit, match="other files than the corpus given"):
+        protocol.ensemble_records(records, other)
     m2["test_index"] = [0, 1, 2, 4]
     with pytest.raises(SystemExit, match="same test utterances"):
-        protocol.ensemble_records(records, target)
+        protocol.ensemble_records(records, corpus)
 
 
 def test_folds_are_the_toolkits_splitters(protocol):

@@ -57,7 +57,8 @@ def run(args):
                          f"{args.n_seeds} of --n-seeds {args.n_seeds}")
     if args.n_seeds > 1 and args.out.suffix.lower() not in PICKLE_SUFFIXES:
         raise UsageError(f"--out {args.out}: the safe format holds one network; save the "
-                         f"{args.n_seeds} of --n-seeds {args.n_seeds} as a .joblib file")
+                         f"{args.n_seeds} networks of --n-seeds {args.n_seeds} as a .joblib "
+                         "file")
     set_threads(args)
     X, y, _ = load_dataset(args)
     pipe = pipeline_from_args(args)

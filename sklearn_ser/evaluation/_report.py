@@ -180,12 +180,14 @@ def cross_validate_report(
           ``pooled_uar`` are computed from it;
         - ``n_train``, ``n_test``, ``fit_time``, ``score_time`` (seconds of
           wall time), ``epochs`` (length of the final estimator's ``history``
-          for skorch models, else ``None``): per fold;
+          for skorch models, else ``None``, a soft vote of networks
+          included): per fold;
         - ``history``: per fold, the final estimator's skorch history as a
           list of per-epoch dicts of its scalar entries (``epoch``,
           ``train_loss``, ``valid_loss``, ``valid_acc``, ``dur``,
           ``event_lr`` with a schedule, ``*_best`` flags), ``None`` for
-          other estimators: the learning curves;
+          other estimators (a soft vote of networks included): the
+          learning curves;
         - ``test_index``, ``predictions``: per fold, the positions in ``X``
           of the test samples and the predicted label of each, for paired
           comparisons of two models on the same samples;

@@ -11,9 +11,9 @@ here so that they are deliberate:
 - **window**: psf frames with a rectangular window (``winfunc=np.ones``);
   ``"hamming"`` and ``"hann"`` are available as options.
 - **log of zero energy**: psf replaces an exactly-zero Mel energy by the
-  float64 machine epsilon before the log (giving ``log(eps) = -36.04``). We
-  clamp every energy below ``eps`` to ``eps``; the two agree except for
-  energies in (0, eps), which psf maps to arbitrarily large negative values.
+  float64 machine epsilon before the log (giving ``log(eps) = -36.04``), and
+  so do we. A positive energy below ``eps`` is logged as it is (in float32,
+  near-silent frames reach about -60), as psf does.
 """
 
 from __future__ import annotations
