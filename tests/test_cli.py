@@ -19,7 +19,13 @@ from sklearn.ensemble import VotingClassifier
 from sklearn.metrics import confusion_matrix
 from sklearn.pipeline import Pipeline
 
-from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer, __version__
+from sklearn_ser import (
+    ACRNNClassifier,
+    ADCRNNClassifier,
+    LogMel3DTransformer,
+    __version__,
+    load_model,
+)
 from sklearn_ser.cli import main
 from sklearn_ser.datasets import make_emotional_speech
 from sklearn_ser.timeline import WINDOWS_PER_BLOCK, predict_timeline, window_bounds
@@ -104,7 +110,6 @@ def test_version(capsys):
         (["train", "--dataset", "demo", "--groups", "x", "--out", "m.joblib"], "--groups"),
         (["timeline", "m.joblib", "a.wav", "--hop", "-1"], "--hop"),
         (["demo", "--n-samples", "10"], "--n-samples"),
-        (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.sser"], "--out m.sser"),
         (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.joblib",
           "--checkpoint-dir", "ck"], "--n-seeds 2"),
         (["cross-validate", "--dataset", "demo", "--n-seeds", "0"], "--n-seeds"),
@@ -137,20 +142,23 @@ def test_train_acrnn_without_auxiliary_loss(corpus, tmp_path, capsys):
     assert isinstance(clf, ACRNNClassifier) and clf.criterion_.center_loss is None
 
 
-def test_train_n_seeds_saves_a_soft_vote_that_predicts(corpus, tmp_path, capsys):
+@pytest.mark.parametrize("suffix", [".joblib", ".sser"])
+def test_train_n_seeds_saves_a_soft_vote_that_predicts(suffix, corpus, tmp_path, capsys):
     root, files, y = corpus
-    out = tmp_path / "vote.joblib"
+    out = tmp_path / f"vote{suffix}"
     assert main(["train", "--dataset", "folder", "--root", str(root), *TINY, "--seed", "4",
                  "--n-seeds", "2", "-q", "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"saved {out}: 2 networks (adcrnn")
-    vote = joblib.load(out)[-1]
+    model = joblib.load(out) if suffix == ".joblib" else load_model(out)
+    vote = model[-1]
     assert isinstance(vote, VotingClassifier) and vote.voting == "soft"
     assert [name for name, _ in vote.estimators] == ["seed4", "seed5"]
-    assert all(isinstance(net, ADCRNNClassifier) and len(net.history) == 1
-               for net in vote.estimators_)
+    assert all(isinstance(net, ADCRNNClassifier) for net in vote.estimators_)
     assert main(["predict", str(out), "--format", "json", *map(str, files[:3])]) == 0
     rows = json.loads(capsys.readouterr().out)
-    expected = joblib.load(out).predict_proba([str(f) for f in files[:3]])
+    expected = model.predict_proba([str(f) for f in files[:3]])
+    assert not np.allclose(*(net.predict_proba(model[0].transform([str(files[0])]))
+                             for net in vote.estimators_))  # two different networks
     np.testing.assert_allclose([[row["probabilities"][c] for c in sorted(set(y))]
                                 for row in rows], expected, atol=1e-6)
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
+from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -346,6 +347,104 @@ def test_tampered_weights_are_refused(case, saved, tmp_path):
     with pytest.raises(ModelFileError, match=message) as info:
         load_model(path)
     assert str(path) in str(info.value)
+
+
+# -- a soft vote of networks (build_pipeline(n_seeds=N)) ----------------------------------
+
+@pytest.fixture(scope="module")
+def vote_saved(signals, labels, tmp_path_factory):
+    """A fitted pipeline ending in a soft vote of an ADCRNN and an ACRNN, and its file."""
+    vote = VotingClassifier([("seed0", make_clf(max_epochs=1)),
+                             ("acrnn_1", make_clf(ACRNNClassifier, max_epochs=1,
+                                                  random_state=1))],
+                            voting="soft", weights=[2.0, 1.0])
+    pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),
+                     ("clf", vote)]).fit(signals, labels)
+    return pipe, save_model(pipe, tmp_path_factory.mktemp("vote") / "vote.sser")
+
+
+def test_a_soft_vote_round_trips(vote_saved, signals, saved):
+    pipe, path = vote_saved
+    loaded = load_model(path)
+    vote, original = loaded.named_steps["clf"], pipe.named_steps["clf"]
+    assert isinstance(vote, VotingClassifier) and vote.voting == "soft"
+    assert vote.weights == [2.0, 1.0] and [n for n, _ in vote.estimators] == ["seed0", "acrnn_1"]
+    assert [type(m) for m in vote.estimators_] == [ADCRNNClassifier, ACRNNClassifier]
+    assert vote.named_estimators_["acrnn_1"] is vote.estimators_[1]
+    np.testing.assert_array_equal(vote.classes_, original.classes_)
+    assert vote.classes_.tolist() == ["anger", "sadness"]
+    np.testing.assert_array_equal(loaded.predict_proba(signals), pipe.predict_proba(signals))
+    np.testing.assert_array_equal(loaded.predict(signals), pipe.predict(signals))
+    for member, expected in zip(vote.estimators_, original.estimators_, strict=True):
+        assert member.get_params()["random_state"] == expected.get_params()["random_state"]
+    # a vote needs format 2; a single network's file stays readable by version 1
+    with zipfile.ZipFile(path) as archive:
+        assert json.loads(archive.read("metadata.json"))["format_version"] == 2
+    with zipfile.ZipFile(saved) as archive:
+        assert json.loads(archive.read("metadata.json"))["format_version"] == 1
+
+
+def test_a_reader_of_format_1_asks_for_an_upgrade(vote_saved, monkeypatch):
+    monkeypatch.setattr("sklearn_ser._persistence._load.FORMAT_VERSION", 1)
+    with pytest.raises(ModelFileError, match=r"format version 2 is newer .* upgrade"):
+        load_model(vote_saved[1])
+
+
+def test_save_refuses_a_vote_it_cannot_store(signals, labels, tmp_path):
+    X = LogMel3DTransformer(chunk_frames=60, n_mels=20).fit_transform(signals)
+    hard = VotingClassifier([("a", make_clf(max_epochs=1))], voting="hard").fit(X, labels)
+    with pytest.raises(TypeError, match="voting='soft' only"):
+        save_model(hard, tmp_path / "hard.sser")
+    odd = VotingClassifier([("a.b", make_clf(max_epochs=1))], voting="soft").fit(X, labels)
+    with pytest.raises(TypeError, match=r"members named like 'seed0'.*'a\.b'"):
+        save_model(odd, tmp_path / "odd.sser")
+    mixed = VotingClassifier([("a", make_clf(max_epochs=1)), ("b", StandardScaler())])
+    with pytest.raises(TypeError, match="VotingClassifier of them"):
+        save_model(mixed, tmp_path / "mixed.sser")
+    assert not list(tmp_path.iterdir())
+
+
+TAMPERED_VOTES = {
+    "member class outside the allow-list": (
+        _set(["steps", -1, "members", 0, "class"], "os.system"), r"member 'seed0' names class"),
+    "member name that is a path": (
+        _set(["steps", -1, "members", 1, "name"], "../x"), "member names"),
+    "twice the same member name": (
+        _set(["steps", -1, "members", 1, "name"], "seed0"), "member names"),
+    "hard voting": (_set(["steps", -1, "params", "voting"], "hard"), "voting='hard'"),
+    "weights of another length": (
+        _set(["steps", -1, "params", "weights"], [1.0]), r"weights=\[1\.0\]"),
+    "negative weights": (
+        _set(["steps", -1, "params", "weights"], [1.0, -2.0]), "non-negative"),
+    "member labels that are not indices": (
+        _set(["steps", -1, "members", 0, "fitted", "classes_", "values"], [1, 2]),
+        r"member 'seed0' has classes_ \[1, 2\]"),
+    "unsorted labels": (
+        _set(["steps", -1, "fitted", "classes_", "values"], ["sadness", "anger"]), "not sorted"),
+    "no members": (_set(["steps", -1, "members"], []), "'members' must list"),
+    "a vote in a format-1 file": (_set(["format_version"], 1), "needs format_version 2"),
+    "a member's input shape": (
+        _set(["steps", -1, "members", 1, "fitted", "input_shape_"], [3, 61, 20]),
+        r"input_shape_ \[\(3, 60, 20\), \(3, 61, 20\)\]"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED_VOTES))
+def test_a_tampered_vote_is_refused(case, vote_saved, tmp_path):
+    edit, message = TAMPERED_VOTES[case]
+    path = rewrite(vote_saved[1], tmp_path / "tampered.sser", metadata=edit)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_vote_member_with_another_members_weights_is_refused(vote_saved, tmp_path):
+    def drop_seed0(tensors):
+        for key in [k for k in tensors if k.startswith("classifier.seed0.module_.")]:
+            del tensors[key]
+    path = rewrite(vote_saved[1], tmp_path / "tampered.sser", weights=drop_seed0)
+    with pytest.raises(ModelFileError, match=r"step 1 \(VotingClassifier\).*module weights"):
+        load_model(path)
 
 
 def test_damaged_files_are_refused(saved, pipeline, tmp_path):

@@ -12,7 +12,10 @@ from ..exceptions import SklearnSerError
 
 FORMAT_NAME = "sklearn_ser.model"
 #: Bumped when a file written now could not be read by an older load_model.
-FORMAT_VERSION = 1
+#: A file states the lowest version that reads it: 1 for one network, 2 for a
+#: soft vote of networks (``VotingClassifier``), which version 1 cannot read.
+FORMAT_VERSION = 2
+VOTE_FORMAT_VERSION = 2
 METADATA_MEMBER = "metadata.json"
 WEIGHTS_MEMBER = "weights.safetensors"
 _MAX_METADATA_BYTES = 1 << 20  # a genuine metadata.json is a few kB
@@ -23,6 +26,12 @@ VERSION_KEY = "_sklearn_ser_version"
 #: Class names a file may name, mapped to where the class lives in sklearn_ser.
 _TRANSFORMERS = ("LogMel3DTransformer",)
 _CLASSIFIERS = ("ADCRNNClassifier", "ACRNNClassifier")
+#: A final step that is a soft vote of ``_CLASSIFIERS`` (``build_pipeline(n_seeds=N)``).
+_VOTE = "VotingClassifier"
+#: Member names of a vote: what ``build_pipeline`` gives ("seed0"), as scikit-learn
+#: parameter prefixes (no "__") and tensor-key parts (no ".").
+_MEMBER_NAME = r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*"
+_MAX_MEMBERS = 64
 _MODULES = ("ADCRNN", "ACRNN")
 _CRITERIA = ("CenterAugmentedLoss",)
 #: Parameters never restored from a file: ``torch_load_kwargs`` could turn off

@@ -14,13 +14,17 @@ import numpy as np
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
+    _MAX_MEMBERS,
     _MAX_METADATA_BYTES,
+    _MEMBER_NAME,
     _MODULES,
     _NEVER_RESTORED,
     _TRANSFORMERS,
+    _VOTE,
     FORMAT_NAME,
     FORMAT_VERSION,
     METADATA_MEMBER,
+    VOTE_FORMAT_VERSION,
     WEIGHTS_MEMBER,
     ModelFileError,
     SklearnSerVersionWarning,
@@ -171,7 +175,7 @@ def _state_dict_problems(expected, found):
     return "; ".join(problems)
 
 
-def _build_classifier(entry, tensors, device):
+def _build_classifier(entry, tensors, device, prefix="classifier."):
     import torch
     from skorch.dataset import ValidSplit
 
@@ -213,8 +217,8 @@ def _build_classifier(entry, tensors, device):
         f"input_shape_={shape!r} is not 3 positive sizes")
     clf.input_shape_ = tuple(shape)
     found = {
-        name: {key[len(f"classifier.{name}."):]: tensor for key, tensor in tensors.items()
-               if key.startswith(f"classifier.{name}.")}
+        name: {key[len(f"{prefix}{name}."):]: tensor for key, tensor in tensors.items()
+               if key.startswith(f"{prefix}{name}.")}
         for name in ("module_", "criterion_")
     }
     # Build on the meta device first (no memory): parameters edited to ask
@@ -234,6 +238,69 @@ def _build_classifier(entry, tensors, device):
     return clf
 
 
+def _check_entry(entry, where, allowed):
+    """An estimator's entry has params and fitted state, an allowed class and
+    only parameters that may be restored."""
+    _expect(isinstance(entry, dict) and isinstance(entry.get("params"), dict)
+            and isinstance(entry.get("fitted"), dict), f"{where} lacks 'params' or 'fitted'")
+    _expect(entry.get("class") in allowed,
+            f"{where} names class {entry.get('class')!r}, which is not one of {list(allowed)}")
+    _expect(all(isinstance(key, str) and not key.startswith("_") and key not in _NEVER_RESTORED
+                for key in entry["params"]),
+            f"{where} has a parameter that cannot be restored")
+
+
+def _build_vote(entry, tensors, device):
+    """A fitted soft ``VotingClassifier`` of our networks, set up as its ``fit`` leaves it."""
+    import re
+    from numbers import Real
+
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.preprocessing import LabelEncoder
+    from sklearn.utils import Bunch
+
+    params, members = entry["params"], entry.get("members")
+    _expect(params.get("voting") == "soft", f"voting={params.get('voting')!r} is not 'soft'")
+    _expect(isinstance(members, list) and 1 <= len(members) <= _MAX_MEMBERS,
+            f"'members' must list 1 to {_MAX_MEMBERS} networks")
+    names = [member.get("name") if isinstance(member, dict) else None for member in members]
+    _expect(all(isinstance(name, str) and re.fullmatch(_MEMBER_NAME, name) for name in names)
+            and len(set(names)) == len(names), f"member names {names!r} are not distinct "
+                                               "names like 'seed0'")
+    weights = params.get("weights")
+    _expect(weights is None or (isinstance(weights, list) and len(weights) == len(members) and all(
+        isinstance(w, Real) and not isinstance(w, bool) and np.isfinite(w) and w >= 0
+        for w in weights) and sum(weights) > 0),
+        f"weights={weights!r} are not one non-negative number per member")
+    classes = _classes(entry["fitted"].get("classes_"))
+    networks = []
+    for name, member in zip(names, members, strict=True):
+        _check_entry(member, f"member {name!r}", _CLASSIFIERS)
+        network = _build_classifier(member, tensors, device, prefix=f"classifier.{name}.")
+        # the vote trains its members on label-encoded targets: classes 0..K-1
+        _expect(network.classes_.tolist() == list(range(len(classes))),
+                f"member {name!r} has classes_ {network.classes_.tolist()}, not the "
+                f"indices 0..{len(classes) - 1} of the vote's {len(classes)} classes")
+        networks.append(network)
+    vote = VotingClassifier(list(zip(names, networks, strict=True)), voting="soft",
+                            weights=weights,
+                            flatten_transform=bool(params.get("flatten_transform", True)),
+                            verbose=bool(params.get("verbose", False)))
+    vote.le_ = LabelEncoder().fit(classes)
+    _expect(vote.le_.classes_.tolist() == classes.tolist(),
+            f"classes_ {classes.tolist()!r} are not sorted, as a VotingClassifier's are")
+    vote.classes_ = vote.le_.classes_
+    vote.estimators_ = networks
+    vote.named_estimators_ = Bunch(**dict(zip(names, networks, strict=True)))
+    return vote
+
+
+def _input_shapes(classifier):
+    """The ``input_shape_`` of a network, or of every member of a vote."""
+    networks = getattr(classifier, "estimators_", [classifier])
+    return {tuple(network.input_shape_) for network in networks}
+
+
 def load_model(path, *, device=None):
     """Load a model written by :func:`save_model`, running none of the file's content.
 
@@ -250,9 +317,11 @@ def load_model(path, *, device=None):
 
     Returns
     -------
-    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier
+    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier or VotingClassifier
         What was saved, fitted and ready to ``predict``; ``get_params()``
-        gives the saved parameters (minus the ``dropped_params``).
+        gives the saved parameters (minus the ``dropped_params``). A soft
+        vote comes back as the ``VotingClassifier`` its ``fit`` would leave
+        (``estimators_``, ``named_estimators_``, ``le_``, ``classes_``).
 
     Raises
     ------
@@ -273,7 +342,8 @@ def load_model(path, *, device=None):
     Safety: the file is read with :mod:`zipfile`, :mod:`json` and
     ``safetensors.torch.load``; class names are looked up in fixed
     allow-lists (``LogMel3DTransformer``; ``ADCRNNClassifier``,
-    ``ACRNNClassifier``; ``ADCRNN``, ``ACRNN``; ``CenterAugmentedLoss``;
+    ``ACRNNClassifier`` and scikit-learn's ``VotingClassifier`` of them;
+    ``ADCRNN``, ``ACRNN``; ``CenterAugmentedLoss``;
     optimizers of ``torch.optim``), never imported from a dotted path. The
     network is first built on PyTorch's ``meta`` device and its shapes
     compared with the stored weights, so a file cannot make the loader
@@ -298,30 +368,28 @@ def load_model(path, *, device=None):
                 "'steps' must list one or two estimators")
         built = []
         for index, entry in enumerate(steps):
-            _expect(isinstance(entry, dict) and isinstance(entry.get("params"), dict)
-                    and isinstance(entry.get("fitted"), dict),
-                    f"step {index} lacks 'params' or 'fitted'")
             role = "classifier" if index == len(steps) - 1 else "features"
-            allowed = _CLASSIFIERS if role == "classifier" else _TRANSFORMERS
-            _expect(entry.get("class") in allowed,
-                    f"step {index} names class {entry.get('class')!r}, which is not one of "
-                    f"{list(allowed)}")
-            _expect(all(isinstance(key, str) and not key.startswith("_")
-                        and key not in _NEVER_RESTORED for key in entry["params"]),
-                    f"step {index} has a parameter that cannot be restored")
+            allowed = (*_CLASSIFIERS, _VOTE) if role == "classifier" else _TRANSFORMERS
+            _check_entry(entry, f"step {index}", allowed)
+            vote = entry["class"] == _VOTE
+            _expect(not vote or metadata["format_version"] >= VOTE_FORMAT_VERSION,
+                    f"a {_VOTE} needs format_version {VOTE_FORMAT_VERSION}")
             try:
-                build = _build_transformer if role == "features" else (
-                    lambda e, t: _build_classifier(e, t, device))
-                built.append((str(entry.get("name", role)), build(entry, tensors)))
+                if role == "features":
+                    step = _build_transformer(entry, tensors)
+                else:
+                    step = (_build_vote if vote else _build_classifier)(entry, tensors, device)
+                built.append((str(entry.get("name", role)), step))
             except ModelFileError:
                 raise
             except Exception as exc:
                 detail = exc if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
                 raise ValueError(f"step {index} ({entry['class']}): {detail}") from exc
         if len(built) == 2:
-            chunk_shape = built[0][1].chunk_shape_
-            _expect(tuple(built[1][1].input_shape_) == tuple(chunk_shape),
-                    f"the classifier's input_shape_ {built[1][1].input_shape_} differs from "
+            chunk_shape = tuple(built[0][1].chunk_shape_)
+            shapes = _input_shapes(built[1][1])
+            _expect(shapes == {chunk_shape},
+                    f"the classifier's input_shape_ {sorted(shapes)} differs from "
                     f"the front end's chunk_shape_ {chunk_shape}")
         pipeline = metadata.get("pipeline")
         if pipeline is None:

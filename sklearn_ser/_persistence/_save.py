@@ -14,11 +14,14 @@ import numpy as np
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
+    _MAX_MEMBERS,
+    _MEMBER_NAME,
     _MODULES,
     _TRANSFORMERS,
+    _VOTE,
     FORMAT_NAME,
-    FORMAT_VERSION,
     METADATA_MEMBER,
+    VOTE_FORMAT_VERSION,
     WEIGHTS_MEMBER,
     _current_version,
     _split_params,
@@ -39,17 +42,40 @@ def _steps(estimator):
         pipeline_params = None
     roles = ["features"] * (len(steps) - 1) + ["classifier"]
     names = [type(step).__name__ for _, step in steps]
-    if len(steps) > 2 or names[-1] not in _CLASSIFIERS or (
+    if len(steps) > 2 or not (names[-1] in _CLASSIFIERS or _is_vote(steps[-1][1])) or (
         len(steps) == 2 and names[0] not in _TRANSFORMERS
     ):
         raise TypeError(
-            "save_model stores a fitted ADCRNNClassifier or ACRNNClassifier, alone or as "
+            "save_model stores a fitted ADCRNNClassifier or ACRNNClassifier (or a "
+            "VotingClassifier of them), alone or as "
             "Pipeline([(name, LogMel3DTransformer), (name, classifier)]); got "
             f"{type(estimator).__name__} with steps {names}. Use joblib to pickle "
             "other estimators (trusted files only)."
         )
     described = [(name, role, step) for (name, step), role in zip(steps, roles, strict=True)]
     return pipeline_params, described
+
+
+def _is_vote(estimator):
+    """Whether ``estimator`` is a VotingClassifier whose members are all ours."""
+    from sklearn.ensemble import VotingClassifier
+
+    return isinstance(estimator, VotingClassifier) and all(
+        type(member).__name__ in _CLASSIFIERS for _, member in estimator.estimators)
+
+
+def _classes_spec(classes):
+    """``classes_`` as ``{"dtype", "values"}`` JSON, or a TypeError for labels JSON cannot hold."""
+    classes = np.asarray(classes)
+    values = classes.tolist()
+    if classes.dtype.kind not in "UiubfO" or any(
+        not isinstance(value, (str, int, float, bool)) for value in values
+    ):
+        raise TypeError(
+            f"save_model stores class labels that are str, int, float or bool; got "
+            f"classes_ of dtype {classes.dtype}: {values!r}"
+        )
+    return {"dtype": classes.dtype.str, "values": values}
 
 
 def _describe_transformer(transformer, tensors):
@@ -78,7 +104,7 @@ def _allowed_name(value, names, what, module):
     )
 
 
-def _describe_classifier(clf, tensors):
+def _describe_classifier(clf, tensors, prefix="classifier."):
     import torch
     from skorch.dataset import ValidSplit
 
@@ -107,24 +133,39 @@ def _describe_classifier(clf, tensors):
     # A parameter left at its default (a class, a function) loses nothing.
     current, defaults = clf.get_params(deep=False), type(clf)().get_params(deep=False)
     dropped = [key for key in dropped if current[key] is not defaults.get(key, current)]
-    classes = np.asarray(clf.classes_)
-    values = classes.tolist()
-    if classes.dtype.kind not in "UiubfO" or any(
-        not isinstance(value, (str, int, float, bool)) for value in values
-    ):
-        raise TypeError(
-            f"save_model stores class labels that are str, int, float or bool; got "
-            f"classes_ of dtype {classes.dtype}: {values!r}"
-        )
+    classes = _classes_spec(clf.classes_)
     for name in ("module_", "criterion_"):
         for key, tensor in getattr(clf, name).state_dict().items():
-            tensors[f"classifier.{name}.{key}"] = tensor
-    fitted = {
-        "classes_": {"dtype": classes.dtype.str, "values": values},
-        "input_shape_": [int(n) for n in clf.input_shape_],
-    }
+            tensors[f"{prefix}{name}.{key}"] = tensor
+    fitted = {"classes_": classes, "input_shape_": [int(n) for n in clf.input_shape_]}
     return {"class": type(clf).__name__, "params": params, "fitted": fitted,
             "dropped_params": dropped}
+
+
+def _describe_vote(vote, tensors):
+    """A soft ``VotingClassifier`` of our networks: its parameters, labels and members,
+    each member's weights under ``classifier.<member name>.``."""
+    import re
+
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(vote, "estimators_")
+    if vote.voting != "soft":
+        raise TypeError(f"save_model stores a VotingClassifier with voting='soft' only, got "
+                        f"voting={vote.voting!r}; use joblib for it (trusted files only)")
+    names = [name for name, _ in vote.estimators]
+    bad = [name for name in names if not re.fullmatch(_MEMBER_NAME, name)]
+    if bad or len(names) > _MAX_MEMBERS:
+        raise TypeError(f"save_model stores up to {_MAX_MEMBERS} members named like 'seed0' "
+                        f"(letters, digits, single underscores); got {names}")
+    weights = None if vote.weights is None else [float(w) for w in vote.weights]
+    params = {"voting": "soft", "weights": weights,
+              "flatten_transform": bool(vote.flatten_transform),
+              "verbose": bool(vote.verbose), "n_jobs": _to_json(vote.n_jobs)}
+    members = [{"name": name, **_describe_classifier(member, tensors, f"classifier.{name}.")}
+               for name, member in zip(names, vote.estimators_, strict=True)]
+    return {"class": _VOTE, "params": params, "fitted": {"classes_": _classes_spec(
+        vote.classes_)}, "members": members, "dropped_params": []}
 
 
 def save_model(estimator, path):
@@ -132,9 +173,11 @@ def save_model(estimator, path):
 
     Parameters
     ----------
-    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier
+    estimator : Pipeline or ADCRNNClassifier or ACRNNClassifier or VotingClassifier
         A fitted ``Pipeline([(name, LogMel3DTransformer), (name, classifier)])``
-        or a fitted classifier alone.
+        or a fitted classifier alone; the classifier may be a soft
+        ``VotingClassifier`` of ADCRNN/ACRNN classifiers
+        (``build_pipeline(n_seeds=N)``), stored in format version 2.
     path : str or PathLike
         File to write (``.zip`` or any name). It is written next to its final
         place and renamed, so an interrupted save never leaves a partial file.
@@ -164,12 +207,13 @@ def save_model(estimator, path):
     pipeline_params, steps = _steps(estimator)
     tensors, described = {}, []
     for name, role, step in steps:
-        entry = (_describe_transformer if role == "features" else _describe_classifier)(
-            step, tensors)
-        described.append({"name": name, "role": role, **entry})
+        describe = (_describe_transformer if role == "features" else
+                    _describe_vote if _is_vote(step) else _describe_classifier)
+        described.append({"name": name, "role": role, **describe(step, tensors)})
     metadata = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        # the lowest version that reads it: a single network stays readable by version 1
+        "format_version": VOTE_FORMAT_VERSION if described[-1]["class"] == _VOTE else 1,
         "sklearn_ser_version": _current_version(),
         "library_versions": {"torch": torch.__version__, "skorch": skorch.__version__,
                              "scikit-learn": sklearn.__version__, "numpy": np.__version__},

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 from ._common import (
-    PICKLE_SUFFIXES,
     UsageError,
     add_dataset_options,
     add_model_options,
@@ -55,10 +54,6 @@ def run(args):
     if args.n_seeds > 1 and args.checkpoint_dir is not None:
         raise UsageError(f"--checkpoint-dir holds one network's training, not the "
                          f"{args.n_seeds} of --n-seeds {args.n_seeds}")
-    if args.n_seeds > 1 and args.out.suffix.lower() not in PICKLE_SUFFIXES:
-        raise UsageError(f"--out {args.out}: the safe format holds one network; save the "
-                         f"{args.n_seeds} networks of --n-seeds {args.n_seeds} as a .joblib "
-                         "file")
     set_threads(args)
     X, y, _ = load_dataset(args)
     pipe = pipeline_from_args(args)
