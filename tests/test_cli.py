@@ -113,6 +113,9 @@ def test_version(capsys):
         (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.joblib",
           "--checkpoint-dir", "ck"], "--n-seeds 2"),
         (["cross-validate", "--dataset", "demo", "--n-seeds", "0"], "--n-seeds"),
+        (["train", "--dataset", "demo", "--seed", "-1", "--n-seeds", "2", "--out", "m.sser"],
+         "'seed-1'"),
+        (["train", "--dataset", "demo", "--n-seeds", "65", "--out", "m.sser"], "not 65"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, fragment, capsys):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
+from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
@@ -120,10 +121,11 @@ def classifier_entry(document):
 
 # -- round trip -----------------------------------------------------------------------------
 
-def test_round_trip_in_a_fresh_process_without_pickle(pipelines, signals, tmp_path):
+def test_round_trip_in_a_fresh_process_without_pickle(pipelines, vote_saved, signals, tmp_path):
     signals_file = tmp_path / "signals.npz"
     np.savez(signals_file, *signals)
-    paths = {name: str(path) for name, (_, path) in pipelines.items()}
+    models = {**pipelines, "vote": vote_saved}
+    paths = {name: str(path) for name, (_, path) in models.items()}
     # Every way into pickle is shut, and warnings are errors.
     code = textwrap.dedent(f"""
         import pickle, _pickle, warnings
@@ -149,13 +151,14 @@ def test_round_trip_in_a_fresh_process_without_pickle(pipelines, signals, tmp_pa
             model = load_model(path)
             np.save({str(tmp_path)!r} + f"/{{name}}.npy", model.predict_proba(signals))
             clf = model.named_steps["clf"]
+            clf = getattr(clf, "estimators_", [clf])[0]  # a vote's first network
             print(clf.device, clf.device_, clf.get_params()["device"])
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["cpu", "cpu", "auto"] * 2  # device="auto" re-resolved
-    for name, (pipe, _) in pipelines.items():
+    assert result.stdout.split() == ["cpu", "cpu", "auto"] * 3  # device="auto" re-resolved
+    for name, (pipe, _) in models.items():
         np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"),
                                       pipe.predict_proba(signals))
 
@@ -357,7 +360,7 @@ def vote_saved(signals, labels, tmp_path_factory):
     vote = VotingClassifier([("seed0", make_clf(max_epochs=1)),
                              ("acrnn_1", make_clf(ACRNNClassifier, max_epochs=1,
                                                   random_state=1))],
-                            voting="soft", weights=[2.0, 1.0])
+                            voting="soft", weights=[2.0, 1.0], n_jobs=2)
     pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),
                      ("clf", vote)]).fit(signals, labels)
     return pipe, save_model(pipe, tmp_path_factory.mktemp("vote") / "vote.sser")
@@ -396,8 +399,12 @@ def test_save_refuses_a_vote_it_cannot_store(signals, labels, tmp_path):
     with pytest.raises(TypeError, match="voting='soft' only"):
         save_model(hard, tmp_path / "hard.sser")
     odd = VotingClassifier([("a.b", make_clf(max_epochs=1))], voting="soft").fit(X, labels)
-    with pytest.raises(TypeError, match=r"members named like 'seed0'.*'a\.b'"):
+    with pytest.raises(TypeError, match=r"identifiers like 'seed0'.*'a\.b'"):
         save_model(odd, tmp_path / "odd.sser")
+    negative = VotingClassifier([("a", make_clf(max_epochs=1)), ("b", make_clf(max_epochs=1))],
+                                voting="soft", weights=[1.0, -0.5]).fit(X, labels)
+    with pytest.raises(ValueError, match="non-negative"):  # load_model would refuse it
+        save_model(negative, tmp_path / "negative.sser")
     mixed = VotingClassifier([("a", make_clf(max_epochs=1)), ("b", StandardScaler())])
     with pytest.raises(TypeError, match="VotingClassifier of them"):
         save_model(mixed, tmp_path / "mixed.sser")
@@ -409,23 +416,40 @@ TAMPERED_VOTES = {
         _set(["steps", -1, "members", 0, "class"], "os.system"), r"member 'seed0' names class"),
     "member name that is a path": (
         _set(["steps", -1, "members", 1, "name"], "../x"), "member names"),
+    "member named after a VotingClassifier parameter": (
+        _set(["steps", -1, "members", 1, "name"], "weights"), "not a VotingClassifier param"),
     "twice the same member name": (
-        _set(["steps", -1, "members", 1, "name"], "seed0"), "member names"),
+        _set(["steps", -1, "members", 1, "name"], "seed0"), "repeat"),
+    "65 members": (
+        _set(["steps", -1, "members"], [{"name": f"m{i}"} for i in range(65)]), "1 to 64"),
     "hard voting": (_set(["steps", -1, "params", "voting"], "hard"), "voting='hard'"),
     "weights of another length": (
         _set(["steps", -1, "params", "weights"], [1.0]), r"weights=\[1\.0\]"),
     "negative weights": (
         _set(["steps", -1, "params", "weights"], [1.0, -2.0]), "non-negative"),
+    "zero weights": (_set(["steps", -1, "params", "weights"], [0, 0]), "not all 0"),
+    "weights whose sum overflows": (
+        _set(["steps", -1, "params", "weights"], [1e308, 1e308]), "finite"),
+    "a weight beyond float": (
+        _set(["steps", -1, "params", "weights"], [10**400, 1]), "finite"),
+    "a flag that is not a boolean": (
+        _set(["steps", -1, "params", "flatten_transform"], "false"), "true or false"),
+    "n_jobs that is not an integer": (_set(["steps", -1, "params", "n_jobs"], "all"), "n_jobs"),
+    "a member with more outputs than labels": (
+        _set(["steps", -1, "members", 0, "params", "module__n_classes"], 3),
+        r"member 'seed0': module__n_classes=3 but classes_ has 2"),
+    "labels of a huge dtype": (
+        _set(["steps", -1, "fitted", "classes_", "dtype"], "<U50000000"), "far wider"),
     "member labels that are not indices": (
         _set(["steps", -1, "members", 0, "fitted", "classes_", "values"], [1, 2]),
         r"member 'seed0' has classes_ \[1, 2\]"),
     "unsorted labels": (
         _set(["steps", -1, "fitted", "classes_", "values"], ["sadness", "anger"]), "not sorted"),
-    "no members": (_set(["steps", -1, "members"], []), "'members' must list"),
+    "no members": (_set(["steps", -1, "members"], []), "1 to 64 networks, not 0"),
     "a vote in a format-1 file": (_set(["format_version"], 1), "needs format_version 2"),
     "a member's input shape": (
         _set(["steps", -1, "members", 1, "fitted", "input_shape_"], [3, 61, 20]),
-        r"input_shape_ \[\(3, 60, 20\), \(3, 61, 20\)\]"),
+        r"members' input_shape_ differ: \[\(3, 60, 20\), \(3, 61, 20\)\]"),
 }
 
 
@@ -438,13 +462,48 @@ def test_a_tampered_vote_is_refused(case, vote_saved, tmp_path):
     assert str(path) in str(info.value)
 
 
-def test_a_vote_member_with_another_members_weights_is_refused(vote_saved, tmp_path):
-    def drop_seed0(tensors):
-        for key in [k for k in tensors if k.startswith("classifier.seed0.module_.")]:
+def test_a_vote_member_never_reads_another_members_weights(signals, labels, tmp_path):
+    X = LogMel3DTransformer(chunk_frames=60, n_mels=20).fit_transform(signals)
+    vote = VotingClassifier([(name, make_clf(max_epochs=1)) for name in ("seed1", "seed10")],
+                            voting="soft").fit(X, labels)
+    path = save_model(vote, tmp_path / "vote.sser")
+    np.testing.assert_array_equal(load_model(path).predict_proba(X), vote.predict_proba(X))
+
+    def drop_seed1(tensors):  # "classifier.seed1." must not find "classifier.seed10." keys
+        for key in [k for k in tensors if k.startswith("classifier.seed1.module_.")]:
             del tensors[key]
-    path = rewrite(vote_saved[1], tmp_path / "tampered.sser", weights=drop_seed0)
-    with pytest.raises(ModelFileError, match=r"step 1 \(VotingClassifier\).*module weights"):
-        load_model(path)
+    tampered = rewrite(path, tmp_path / "tampered.sser", weights=drop_seed1)
+    with pytest.raises(ModelFileError, match=r"VotingClassifier\): member 'seed1': the module "):
+        load_model(tampered)
+
+    def add_stray(tensors):  # a member dropped from the metadata leaves its weights behind
+        tensors["classifier.seed2.module_.x"] = torch.zeros(1)
+    stray = rewrite(path, tmp_path / "stray.sser", weights=add_stray)
+    with pytest.raises(ModelFileError, match=r"tensors that no step reads: \['classifier\.seed2"):
+        load_model(stray)
+
+
+def test_a_loaded_vote_is_as_fit_leaves_it(vote_saved, signals):
+    pipe, path = vote_saved
+    loaded = load_model(path)
+    vote = loaded.named_steps["clf"]
+    # `estimators` are unfitted templates, so set_params does not touch the fitted networks
+    assert all(template is not fitted for (_, template), fitted in zip(
+        vote.estimators, vote.estimators_, strict=True))
+    before = loaded.predict_proba(signals)
+    loaded.set_params(clf__seed0__module__dropout=0.3, clf__flatten_transform=False)
+    np.testing.assert_array_equal(loaded.predict_proba(signals), before)
+    assert vote.get_params()["n_jobs"] == pipe[-1].n_jobs == 2
+    original = pipe[-1].set_params(flatten_transform=False)
+    X = pipe[0].transform(signals)
+    assert vote.transform(X).shape == original.transform(X).shape == (2, len(signals), 2)
+    # a vote saved without a Pipeline comes back alone, and re-fits like the original
+    alone = load_model(save_model(original, path.with_name("alone.sser")))
+    np.testing.assert_array_equal(alone.predict_proba(X), original.predict_proba(X))
+    assert alone.flatten_transform is False
+    labels = pipe[-1].classes_[np.arange(len(signals)) % 2]
+    refit = clone(alone).fit(X, labels)
+    assert [type(m) for m in refit.estimators_] == [ADCRNNClassifier, ACRNNClassifier]
 
 
 def test_damaged_files_are_refused(saved, pipeline, tmp_path):

@@ -32,6 +32,45 @@ _VOTE = "VotingClassifier"
 #: parameter prefixes (no "__") and tensor-key parts (no ".").
 _MEMBER_NAME = r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*"
 _MAX_MEMBERS = 64
+
+
+def _member_names_problem(names):
+    """Why ``names`` cannot name the members of a stored vote, or ``None``."""
+    import re
+
+    from sklearn.ensemble import VotingClassifier
+
+    reserved = set(VotingClassifier(estimators=[]).get_params(deep=False))
+    if not 1 <= len(names) <= _MAX_MEMBERS:
+        return f"a vote holds 1 to {_MAX_MEMBERS} networks, not {len(names)}"
+    bad = [name for name in names if not isinstance(name, str)
+           or not re.fullmatch(_MEMBER_NAME, name) or name in reserved]
+    if bad:
+        return (f"member names must be identifiers like 'seed0' (letters, digits, single "
+                f"underscores; not a VotingClassifier parameter), got {bad!r}")
+    if len(set(names)) != len(names):
+        return f"member names {names!r} repeat"
+    return None
+
+
+def _weights_problem(weights, n_members):
+    """Why ``weights`` are not a vote's weights for ``n_members`` networks, or ``None``."""
+    if weights is None:
+        return None
+    ok = isinstance(weights, (list, tuple)) and len(weights) == n_members and all(
+        isinstance(w, Real) and not isinstance(w, bool) for w in weights)
+    if ok:
+        try:
+            values = np.array([float(w) for w in weights])
+        except OverflowError:
+            ok = False
+        else:
+            with np.errstate(over="ignore"):
+                total = values.sum()
+            ok = bool(np.isfinite(values).all() and (values >= 0).all()
+                      and np.isfinite(total) and total > 0)
+    return None if ok else (f"weights={weights!r} must be {n_members} finite non-negative "
+                            "numbers, one per member, not all 0")
 _MODULES = ("ADCRNN", "ACRNN")
 _CRITERIA = ("CenterAugmentedLoss",)
 #: Parameters never restored from a file: ``torch_load_kwargs`` could turn off

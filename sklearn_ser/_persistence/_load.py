@@ -14,9 +14,7 @@ import numpy as np
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
-    _MAX_MEMBERS,
     _MAX_METADATA_BYTES,
-    _MEMBER_NAME,
     _MODULES,
     _NEVER_RESTORED,
     _TRANSFORMERS,
@@ -29,6 +27,8 @@ from ._format import (
     ModelFileError,
     SklearnSerVersionWarning,
     _current_version,
+    _member_names_problem,
+    _weights_problem,
 )
 
 # -- loading --------------------------------------------------------------------------------
@@ -136,6 +136,9 @@ def _classes(spec):
     _expect(isinstance(values, list) and len(values) >= 2 and all(
         isinstance(v, (str, int, float, bool)) for v in values),
         "classes_ must list at least 2 labels (str, int, float or bool)")
+    # a dtype far wider than its labels would allocate memory the file does not hold
+    _expect(dtype.itemsize <= max(np.asarray(values).dtype.itemsize, 4096),
+            f"classes_ dtype {dtype} is far wider than its labels")
     classes = np.array(values, dtype=dtype)
     _expect(classes.tolist() == values, f"classes_ {values!r} do not fit dtype {dtype}")
     _expect(len(np.unique(classes)) == len(classes), "classes_ holds duplicates")
@@ -183,6 +186,10 @@ def _build_classifier(entry, tensors, device, prefix="classifier."):
 
     classes = {"ADCRNNClassifier": nn.ADCRNNClassifier, "ACRNNClassifier": nn.ACRNNClassifier}
     params = dict(entry["params"])
+    n_classes = len(entry["fitted"].get("classes_", {}).get("values", []))
+    for key in ("module__n_classes", "criterion__n_classes"):
+        _expect(params.get(key, n_classes) == n_classes,
+                f"{key}={params.get(key)!r} but classes_ has {n_classes} labels")
     module, criterion = params.get("module"), params.get("criterion")
     _expect(module in _MODULES, f"module {module!r} is not one of {list(_MODULES)}")
     _expect(criterion in _CRITERIA, f"criterion {criterion!r} is not one of {list(_CRITERIA)}")
@@ -252,40 +259,46 @@ def _check_entry(entry, where, allowed):
 
 def _build_vote(entry, tensors, device):
     """A fitted soft ``VotingClassifier`` of our networks, set up as its ``fit`` leaves it."""
-    import re
-    from numbers import Real
-
+    from sklearn.base import clone
     from sklearn.ensemble import VotingClassifier
     from sklearn.preprocessing import LabelEncoder
     from sklearn.utils import Bunch
 
     params, members = entry["params"], entry.get("members")
     _expect(params.get("voting") == "soft", f"voting={params.get('voting')!r} is not 'soft'")
-    _expect(isinstance(members, list) and 1 <= len(members) <= _MAX_MEMBERS,
-            f"'members' must list 1 to {_MAX_MEMBERS} networks")
+    _expect(isinstance(members, list), "'members' must list the networks")
     names = [member.get("name") if isinstance(member, dict) else None for member in members]
-    _expect(all(isinstance(name, str) and re.fullmatch(_MEMBER_NAME, name) for name in names)
-            and len(set(names)) == len(names), f"member names {names!r} are not distinct "
-                                               "names like 'seed0'")
+    problem = _member_names_problem(names)
+    _expect(problem is None, problem)
     weights = params.get("weights")
-    _expect(weights is None or (isinstance(weights, list) and len(weights) == len(members) and all(
-        isinstance(w, Real) and not isinstance(w, bool) and np.isfinite(w) and w >= 0
-        for w in weights) and sum(weights) > 0),
-        f"weights={weights!r} are not one non-negative number per member")
+    problem = _weights_problem(weights, len(members))
+    _expect(problem is None, problem)
+    flags = {key: params.get(key, default)
+             for key, default in (("flatten_transform", True), ("verbose", False))}
+    _expect(all(isinstance(value, bool) for value in flags.values()),
+            f"flatten_transform and verbose must be true or false, got {flags}")
+    n_jobs = params.get("n_jobs")
+    _expect(n_jobs is None or (isinstance(n_jobs, int) and not isinstance(n_jobs, bool)),
+            f"n_jobs={n_jobs!r} is not None or an integer")
     classes = _classes(entry["fitted"].get("classes_"))
     networks = []
     for name, member in zip(names, members, strict=True):
-        _check_entry(member, f"member {name!r}", _CLASSIFIERS)
-        network = _build_classifier(member, tensors, device, prefix=f"classifier.{name}.")
+        where = f"member {name!r}"
+        _check_entry(member, where, _CLASSIFIERS)
+        try:
+            network = _build_classifier(member, tensors, device, prefix=f"classifier.{name}.")
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
         # the vote trains its members on label-encoded targets: classes 0..K-1
         _expect(network.classes_.tolist() == list(range(len(classes))),
-                f"member {name!r} has classes_ {network.classes_.tolist()}, not the "
+                f"{where} has classes_ {network.classes_.tolist()}, not the "
                 f"indices 0..{len(classes) - 1} of the vote's {len(classes)} classes")
         networks.append(network)
-    vote = VotingClassifier(list(zip(names, networks, strict=True)), voting="soft",
-                            weights=weights,
-                            flatten_transform=bool(params.get("flatten_transform", True)),
-                            verbose=bool(params.get("verbose", False)))
+    shapes = _input_shapes(networks)
+    _expect(len(shapes) == 1, f"the members' input_shape_ differ: {sorted(shapes)}")
+    # as after fit: `estimators` holds unfitted templates, `estimators_` the fitted networks
+    vote = VotingClassifier([(name, clone(network)) for name, network in zip(
+        names, networks, strict=True)], voting="soft", weights=weights, n_jobs=n_jobs, **flags)
     vote.le_ = LabelEncoder().fit(classes)
     _expect(vote.le_.classes_.tolist() == classes.tolist(),
             f"classes_ {classes.tolist()!r} are not sorted, as a VotingClassifier's are")
@@ -295,10 +308,23 @@ def _build_vote(entry, tensors, device):
     return vote
 
 
-def _input_shapes(classifier):
-    """The ``input_shape_`` of a network, or of every member of a vote."""
-    networks = getattr(classifier, "estimators_", [classifier])
+def _input_shapes(networks):
+    """The distinct ``input_shape_`` of some networks."""
     return {tuple(network.input_shape_) for network in networks}
+
+
+def _tensor_keys(built):
+    """``(exact keys, key prefixes)`` of the tensors the built steps read."""
+    exact, prefixes = set(), []
+    for _, step in built:
+        if hasattr(step, "chunk_shape_"):
+            exact |= {"features.mean_", "features.scale_"}
+            continue
+        members = [f"{member}." for member in step.named_estimators_] if hasattr(
+            step, "named_estimators_") else [""]
+        prefixes += [f"classifier.{member}{part}." for member in members
+                     for part in ("module_", "criterion_")]
+    return exact, tuple(prefixes)
 
 
 def load_model(path, *, device=None):
@@ -385,9 +411,12 @@ def load_model(path, *, device=None):
             except Exception as exc:
                 detail = exc if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
                 raise ValueError(f"step {index} ({entry['class']}): {detail}") from exc
+        exact, prefixes = _tensor_keys(built)
+        unused = sorted(key for key in tensors if key not in exact and not key.startswith(prefixes))
+        _expect(not unused, f"the weights hold tensors that no step reads: {unused[:4]}")
         if len(built) == 2:
             chunk_shape = tuple(built[0][1].chunk_shape_)
-            shapes = _input_shapes(built[1][1])
+            shapes = _input_shapes(getattr(built[1][1], "estimators_", [built[1][1]]))
             _expect(shapes == {chunk_shape},
                     f"the classifier's input_shape_ {sorted(shapes)} differs from "
                     f"the front end's chunk_shape_ {chunk_shape}")

@@ -14,8 +14,6 @@ import numpy as np
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
-    _MAX_MEMBERS,
-    _MEMBER_NAME,
     _MODULES,
     _TRANSFORMERS,
     _VOTE,
@@ -24,8 +22,10 @@ from ._format import (
     VOTE_FORMAT_VERSION,
     WEIGHTS_MEMBER,
     _current_version,
+    _member_names_problem,
     _split_params,
     _to_json,
+    _weights_problem,
 )
 
 # -- saving ---------------------------------------------------------------------------------
@@ -145,8 +145,6 @@ def _describe_classifier(clf, tensors, prefix="classifier."):
 def _describe_vote(vote, tensors):
     """A soft ``VotingClassifier`` of our networks: its parameters, labels and members,
     each member's weights under ``classifier.<member name>.``."""
-    import re
-
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(vote, "estimators_")
@@ -154,11 +152,15 @@ def _describe_vote(vote, tensors):
         raise TypeError(f"save_model stores a VotingClassifier with voting='soft' only, got "
                         f"voting={vote.voting!r}; use joblib for it (trusted files only)")
     names = [name for name, _ in vote.estimators]
-    bad = [name for name in names if not re.fullmatch(_MEMBER_NAME, name)]
-    if bad or len(names) > _MAX_MEMBERS:
-        raise TypeError(f"save_model stores up to {_MAX_MEMBERS} members named like 'seed0' "
-                        f"(letters, digits, single underscores); got {names}")
-    weights = None if vote.weights is None else [float(w) for w in vote.weights]
+    problem = _member_names_problem(names)
+    if problem:
+        raise TypeError(f"save_model cannot store this VotingClassifier: {problem}")
+    weights = None if vote.weights is None else list(np.asarray(vote.weights).tolist())
+    problem = _weights_problem(weights, len(names))
+    if problem:
+        raise ValueError(f"save_model cannot store this VotingClassifier: {problem}")
+    if vote.n_jobs is not None and not isinstance(vote.n_jobs, Integral):
+        raise TypeError(f"save_model stores n_jobs=None or an integer, got {vote.n_jobs!r}")
     params = {"voting": "soft", "weights": weights,
               "flatten_transform": bool(vote.flatten_transform),
               "verbose": bool(vote.verbose), "n_jobs": _to_json(vote.n_jobs)}

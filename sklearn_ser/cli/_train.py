@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ._common import (
+    PICKLE_SUFFIXES,
     UsageError,
     add_dataset_options,
     add_model_options,
@@ -47,6 +48,19 @@ def add_parser(subparsers):
     parser.set_defaults(run=run, parser=parser)
 
 
+def _check_storable(pipe, out):
+    """Refuse before training an ensemble the safe format cannot name (seed < 0, > 64 nets)."""
+    from .._persistence._format import _member_names_problem
+
+    members = getattr(pipe[-1], "estimators", None)
+    if members is None or Path(out).suffix.lower() in PICKLE_SUFFIXES:
+        return
+    problem = _member_names_problem([name for name, _ in members])
+    if problem:
+        raise UsageError(f"--out {out}: the safe format cannot hold this ensemble ({problem}); "
+                         "use --seed >= 0 and --n-seeds <= 64, or a .joblib file")
+
+
 def run(args):
     check_output_file(args.out)
     if args.resume and args.checkpoint_dir is None:
@@ -55,8 +69,9 @@ def run(args):
         raise UsageError(f"--checkpoint-dir holds one network's training, not the "
                          f"{args.n_seeds} of --n-seeds {args.n_seeds}")
     set_threads(args)
-    X, y, _ = load_dataset(args)
     pipe = pipeline_from_args(args)
+    _check_storable(pipe, args.out)
+    X, y, _ = load_dataset(args)
     if args.checkpoint_dir is not None:
         from ..nn import resumable_callbacks
 
