@@ -132,9 +132,11 @@ def _check_ensembles():
 
 
 _check_ensembles()
-#: The configuration whose per-class recall, confusion matrix and learning
-#: curves the report shows.
+#: The configuration the report pairs every other against, fold by fold.
 HEADLINE = "adcrnn-cc-small-tuned"
+#: The configurations whose per-class recall, confusion matrix and learning
+#: curves the report shows: the headline and the best paper configuration.
+FEATURED = (HEADLINE, "adcrnn-cc-small-trim-all-x3")
 
 
 # -- building and running ----------------------------------------------------------
@@ -546,6 +548,22 @@ def plot_curves(folds, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    validated = any(record["history"] and "valid_loss" in record["history"][0]
+                    for record in folds)
+    if not validated:  # trained on the whole training part: the training loss alone
+        fig, axis = plt.subplots(figsize=(5.5, 3.6))
+        for record in folds:
+            history = record["history"] or []
+            axis.plot([row["epoch"] for row in history], [row["train_loss"] for row in history],
+                      lw=1, label=f"fold {record['fold']}")
+        axis.set(xlabel="epoch", ylabel="training loss (CE + aux)",
+                 title="no validation split: the last epoch is kept")
+        axis.legend(fontsize=7)
+        fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for record in folds:
         history = record["history"] or []
@@ -575,9 +593,33 @@ BEGIN = "<!-- BEGIN GENERATED: benchmarks/emodb_protocol.py report -->"
 END = "<!-- END GENERATED -->"
 
 
-def command_report(args):
+def featured_section(records, name, protocol):
+    """Markdown lines (and figures) of one configuration: per-class recall, the summed
+    confusion matrix and the learning curves (an ensemble's: its seed-0 member's)."""
     from sklearn_ser.evaluation import plot_confusion_matrix
 
+    folds = records.get((name, protocol))
+    if not folds:
+        return []
+    stem = f"results_{name}_{protocol}"
+    curve_name, curve_folds = name, folds
+    if name in ENSEMBLES:  # a vote has no history of its own
+        curve_name = ENSEMBLES[name][0]
+        curve_folds = [r for r in records.get((curve_name, protocol), [])
+                       if r["fold"] in {f["fold"] for f in folds}]
+    curves = plot_curves(curve_folds, DOCS / f"{stem}_curves.png", f"{curve_name}, {protocol}")
+    cm = np.sum([r["confusion_matrix"] for r in folds], axis=0)
+    plot_confusion_matrix(cm.tolist(), folds[0]["labels"], DOCS / f"{stem}_cm.png")
+    curves_title = "Learning curves" + (f" of {curve_name}" if curve_name != name else "")
+    return [f"### {name}, {protocol} ({PROTOCOLS[protocol][1]})", "",
+            f"Folds stored: {len(folds)}/{folds[0]['n_folds']}; pooled accuracy "
+            f"{np.trace(cm) / cm.sum():.3f}.", "", recall_table(folds), "",
+            f"![{curves_title}]({curves.name})", "",
+            f"![Confusion matrix summed over the folds]({stem}_cm.png)", "",
+            f"Same pipeline on the command line: `{cli_command(name, protocol)}`", ""]
+
+
+def command_report(args):
     records = load_records()
     if not args.root.is_dir():
         raise SystemExit(f"--root {args.root}: not a folder; the ensembles' rows are scored "
@@ -590,20 +632,9 @@ def command_report(args):
              ordering(records), "",
              f"Paired by fold against {HEADLINE} (same test sets; positive: better than it):",
              "", paired(records), ""]
-    for protocol in PROTOCOLS:
-        folds = records.get((HEADLINE, protocol))
-        if not folds:
-            continue
-        stem = f"results_{HEADLINE}_{protocol}"
-        curves = plot_curves(folds, DOCS / f"{stem}_curves.png", f"{HEADLINE}, {protocol}")
-        cm = np.sum([r["confusion_matrix"] for r in folds], axis=0)
-        plot_confusion_matrix(cm.tolist(), folds[0]["labels"], DOCS / f"{stem}_cm.png")
-        parts += [f"### {HEADLINE}, {protocol} ({PROTOCOLS[protocol][1]})", "",
-                  f"Folds stored: {len(folds)}/{folds[0]['n_folds']}; pooled accuracy "
-                  f"{np.trace(cm) / cm.sum():.3f}.", "", recall_table(folds), "",
-                  f"![Learning curves]({curves.name})", "",
-                  f"![Confusion matrix summed over the folds]({stem}_cm.png)", "",
-                  f"Same pipeline on the command line: `{cli_command(HEADLINE, protocol)}`", ""]
+    for name in FEATURED:
+        for protocol in PROTOCOLS:
+            parts += featured_section(records, name, protocol)
     generated = "\n".join(parts)
     page = DOCS / "results.md"
     text = page.read_text()
