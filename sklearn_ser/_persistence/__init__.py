@@ -10,9 +10,15 @@ A model file is a zip archive of two stored (uncompressed) members:
   state dicts, the centers and batch-norm statistics included, and the front
   end's ``mean_`` and ``scale_`` in float64).
 
+A soft ``VotingClassifier`` of networks (``build_pipeline(n_seeds=N)``) is
+stored as its parameters, labels and ``members`` (each a classifier entry,
+its tensors under ``classifier.<member name>.``), in format version 2; a
+single network's file keeps version 1.
+
 Loading parses JSON and safetensors only: no pickle, no import of a name
 found in the file, so a file from an untrusted source runs none of its
-content. Only the estimators below can be saved; ``joblib``/``pickle`` stay
+content. Only ``LogMel3DTransformer``, ``ADCRNNClassifier``,
+``ACRNNClassifier`` and such votes can be saved; ``joblib``/``pickle`` stay
 available for anything else (trusted files only).
 """
 

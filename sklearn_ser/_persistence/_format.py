@@ -26,12 +26,19 @@ VERSION_KEY = "_sklearn_ser_version"
 #: Class names a file may name, mapped to where the class lives in sklearn_ser.
 _TRANSFORMERS = ("LogMel3DTransformer",)
 _CLASSIFIERS = ("ADCRNNClassifier", "ACRNNClassifier")
+_MODULES = ("ADCRNN", "ACRNN")
+_CRITERIA = ("CenterAugmentedLoss",)
 #: A final step that is a soft vote of ``_CLASSIFIERS`` (``build_pipeline(n_seeds=N)``).
 _VOTE = "VotingClassifier"
 #: Member names of a vote: what ``build_pipeline`` gives ("seed0"), as scikit-learn
 #: parameter prefixes (no "__") and tensor-key parts (no ".").
 _MEMBER_NAME = r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*"
 _MAX_MEMBERS = 64
+
+#: Parameters never restored from a file: ``torch_load_kwargs`` could turn off
+#: ``weights_only`` for later ``load_params`` calls, ``memory`` would make a
+#: Pipeline read and write joblib pickles in a folder the file chooses.
+_NEVER_RESTORED = ("torch_load_kwargs", "memory")
 
 
 def _member_names_problem(names):
@@ -71,12 +78,6 @@ def _weights_problem(weights, n_members):
                       and np.isfinite(total) and total > 0)
     return None if ok else (f"weights={weights!r} must be {n_members} finite non-negative "
                             "numbers, one per member, not all 0")
-_MODULES = ("ADCRNN", "ACRNN")
-_CRITERIA = ("CenterAugmentedLoss",)
-#: Parameters never restored from a file: ``torch_load_kwargs`` could turn off
-#: ``weights_only`` for later ``load_params`` calls, ``memory`` would make a
-#: Pipeline read and write joblib pickles in a folder the file chooses.
-_NEVER_RESTORED = ("torch_load_kwargs", "memory")
 
 
 class ModelFileError(SklearnSerError, ValueError):

@@ -1,4 +1,5 @@
-"""``sklearn-ser train``: fit the pipeline on a whole corpus and save it with joblib."""
+"""``sklearn-ser train``: fit the pipeline on a whole corpus and save it (joblib or the
+safe format)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from ._common import (
 )
 
 DESCRIPTION = """\
-Fit Pipeline([LogMel3DTransformer, ADCRNN/ACRNN classifier]) on every file of a
-corpus and save it for 'sklearn-ser predict' and 'sklearn-ser timeline'. A
-name ending in .joblib or .pkl gives a joblib pickle (load only files you
-trust); any other name (e.g. model.sser) the non-executable safetensors + JSON
-format of sklearn_ser.save_model, safe to load from anyone.
+Fit Pipeline([LogMel3DTransformer, ADCRNN/ACRNN classifier]) (with --n-seeds N,
+a soft vote of N such classifiers) on every file of a corpus and save it for
+'sklearn-ser predict' and 'sklearn-ser timeline'. A name ending in .joblib or
+.pkl gives a joblib pickle (load only files you trust); any other name (e.g.
+model.sser) the non-executable safetensors + JSON format of
+sklearn_ser.save_model, safe to load from anyone.
 
 With --checkpoint-dir the state after every epoch (weights, optimizer,
 contrastive centers, history) is saved there; after a crash or Ctrl-C, run
@@ -91,9 +93,10 @@ def run(args):
     clf = pipe[-1]
     networks = getattr(clf, "estimators_", [clf])  # a VotingClassifier's, with --n-seeds
     epochs = "/".join(str(len(net.history)) for net in networks)
-    what = f"{len(networks)} networks" if len(networks) > 1 else args.model
+    what = f"{len(networks)} networks ({args.model}, " if len(networks) > 1 else (
+        f"{args.model} (")
     print(
-        f"saved {args.out}: {what} ({args.model}, {args.width} widths, {args.loss} loss) "
+        f"saved {args.out}: {what}{args.width} widths, {args.loss} loss) "
         f"trained on {len(y)} utterances for {epochs} epochs in {seconds:.1f} s; "
         f"classes: {', '.join(map(str, clf.classes_))}"
     )
