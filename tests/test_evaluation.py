@@ -6,6 +6,8 @@ import sys
 import numpy as np
 import pytest
 from joblib import parallel_config
+from sklearn.base import clone
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
 from sklearn.model_selection import (
@@ -222,6 +224,17 @@ def test_report_counts_epochs_of_a_skorch_pipeline_and_indexes_lists():
         assert np.array(classes)[np.argmax(proba, axis=1)].tolist() == predicted
     assert cross_validate_report(LogisticRegression(), *toy_corpus()[:2], cv=2).history == [
         None, None]
+    assert report.member_history == [None, None]
+    # a soft vote of networks: no single history, each member's by name
+    net = pipe[-1]
+    vote = VotingClassifier([("seed0", net), ("seed1", clone(net).set_params(
+        random_state=1, max_epochs=3))], voting="soft")
+    report = cross_validate_report(clone(pipe).set_params(clf=vote), signals, y, cv=2)
+    assert report.epochs == [None, None] and report.history == [None, None]
+    for fold in report.member_history:
+        assert list(fold) == ["seed0", "seed1"]
+        assert [len(fold["seed0"]), len(fold["seed1"])] == [2, 3]
+        assert fold["seed0"][0]["train_loss"] != fold["seed1"][0]["train_loss"]
 
 
 def test_report_progress_goes_to_stderr_and_parallel_folds_agree(capsys):

@@ -34,6 +34,16 @@ def _skorch_history(model):
     return history
 
 
+def _member_histories(model):
+    """``{member name: per-epoch figures}`` of a fitted soft vote of networks
+    (a Pipeline's final step), or ``None`` for any other model."""
+    final = model[-1] if isinstance(model, Pipeline) else model
+    members = getattr(final, "named_estimators_", None)
+    if members is None:
+        return None
+    return {name: _epoch_figures(_skorch_history(member)) for name, member in members.items()}
+
+
 def _epoch_figures(history):
     """Per-epoch scalars of a skorch history (losses, scores, lr, duration), JSON-ready."""
     if history is None:
@@ -106,6 +116,7 @@ def _run_fold(estimator, X, y, train, test, labels):
         "score_time": score_time,
         "epochs": None if history is None else len(history),
         "history": _epoch_figures(history),
+        "member_history": _member_histories(model),
         "test_index": np.asarray(test).tolist(),
         "predictions": y_pred.tolist(),
         "probabilities": None if proba is None else proba.tolist(),
@@ -188,6 +199,9 @@ def cross_validate_report(
           ``event_lr`` with a schedule, ``*_best`` flags), ``None`` for
           other estimators (a soft vote of networks included): the
           learning curves;
+        - ``member_history``: per fold, for a soft vote of networks
+          (``VotingClassifier``, e.g. ``build_pipeline(n_seeds=N)``), each
+          member's history as above by member name; ``None`` otherwise;
         - ``test_index``, ``predictions``: per fold, the positions in ``X``
           of the test samples and the predicted label of each, for paired
           comparisons of two models on the same samples;
@@ -269,6 +283,7 @@ def cross_validate_report(
         score_time=[res["score_time"] for res in results],
         epochs=[res["epochs"] for res in results],
         history=[res["history"] for res in results],
+        member_history=[res["member_history"] for res in results],
         test_index=[res["test_index"] for res in results],
         predictions=[res["predictions"] for res in results],
         probabilities=[res["probabilities"] for res in results],
