@@ -235,6 +235,8 @@ def test_report_counts_epochs_of_a_skorch_pipeline_and_indexes_lists():
         assert list(fold) == ["seed0", "seed1"]
         assert [len(fold["seed0"]), len(fold["seed1"])] == [2, 3]
         assert fold["seed0"][0]["train_loss"] != fold["seed1"][0]["train_loss"]
+    assert format_report(report).splitlines()[1].endswith("  2/3")  # the members' epochs
+    assert format_report(json.loads(json.dumps(report)))  # the JSON read back formats
 
 
 def test_report_progress_goes_to_stderr_and_parallel_folds_agree(capsys):

@@ -292,8 +292,19 @@ def cross_validate_report(
     )
 
 
+def _epochs_text(epochs, member_history):
+    """Epochs of a fold: ``"60"``, ``"60/52/60"`` for the members of a vote, or ``None``."""
+    if epochs is not None:
+        return str(epochs)
+    if member_history:
+        return "/".join("-" if rows is None else str(len(rows))
+                        for rows in member_history.values())
+    return None
+
+
 def _fold_line(i, n_splits, result):
-    epochs = "" if result["epochs"] is None else f", {result['epochs']} epochs"
+    text = _epochs_text(result["epochs"], result.get("member_history"))
+    epochs = "" if text is None else f", {text} epochs"
     return (
         f"fold {i}/{n_splits}: accuracy {result['accuracy']:.3f}, UAR {result['uar']:.3f} "
         f"({result['fit_time'] + result['score_time']:.1f} s{epochs})"
@@ -319,8 +330,10 @@ def format_report(report):
     """
     lines = [f"{'fold':>4}  {'train':>6}  {'test':>5}  {'accuracy':>8}  {'UAR':>6}  "
              f"{'seconds':>7}  {'epochs':>6}"]
+    # reports written before member_history existed have none
+    member_history = report.get("member_history") or [None] * report["n_splits"]
     for i in range(report["n_splits"]):
-        epochs = report["epochs"][i]
+        epochs = _epochs_text(report["epochs"][i], member_history[i])
         seconds = report["fit_time"][i] + report["score_time"][i]
         lines.append(
             f"{i + 1:>4}  {report['n_train'][i]:>6}  {report['n_test'][i]:>5}  "
