@@ -417,6 +417,7 @@ def ensemble_fold(name, parts, corpus):
     from sklearn.metrics import confusion_matrix
 
     from sklearn_ser.evaluation import uar_score
+    from sklearn_ser.evaluation._report import _recalls  # the report's own rule
 
     first = parts[0]
     key = ("test_index", "classes", "labels")
@@ -431,13 +432,12 @@ def ensemble_fold(name, parts, corpus):
     y_pred = np.asarray(first["classes"])[np.argmax(proba, axis=1)]
     y_true = np.asarray(corpus.target)[first["test_index"]]
     cm = confusion_matrix(y_true, y_pred, labels=first["labels"])
-    support = cm.sum(axis=1)
     return {
         "config": name, "params": {"members": list(ENSEMBLES[name])},
         "protocol": first["protocol"], "fold": first["fold"], "n_folds": first["n_folds"],
         "labels": first["labels"], "accuracy": float(np.mean(y_true == y_pred)),
         "uar": uar_score(y_true, y_pred),
-        "per_class_recall": [float(cm[k, k] / n) if n else None for k, n in enumerate(support)],
+        "per_class_recall": _recalls(cm),
         "confusion_matrix": cm.tolist(),
         "fit_time": sum(part["fit_time"] for part in parts),
         "train_time": sum(part.get("train_time") or part["fit_time"] for part in parts),
