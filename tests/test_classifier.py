@@ -111,6 +111,18 @@ def test_internal_validation_splits_utterances_not_chunks():
         np.isin(owner, sorted(valid_owners))])
 
 
+def test_a_validation_split_too_small_for_a_class_names_the_labels_and_the_way_out(features):
+    X, y = features
+    keep = np.concatenate([np.flatnonzero(y == "anger")[:1], np.flatnonzero(y == "sadness")[:3]])
+    clf = make_clf(max_epochs=1, train_split=ValidSplit(4, stratified=True))
+    with pytest.raises(ValueError, match="validation part") as info:
+        clf.fit(X[keep], y[keep])
+    message = str(info.value)
+    assert "(anger: 1, sadness: 3)" in message  # the user's labels, not 0..K-1
+    assert "--valid-fraction 0" in message and "train_split=None" in message
+    make_clf(max_epochs=1).fit(X[keep], y[keep])  # which indeed trains
+
+
 def test_valid_accuracy_is_logged(features):
     X, y = features
     clf = make_clf(max_epochs=2, train_split=ValidSplit(4, stratified=True)).fit(X, y)

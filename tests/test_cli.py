@@ -108,6 +108,9 @@ def test_version(capsys):
         (["cross-validate", "--dataset", "demo", "--cv", "fold5"], "--cv"),
         (["cross-validate", "--dataset", "emodb"], "--root PATH"),
         (["train", "--dataset", "demo", "--groups", "x", "--out", "m.joblib"], "--groups"),
+        (["train", "--dataset", "demo", "--label", "x", "--out", "m.joblib"], "--label"),
+        (["train", "--dataset", "folder", "--root", ".", "--groups", "(spk", "--out",
+          "m.joblib"], "--groups '(spk' is not a valid regular expression"),
         (["timeline", "m.joblib", "a.wav", "--hop", "-1"], "--hop"),
         (["demo", "--n-samples", "10"], "--n-samples"),
         (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.joblib",
@@ -288,6 +291,46 @@ def test_predict_rejects_a_file_that_is_not_a_model(tmp_path, corpus, capsys):
     one_line_error(capsys.readouterr(), "not a fitted classifier")
 
 
+def test_predict_never_unpickles_a_file_named_like_the_safe_format(tmp_path, corpus, capsys):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "model.sser"
+    joblib.dump(_RunsOnLoad(str(marker)), evil)
+    for command in (["predict", str(evil), str(corpus[1][0])],
+                    ["timeline", str(evil), str(corpus[1][0])]):
+        assert main(command) == 1
+        one_line_error(capsys.readouterr(), str(evil), "looks like a pickle")
+        assert not marker.exists()
+
+
+class _RunsOnLoad:
+    """A pickle that creates a file when it is loaded."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_predict_skips_an_unreadable_file_and_keeps_the_others(model_path, model, corpus,
+                                                               tmp_path, capsys):
+    _, files, _ = corpus
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    names = [str(files[0]), str(empty), str(files[1])]
+    assert main(["predict", str(model_path), *names, "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    records = json.loads(captured.out)
+    assert [r["file"] for r in records] == [names[0], names[2]]
+    expected = model.predict_proba([names[0], names[2]])
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in records], expected,
+                               rtol=1e-6)
+    lines = captured.err.strip().splitlines()
+    assert any(line.startswith("sklearn-ser predict: skipping") and str(empty) in line
+               for line in lines)
+    assert "1 of 3 files could not be read" in lines[-1] and str(empty) in lines[-1]
+
+
 # -- timeline -----------------------------------------------------------------------
 def test_timeline_of_a_short_file_is_the_pipelines_chunk_prediction(model_path, model,
                                                                      tmp_path, capsys):
@@ -439,6 +482,34 @@ def test_cross_validate_recipe_flags_reach_the_report(corpus, tmp_path, capsys):
         assert fold[0]["event_lr"] == pytest.approx(3e-3)
         assert fold[1]["event_lr"] < fold[0]["event_lr"] and "valid_acc" in fold[0]
     assert report["options"]["chunk_hop"] == 50 and report["options"]["augment"] is True
+
+
+def test_cross_validate_checks_its_output_folder_before_training(corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    in_the_way = tmp_path / "afile"
+    in_the_way.write_text("not a folder")
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
+                 *TINY, "--output", str(in_the_way)]) == 1
+    captured = capsys.readouterr()
+    assert "is a file" in captured.err and str(in_the_way) in captured.err
+    assert "fold 1/2" not in captured.err and "train_loss" not in captured.err  # no training
+
+
+def test_folder_dataset_label_regex_on_a_speaker_emotion_layout(tmp_path, capsys):
+    X, y, groups = make_emotional_speech(8, n_classes=2, n_speakers=2, duration=0.5,
+                                         random_state=0)
+    for i, (signal, label, speaker) in enumerate(zip(X, y, groups, strict=True)):
+        folder = tmp_path / f"spk{speaker}" / label
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"{i}.wav", signal, 16000)
+    args = ["cross-validate", "--dataset", "folder", "--root", str(tmp_path), "--cv", "loso",
+            "--groups", r"^spk(\w+)/", *TINY, "-q"]
+    assert main([*args, "--label", r"^[^/]+/([^/]+)/", "--output", str(tmp_path / "cv")]) == 0
+    report = json.loads((tmp_path / "cv" / "report.json").read_text())
+    assert report["labels"] == sorted(set(y))
+    # Without --label, the first folder (the speaker) would be the label.
+    assert main([*args, "--cv", "2"]) == 0
+    assert f"spk{groups[0]}" in capsys.readouterr().out
 
 
 def test_cross_validate_patience_needs_a_validation_split(corpus, capsys):

@@ -329,16 +329,19 @@ def folder_root(tmp_path):
     return tmp_path
 
 
-def test_folder_labels_from_parent_folder(folder_root):
+def test_folder_labels_from_the_first_folder_under_the_root(folder_root):
+    # As torchvision's ImageFolder: nesting below the label folder (sessions,
+    # speakers) never becomes a label of its own.
     data = load_audio_folder(folder_root)
     assert data.filenames.tolist() == [
         str(folder_root / "anger" / "spk1_a.wav"),
         str(folder_root / "anger" / "spk2_b.flac"),
         str(folder_root / "neutral" / "deep" / "spk1_c.WAV"),
     ]
-    assert data.target.tolist() == ["anger", "anger", "deep"]
-    assert data.target_names.tolist() == ["anger", "deep"]
+    assert data.target.tolist() == ["anger", "anger", "neutral"]
+    assert data.target_names.tolist() == ["anger", "neutral"]
     assert data.groups is None
+    assert "first folder under the root" in data.DESCR
 
 
 @pytest.mark.parametrize(

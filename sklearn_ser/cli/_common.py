@@ -7,6 +7,8 @@ import contextlib
 import csv
 import errno
 import json
+import os
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -110,6 +112,10 @@ def add_dataset_options(parser):
                             "(synthetic speech, no ROOT)")
     group.add_argument("--root", type=Path, metavar="PATH",
                        help="the corpus folder (all datasets but demo)")
+    group.add_argument("--label", metavar="REGEX",
+                       help="folder dataset: regular expression whose first group, searched in "
+                            "each file's path relative to ROOT, is the label (default: the "
+                            "first folder under ROOT, whatever the nesting below it)")
     group.add_argument("--groups", metavar="REGEX",
                        help="folder dataset: regular expression whose first group, searched in "
                             "each file's path relative to ROOT, is the speaker (needed for "
@@ -194,8 +200,17 @@ def load_dataset(args):
     """``(X, y, groups)`` for the ``--dataset`` options; X holds paths or waveforms."""
     from .. import datasets
 
-    if args.dataset != "folder" and args.groups is not None:
-        raise UsageError("--groups applies to --dataset folder only")
+    for option in ("label", "groups"):
+        pattern = getattr(args, option, None)
+        if pattern is None:
+            continue
+        if args.dataset != "folder":
+            raise UsageError(f"--{option} applies to --dataset folder only")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(f"--{option} {pattern!r} is not a valid regular expression: "
+                             f"{exc}") from exc
     if args.dataset == "demo":
         X, y, groups = datasets.make_emotional_speech(
             args.n_samples, n_classes=args.n_classes, random_state=args.seed
@@ -205,7 +220,7 @@ def load_dataset(args):
         if args.root is None:
             raise UsageError(f"--dataset {args.dataset} needs --root PATH, the corpus folder")
         if args.dataset == "folder":
-            data = datasets.load_audio_folder(args.root, groups=args.groups)
+            data = datasets.load_audio_folder(args.root, label=args.label, groups=args.groups)
         else:
             loader = {"emodb": datasets.load_emodb, "cremad": datasets.load_cremad,
                       "ravdess": datasets.load_ravdess}[args.dataset]
@@ -251,8 +266,31 @@ def check_output_file(path):
     return path
 
 
+def prepare_output_folder(path):
+    """Create the ``--output`` folder ``path`` (and its parents) before a long run,
+    so a file in the way or a folder that cannot be written fails now, not after
+    the training (which would lose the report)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise CliError(f"--output {path} is a file; give a folder to write the report into")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the --output folder {path}: "
+                       f"{exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CliError(f"cannot write into the --output folder {path}: permission denied")
+    return path
+
+
 def load_model(path):
-    """The fitted pipeline saved in ``path``, or a :class:`CliError` naming the file."""
+    """The fitted pipeline saved in ``path``, or a :class:`CliError` naming the file.
+
+    Only a file named like a pickle (:data:`PICKLE_SUFFIXES`, the names
+    :func:`save_model` pickles to) is ever unpickled, and only when it is not
+    a zip; every other name goes to the safe loader, which runs none of the
+    file's content, so a pickle renamed ``model.sser`` is refused, not run.
+    """
     import joblib
 
     path = Path(path)
@@ -260,7 +298,7 @@ def load_model(path):
         raise FileNotFoundError(errno.ENOENT, "model file not found", str(path))
     if path.is_dir():
         raise CliError(f"model file {path} is a folder, not a saved model")
-    if zipfile.is_zipfile(path):  # the safe format; joblib pickles are never zips
+    if path.suffix.lower() not in PICKLE_SUFFIXES or zipfile.is_zipfile(path):
         from .. import load_model as load_safe
 
         return load_safe(path)

@@ -13,6 +13,7 @@ from ._common import (
     load_dataset,
     options_of,
     pipeline_from_args,
+    prepare_output_folder,
     progress,
     progress_to_stderr,
     set_threads,
@@ -51,6 +52,8 @@ def run(args):
     from ..evaluation import cross_validate_report, format_report
 
     set_threads(args)
+    if args.output:
+        prepare_output_folder(args.output)
     X, y, groups = load_dataset(args)
     if groups is None and isinstance(args.cv, str):
         raise UsageError(

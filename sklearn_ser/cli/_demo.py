@@ -12,6 +12,7 @@ from ._common import (
     log,
     options_of,
     positive_int,
+    prepare_output_folder,
     progress,
     progress_to_stderr,
     save_model,
@@ -67,7 +68,7 @@ def run(args):
 
     if args.n_samples < 4 * N_SPEAKERS:
         raise UsageError(f"--n-samples must be at least {4 * N_SPEAKERS} for 3 folds of speakers")
-    args.output.mkdir(parents=True, exist_ok=True)
+    prepare_output_folder(args.output)
     torch.set_num_threads(args.threads)
     verbose = int(progress(args))
     started = time.perf_counter()

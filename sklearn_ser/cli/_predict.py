@@ -6,7 +6,17 @@ import errno
 import json
 from pathlib import Path
 
-from ._common import RowWriter, add_runtime_options, load_model, log, progress, set_threads
+from ..exceptions import AudioFileError, InvalidSignalError
+from ._common import (
+    PROG,
+    CliError,
+    RowWriter,
+    add_runtime_options,
+    load_model,
+    log,
+    progress,
+    set_threads,
+)
 
 #: Files put through the pipeline at a time, which bounds the features in memory.
 FILES_PER_BATCH = 32
@@ -14,15 +24,20 @@ FILES_PER_BATCH = 32
 DESCRIPTION = """\
 Predict the emotion of every FILE with a model saved by 'sklearn-ser train' (or
 'demo'): per file, the most probable label and the probability of each class
-(the mean over the file's 3-s chunks). A saved model is a pickle: load only
-files you trust."""
+(the mean over the file's 3-s chunks). A file that cannot be read is named on
+stderr and skipped; the others keep their predictions, and the exit code is then 1.
+
+MODEL is read in the safe format (any name but .joblib/.pkl/.pickle: runs
+none of the file's content) or, for those names, unpickled with joblib: load
+a pickle only if you trust where it comes from."""
 
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "predict", help="predict the emotion of audio files", description=DESCRIPTION
     )
-    parser.add_argument("model", type=Path, metavar="MODEL", help="saved model (.joblib)")
+    parser.add_argument("model", type=Path, metavar="MODEL",
+                        help="saved model (.sser safe format, or a .joblib pickle)")
     parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
                         help="audio files (WAV, FLAC, OGG, ...)")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
@@ -43,13 +58,12 @@ def run(args):
                        key_widths=[max(len("file"), *map(len, names))])
     if args.format != "json":
         writer.header()
-    records = []
+    records, failed = [], []
     for first in range(0, len(names), FILES_PER_BATCH):
         batch = names[first : first + FILES_PER_BATCH]
         if progress(args) and len(names) > FILES_PER_BATCH:
             log(f"predict: files {first + 1}-{first + len(batch)} of {len(names)}")
-        proba = model.predict_proba(batch)
-        for name, row in zip(batch, proba, strict=True):
+        for name, row in _predict_batch(model, batch, failed):
             label = classes[int(row.argmax())]
             if args.format == "json":
                 records.append({
@@ -61,4 +75,31 @@ def run(args):
                 writer.row([name], label, row)
     if args.format == "json":
         print(json.dumps(records, indent=2))
+    if failed:
+        raise CliError(
+            f"{len(failed)} of {len(names)} files could not be read, and have no "
+            f"prediction: {', '.join(failed)}"
+        )
     return 0
+
+
+def _predict_batch(model, batch, failed):
+    """``(file, probabilities)`` of every readable file of ``batch``, in order.
+
+    An unreadable file makes the batch's one ``predict_proba`` call fail; the
+    batch is then predicted file by file, so that the other files keep their
+    predictions, and each unreadable file is named on stderr and appended to
+    ``failed``. Errors that are not about an audio file still stop the run.
+    """
+    try:
+        return list(zip(batch, model.predict_proba(batch), strict=True))
+    except (AudioFileError, InvalidSignalError, OSError):
+        pass
+    results = []
+    for name in batch:
+        try:
+            results.append((name, model.predict_proba([name])[0]))
+        except (AudioFileError, InvalidSignalError, OSError) as exc:
+            failed.append(name)
+            log(f"{PROG} predict: skipping {name}: {' '.join(str(exc).split())}")
+    return results

@@ -30,7 +30,8 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "timeline", help="emotions over time in a long recording", description=DESCRIPTION
     )
-    parser.add_argument("model", type=Path, metavar="MODEL", help="saved model (.joblib)")
+    parser.add_argument("model", type=Path, metavar="MODEL",
+                        help="saved model (.sser safe format, or a .joblib pickle)")
     parser.add_argument("audio", type=Path, metavar="LONG_AUDIO", help="audio file")
     parser.add_argument("--hop", type=positive_float, default=1.0, metavar="SECONDS",
                         help="time between window starts (default: %(default)s)")

@@ -26,7 +26,8 @@ def _check_extensions(extensions):
 def _path_reader(spec, param):
     """Turn a ``label`` or ``groups`` option into ``read(path, relative) -> str``.
 
-    ``spec`` is None (the parent folder's name), a regular expression (str or
+    ``spec`` is None (the first folder under the root, as in torchvision's
+    ``ImageFolder``), a regular expression (str or
     compiled) searched in the relative path, or a callable on the relative
     path. The reader raises ``ValueError`` naming the file when it finds no
     value.
@@ -40,7 +41,7 @@ def _path_reader(spec, param):
                     f"folder; expected ROOT/<{param}>/<file>, or pass {param}= a regex or "
                     "a callable"
                 )
-            return path.parent.name
+            return relative.split("/", 1)[0]
 
         return read
     if isinstance(spec, str | re.Pattern):
@@ -77,7 +78,8 @@ def _path_reader(spec, param):
 def _describe(spec, param):
     """How a ``label`` or ``groups`` option is read, for ``DESCR``."""
     if spec is None:
-        return "the parent folder's name" if param == "label" else "none (groups is None)"
+        return ("the name of the first folder under the root" if param == "label"
+                else "none (groups is None)")
     if isinstance(spec, str | re.Pattern):
         return f"the regular expression {re.compile(spec).pattern!r}"
     return f"the callable {getattr(spec, '__name__', spec)!r}"
@@ -102,9 +104,13 @@ def load_audio_folder(
     root : str or os.PathLike
         The folder to walk.
     label : None, str, re.Pattern or callable, default=None
-        Where each file's label comes from. ``None``: the name of the folder
-        that holds the file (``root/anger/x.wav`` -> "anger"; a file directly
-        in ``root`` has no label). A regular expression: searched
+        Where each file's label comes from. ``None``: the name of the
+        first folder under ``root`` on the file's path, whatever the nesting
+        below it, as in torchvision's ``ImageFolder`` (``root/anger/x.wav``
+        and ``root/anger/session1/x.wav`` -> "anger"; a file directly in
+        ``root`` has no label). For another layout, e.g.
+        ``root/<speaker>/<emotion>/x.wav``, pass a regular expression such
+        as ``r"^[^/]+/([^/]+)/"``. A regular expression: searched
         (``re.search``) in the path relative to ``root`` written with "/"
         separators; the label is its first group, or the whole match when it
         has no group. A callable: called with that relative path (str),

@@ -299,6 +299,24 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             return X
         return self.chunk_dataset(X, y)
 
+    def _split_problem(self, y, exc):
+        """Why ``train_split`` failed, in the user's label names and with the way out."""
+        counts = ""
+        if y is not None:
+            values, n = np.unique(np.asarray(y), return_counts=True)
+            classes = getattr(self, "classes_", None)
+            if classes is not None and np.issubdtype(values.dtype, np.integer) \
+                    and values.min() >= 0 and values.max() < len(classes):
+                values = np.asarray(classes)[values]  # y arrives encoded as 0..K-1
+            counts = " (" + ", ".join(f"{v}: {c}" for v, c in zip(values, n, strict=True)) + ")"
+        return (
+            f"train_split={self.train_split!r} cannot hold out a validation part of the "
+            f"{0 if y is None else len(y)} training utterances{counts}: {exc} Give every "
+            "class more utterances, hold out a smaller share (build_pipeline's "
+            "valid_fraction, CLI --valid-fraction), or train on all of them with "
+            "train_split=None (--valid-fraction 0)."
+        )
+
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split *utterances* with ``train_split``, then expand each side to chunks."""
         if isinstance(X, torch.utils.data.Dataset):
@@ -307,7 +325,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if not self.train_split:
             return self.chunk_dataset(X, y), None
         utterances = Dataset(np.arange(len(X)), y)
-        parts = self.train_split(utterances, y, **fit_params)
+        try:
+            parts = self.train_split(utterances, y, **fit_params)
+        except ValueError as exc:
+            raise ValueError(self._split_problem(y, exc)) from exc
 
         def expand(part):
             if part is None or part is utterances:
