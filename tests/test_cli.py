@@ -298,7 +298,7 @@ def test_predict_never_unpickles_a_file_named_like_the_safe_format(tmp_path, cor
     for command in (["predict", str(evil), str(corpus[1][0])],
                     ["timeline", str(evil), str(corpus[1][0])]):
         assert main(command) == 1
-        one_line_error(capsys.readouterr(), str(evil), "looks like a pickle")
+        one_line_error(capsys.readouterr(), str(evil), "looks like a pickle", ".joblib")
         assert not marker.exists()
 
 

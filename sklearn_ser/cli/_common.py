@@ -283,6 +283,13 @@ def prepare_output_folder(path):
     return path
 
 
+def _starts_like_a_pickle(path):
+    """Whether ``path`` begins with a pickle's protocol opcode (protocol 2 and later)."""
+    with contextlib.suppress(OSError), open(path, "rb") as file:
+        return file.read(1) == b"\x80"
+    return False
+
+
 def load_model(path):
     """The fitted pipeline saved in ``path``, or a :class:`CliError` naming the file.
 
@@ -301,6 +308,13 @@ def load_model(path):
     if path.suffix.lower() not in PICKLE_SUFFIXES or zipfile.is_zipfile(path):
         from .. import load_model as load_safe
 
+        if not zipfile.is_zipfile(path) and _starts_like_a_pickle(path):
+            raise CliError(
+                f"model file {path} is not in the safe format; it looks like a pickle "
+                f"(joblib.dump), which '{PROG}' unpickles only from a name ending in "
+                f"{', '.join(PICKLE_SUFFIXES)}: rename it so, and only if you trust where "
+                "it comes from"
+            )
         return load_safe(path)
     try:
         model = joblib.load(path)
