@@ -11,7 +11,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from skorch.dataset import ValidSplit
 
@@ -121,6 +121,18 @@ def test_a_validation_split_too_small_for_a_class_names_the_labels_and_the_way_o
     assert "(anger: 1, sadness: 3)" in message  # the user's labels, not 0..K-1
     assert "--valid-fraction 0" in message and "train_split=None" in message
     make_clf(max_epochs=1).fit(X[keep], y[keep])  # which indeed trains
+
+
+def test_a_validation_split_error_about_something_else_goes_through_unchanged(features):
+    X, y = features
+
+    def split(dataset, y=None, **fit_params):
+        raise ValueError("needs the fit parameter 'groups'")
+
+    for train_split in (split, ValidSplit(GroupKFold(2))):
+        with pytest.raises(ValueError) as info:
+            make_clf(max_epochs=1, train_split=train_split).fit(X, y)
+        assert "validation part" not in str(info.value)
 
 
 def test_valid_accuracy_is_logged(features):

@@ -108,7 +108,8 @@ def test_version(capsys):
         (["cross-validate", "--dataset", "demo", "--cv", "fold5"], "--cv"),
         (["cross-validate", "--dataset", "emodb"], "--root PATH"),
         (["train", "--dataset", "demo", "--groups", "x", "--out", "m.joblib"], "--groups"),
-        (["train", "--dataset", "demo", "--label", "x", "--out", "m.joblib"], "--label"),
+        (["train", "--dataset", "demo", "--label", "x", "--out", "m.joblib"],
+         "--label applies to --dataset folder only"),
         (["train", "--dataset", "folder", "--root", ".", "--groups", "(spk", "--out",
           "m.joblib"], "--groups '(spk' is not a valid regular expression"),
         (["timeline", "m.joblib", "a.wav", "--hop", "-1"], "--hop"),
@@ -493,6 +494,36 @@ def test_cross_validate_checks_its_output_folder_before_training(corpus, tmp_pat
     captured = capsys.readouterr()
     assert "is a file" in captured.err and str(in_the_way) in captured.err
     assert "fold 1/2" not in captured.err and "train_loss" not in captured.err  # no training
+
+
+def test_cross_validate_usage_error_creates_no_output_folder(corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    out = tmp_path / "never"
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
+                 *TINY, "--patience", "3", "-q", "--output", str(out)]) == 2
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("name", "pickled"), [
+    ("m.joblib", True), ("m.PKL", True), ("m.pickle", True), ("m.joblib.gz", True),
+    ("m.pkl.bz2", True), ("m.sser", False), ("m.gz", False), ("m.joblib.sser", False),
+    ("model", False), ("m.zip", False),
+])
+def test_which_model_names_are_pickles(name, pickled):
+    from sklearn_ser.cli._common import is_pickle_name
+
+    assert is_pickle_name(name) is pickled
+
+
+def test_a_compressed_pickle_loads_by_name_and_is_refused_under_another(model, tmp_path,
+                                                                        corpus, capsys):
+    packed = tmp_path / "m.joblib.gz"
+    joblib.dump(model, packed)  # joblib compresses by the name
+    assert main(["predict", str(packed), str(corpus[1][0]), "--format", "json"]) == 0
+    capsys.readouterr()
+    renamed = packed.rename(tmp_path / "m.model")
+    assert main(["predict", str(renamed), str(corpus[1][0])]) == 1
+    one_line_error(capsys.readouterr(), "looks like a pickle", ".gz")
 
 
 def test_folder_dataset_label_regex_on_a_speaker_emotion_layout(tmp_path, capsys):

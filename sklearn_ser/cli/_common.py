@@ -235,13 +235,28 @@ def load_dataset(args):
 
 #: Extensions saved as joblib pickles; any other name gets the safe format.
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+#: Endings after which joblib compresses a pickle (``model.joblib.gz``).
+COMPRESSION_SUFFIXES = (".z", ".gz", ".bz2", ".xz", ".lzma")
+#: First bytes of a pickle (protocol >= 2) and of joblib's compressed files.
+_PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00")
+
+
+def is_pickle_name(path):
+    """Whether ``path`` is named like a joblib pickle: it ends in one of
+    :data:`PICKLE_SUFFIXES`, optionally followed by one of joblib's
+    :data:`COMPRESSION_SUFFIXES`. Only such files are saved or loaded as pickles."""
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    return bool(suffixes) and suffixes[-1] in PICKLE_SUFFIXES
 
 
 def save_model(model, path):
-    """Save as a joblib pickle (``.joblib``/``.pkl``) or, for any other name, in
-    the non-executable safetensors + JSON format of :func:`sklearn_ser.save_model`."""
+    """Save as a joblib pickle (``.joblib``/``.pkl``/``.pickle``, compressed when
+    followed by ``.gz`` and such) or, for any other name, in the non-executable
+    safetensors + JSON format of :func:`sklearn_ser.save_model`."""
     path = check_output_file(path)
-    if path.suffix.lower() in PICKLE_SUFFIXES:
+    if is_pickle_name(path):
         import joblib
 
         joblib.dump(model, path)
@@ -271,6 +286,9 @@ def prepare_output_folder(path):
     so a file in the way or a folder that cannot be written fails now, not after
     the training (which would lose the report)."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise CliError(f"--output {path} is a broken symbolic link; give a folder to write "
+                       "the report into")
     if path.exists() and not path.is_dir():
         raise CliError(f"--output {path} is a file; give a folder to write the report into")
     try:
@@ -284,16 +302,17 @@ def prepare_output_folder(path):
 
 
 def _starts_like_a_pickle(path):
-    """Whether ``path`` begins with a pickle's protocol opcode (protocol 2 and later)."""
+    """Whether ``path`` begins like a pickle (protocol 2 and later) or like one of
+    joblib's compressed files (zlib, gzip, bz2, xz, lzma)."""
     with contextlib.suppress(OSError), open(path, "rb") as file:
-        return file.read(1) == b"\x80"
+        return file.read(6).startswith(_PICKLE_MAGIC)
     return False
 
 
 def load_model(path):
     """The fitted pipeline saved in ``path``, or a :class:`CliError` naming the file.
 
-    Only a file named like a pickle (:data:`PICKLE_SUFFIXES`, the names
+    Only a file named like a pickle (:func:`is_pickle_name`, the names
     :func:`save_model` pickles to) is ever unpickled, and only when it is not
     a zip; every other name goes to the safe loader, which runs none of the
     file's content, so a pickle renamed ``model.sser`` is refused, not run.
@@ -305,15 +324,15 @@ def load_model(path):
         raise FileNotFoundError(errno.ENOENT, "model file not found", str(path))
     if path.is_dir():
         raise CliError(f"model file {path} is a folder, not a saved model")
-    if path.suffix.lower() not in PICKLE_SUFFIXES or zipfile.is_zipfile(path):
+    if not is_pickle_name(path) or zipfile.is_zipfile(path):
         from .. import load_model as load_safe
 
         if not zipfile.is_zipfile(path) and _starts_like_a_pickle(path):
             raise CliError(
                 f"model file {path} is not in the safe format; it looks like a pickle "
                 f"(joblib.dump), which '{PROG}' unpickles only from a name ending in "
-                f"{', '.join(PICKLE_SUFFIXES)}: rename it so, and only if you trust where "
-                "it comes from"
+                f"{', '.join(PICKLE_SUFFIXES)} (then optionally .gz, .bz2, ...): rename it "
+                "so, and only if you trust where it comes from"
             )
         return load_safe(path)
     try:

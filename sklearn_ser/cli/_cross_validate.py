@@ -52,8 +52,6 @@ def run(args):
     from ..evaluation import cross_validate_report, format_report
 
     set_threads(args)
-    if args.output:
-        prepare_output_folder(args.output)
     X, y, groups = load_dataset(args)
     if groups is None and isinstance(args.cv, str):
         raise UsageError(
@@ -61,6 +59,8 @@ def run(args):
             "--groups REGEX (folder dataset) or use a plain k-fold such as --cv 5"
         )
     pipe = pipeline_from_args(args)
+    if args.output:  # after the usage checks, before the training
+        prepare_output_folder(args.output)
     with progress_to_stderr():
         report = cross_validate_report(
             pipe, X, y, groups=groups, cv=args.cv, random_state=args.seed,

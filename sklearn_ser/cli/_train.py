@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 from ._common import (
-    PICKLE_SUFFIXES,
     UsageError,
     add_dataset_options,
     add_model_options,
     add_runtime_options,
     check_output_file,
+    is_pickle_name,
     load_dataset,
     pipeline_from_args,
     progress_to_stderr,
@@ -23,8 +23,9 @@ from ._common import (
 DESCRIPTION = """\
 Fit Pipeline([LogMel3DTransformer, ADCRNN/ACRNN classifier]) (with --n-seeds N,
 a soft vote of N such classifiers) on every file of a corpus and save it for
-'sklearn-ser predict' and 'sklearn-ser timeline'. A name ending in .joblib or
-.pkl gives a joblib pickle (load only files you trust); any other name (e.g.
+'sklearn-ser predict' and 'sklearn-ser timeline'. A name ending in .joblib,
+.pkl or .pickle (joblib compresses model.joblib.gz, .bz2, ...) gives a joblib
+pickle (load only files you trust); any other name (e.g.
 model.sser) the non-executable safetensors + JSON format of
 sklearn_ser.save_model, safe to load from anyone.
 
@@ -55,7 +56,7 @@ def _check_storable(pipe, out):
     from .._persistence._format import _member_names_problem
 
     members = getattr(pipe[-1], "estimators", None)
-    if members is None or Path(out).suffix.lower() in PICKLE_SUFFIXES:
+    if members is None or is_pickle_name(out):
         return
     problem = _member_names_problem([name for name, _ in members])
     if problem:

@@ -50,6 +50,14 @@ def as_chunked(X):
     )
 
 
+#: What to do when a class is too small for the stratified validation split.
+_SPLIT_WAY_OUT = (
+    "Give every class more utterances, hold out a smaller share (build_pipeline's "
+    "valid_fraction, CLI --valid-fraction), or train on all of them with "
+    "train_split=None (--valid-fraction 0)."
+)
+
+
 class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     """A skorch classifier whose samples are utterances cut into chunks.
 
@@ -299,22 +307,25 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             return X
         return self.chunk_dataset(X, y)
 
-    def _split_problem(self, y, exc):
-        """Why ``train_split`` failed, in the user's label names and with the way out."""
-        counts = ""
-        if y is not None:
-            values, n = np.unique(np.asarray(y), return_counts=True)
-            classes = getattr(self, "classes_", None)
-            if classes is not None and np.issubdtype(values.dtype, np.integer) \
-                    and values.min() >= 0 and values.max() < len(classes):
-                values = np.asarray(classes)[values]  # y arrives encoded as 0..K-1
-            counts = " (" + ", ".join(f"{v}: {c}" for v, c in zip(values, n, strict=True)) + ")"
+    def _split_problem(self, y):
+        """Why a stratified ``ValidSplit`` failed, in the user's label names; None
+        when the split is another kind, or when no class is too small for it (the
+        error is then about something else and goes through unchanged)."""
+        split = self.train_split
+        if not (isinstance(split, ValidSplit) and split.stratified) or y is None or not len(y):
+            return None
+        values, counts = np.unique(np.asarray(y), return_counts=True)
+        # StratifiedKFold(k) needs k members of a class, StratifiedShuffleSplit 2.
+        if counts.min() >= (split.cv if isinstance(split.cv, int) else 2):
+            return None
+        classes = getattr(self, "classes_", None)
+        if classes is not None and np.issubdtype(values.dtype, np.integer) \
+                and values.min() >= 0 and values.max() < len(classes):
+            values = np.asarray(classes)[values]  # y arrives encoded as 0..K-1
+        per_class = ", ".join(f"{v}: {c}" for v, c in zip(values, counts, strict=True))
         return (
-            f"train_split={self.train_split!r} cannot hold out a validation part of the "
-            f"{0 if y is None else len(y)} training utterances{counts}: {exc} Give every "
-            "class more utterances, hold out a smaller share (build_pipeline's "
-            "valid_fraction, CLI --valid-fraction), or train on all of them with "
-            "train_split=None (--valid-fraction 0)."
+            f"train_split=ValidSplit(cv={split.cv!r}, stratified=True) cannot hold out a "
+            f"validation part of the {len(y)} training utterances ({per_class})"
         )
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -328,7 +339,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         try:
             parts = self.train_split(utterances, y, **fit_params)
         except ValueError as exc:
-            raise ValueError(self._split_problem(y, exc)) from exc
+            problem = self._split_problem(y)
+            if problem is None:
+                raise
+            raise ValueError(f"{problem}: {exc} {_SPLIT_WAY_OUT}") from exc
 
         def expand(part):
             if part is None or part is utterances:
