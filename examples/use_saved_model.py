@@ -1,12 +1,14 @@
 """Use a saved pipeline from another script: WAV files in, emotions out.
 
-The pickled ``Pipeline`` carries the front end's settings and normalisation
+The saved ``Pipeline`` carries the front end's settings and normalisation
 statistics with the network, so raw audio goes straight in; a model trained
-on a GPU with ``device="auto"`` loads on a CPU-only machine.
+on a GPU with ``device="auto"`` loads on a CPU-only machine. A file in the
+safe format (``sklearn_ser.save_model``) is read without running any of its
+content; a ``.joblib`` pickle is unpickled, so only from a source you trust.
 
 Run (after ``python examples/quickstart.py``)::
 
-    python examples/use_saved_model.py quickstart_model.joblib clip1.wav clip2.wav
+    python examples/use_saved_model.py quickstart_model.sser clip1.wav clip2.wav
 """
 
 # %%
@@ -14,14 +16,17 @@ import argparse
 
 import joblib
 
+from sklearn_ser import load_model
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a pipeline saved with joblib.dump")
+    parser.add_argument("model", help="a pipeline saved with sklearn_ser.save_model, or a "
+                                          ".joblib file saved with joblib.dump")
     parser.add_argument("files", nargs="+", help="audio files (any rate, mono or not)")
     args = parser.parse_args(argv)
 
-    pipe = joblib.load(args.model)
+    pipe = joblib.load(args.model) if args.model.endswith(".joblib") else load_model(args.model)
     proba = pipe.predict_proba(args.files)
     classes = pipe.classes_
     for path, row in zip(args.files, proba, strict=True):

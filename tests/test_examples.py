@@ -4,9 +4,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import joblib
 import numpy as np
 import soundfile as sf
 
+from sklearn_ser import load_model
 from sklearn_ser.datasets import make_emotional_speech
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -24,7 +26,7 @@ def load_example(name):
 
 
 def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, capsys):
-    model_path = tmp_path / "model.joblib"
+    model_path = tmp_path / "model.sser"
     scores = load_example("quickstart").main(
         ["--n-samples", "96", "--epochs", "10", "--out", str(model_path)])
     # speaker-independent 4-fold UAR, 4 classes: chance is 0.25
@@ -39,6 +41,11 @@ def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, cap
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
     printed = capsys.readouterr().out
     assert all(f"clip {i}.wav:" in printed for i in range(2))
+    # The same pipeline as a joblib pickle predicts the same.
+    joblib.dump(load_model(model_path), tmp_path / "model.joblib")
+    np.testing.assert_allclose(
+        load_example("use_saved_model").main([str(tmp_path / "model.joblib"), *paths]), proba,
+        rtol=1e-6)
 
 
 def test_paper_grid_has_one_row_per_model_and_loss(capsys):
