@@ -27,9 +27,10 @@ Predict the emotion of every FILE with a model saved by 'sklearn-ser train' (or
 (the mean over the file's 3-s chunks). A file that cannot be read is named on
 stderr and skipped; the others keep their predictions, and the exit code is then 1.
 
-MODEL is read in the safe format (any name but .joblib/.pkl/.pickle: runs
-none of the file's content) or, for those names, unpickled with joblib: load
-a pickle only if you trust where it comes from."""
+MODEL is read in the safe format (any name but .joblib/.pkl/.pickle, bare or
+compressed as .joblib.gz and such: runs none of the file's content) or, for
+those names, unpickled with joblib: load a pickle only if you trust where it
+comes from."""
 
 
 def add_parser(subparsers):
