@@ -159,7 +159,7 @@ def test_ten_minute_file_in_bounded_memory(tmp_path):
     assert X.n_chunks.tolist() == [50]  # capped: 200 chunks of 3 s exist
     decoded_float32 = minutes * 60 * RATE * 4
     # The decoded file, its 3-D log-Mel and the kept chunks: measured at 3.0x the decoded
-    # size (110 MiB), linear in the length; the FFT works in blocks of 256 frames, so the
+    # size (110 MiB), linear in the length; the FFT works in blocks of 512 frames, so the
     # whole file's (60k x 257) spectrum is never held. For memory that does not grow at
     # all with the length, sklearn_ser.timeline reads the file block by block (test_cli).
     assert peak < 4 * decoded_float32

@@ -125,6 +125,45 @@ def test_batch_equals_one_by_one(rng):
                                    rtol=0, atol=1e-12)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 2000), min_size=1, max_size=5),
+    frame_and_hop_ms=st.sampled_from([(25, 10), (25, 25), (10, 25), (32, 7)]),
+    block_frames=st.integers(1, 40),
+    seed=st.integers(0, 2**16),
+)
+def test_batch_matches_psf_for_any_frame_hop_and_block(lengths, frame_and_hop_ms, block_frames,
+                                                       seed):
+    """Signals of mixed lengths share FFT blocks (and, when the hop does not divide
+    the frame, dropped straddling slots): each one must still equal psf alone."""
+    rng = np.random.default_rng(seed)
+    signals = [rng.standard_normal(n) for n in lengths]
+    frame_ms, hop_ms = frame_and_hop_ms
+    batch, offsets = log_mel_3d_batch(
+        signals, dtype=np.float64, block_frames=block_frames,
+        frame_seconds=frame_ms / 1000, hop_seconds=hop_ms / 1000,
+    )
+    assert offsets[-1] == batch.shape[1]
+    for i, signal in enumerate(signals):
+        reference = psf_3d(signal, winlen=frame_ms / 1000, winstep=hop_ms / 1000)
+        np.testing.assert_allclose(batch[:, offsets[i] : offsets[i + 1]], reference,
+                                   rtol=0, atol=1e-9)
+
+
+def test_torch_thread_setting_is_restored(rng):
+    torch = pytest.importorskip("torch")
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        log_mel_3d_batch([rng.standard_normal(4000)])
+        assert torch.get_num_threads() == 2
+        with pytest.raises(ValueError, match="float16"):
+            log_mel_3d_batch([rng.standard_normal(4000)], dtype=np.float16)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
