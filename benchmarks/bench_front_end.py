@@ -107,19 +107,21 @@ def main():
     )
     parser.add_argument("--root", type=Path, default=Path(default_root))
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--blas-threads", type=int, default=1,
-                        help="BLAS threads (default 1: strictly single-threaded, like psf; "
-                             "0 leaves BLAS its own default)")
+    parser.add_argument("--threads", "--blas-threads", dest="threads", type=int, default=1,
+                        help="BLAS and torch threads (default 1: strictly single-threaded, "
+                             "like psf; 0 leaves both their own defaults)")
     args = parser.parse_args()
-    if args.blas_threads:
+    if args.threads:
+        import torch
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(limits=args.blas_threads, user_api="blas")
+        threadpool_limits(limits=args.threads, user_api="blas")
+        torch.set_num_threads(args.threads)
     files = sorted((args.root / "wav").glob("*.wav"))
     if not files:
         raise SystemExit(f"no wav files under {args.root / 'wav'}")
     print(f"{len(files)} files from {args.root}; medians of {args.repeats} interleaved rounds, "
-          f"BLAS threads: {args.blas_threads or 'default'}\n")
+          f"BLAS and torch threads: {args.threads or 'default'}\n")
 
     signals = [load_audio(path, resampler="scipy") for path in files]
     print("1. features only (16 kHz signals in memory -> 3-D log-Mel), single process")

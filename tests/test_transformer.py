@@ -163,8 +163,11 @@ def test_wav_round_trip_is_within_pcm_quantisation(tmp_path_factory, amplitude, 
     transformer = LogMel3DTransformer(normalize=False, precision="float64").fit([signal])
     from_memory, from_file = transformer.transform([signal]), transformer.transform([path])
     static_memory, static_file = from_memory.chunks[:, 0], from_file.chunks[:, 0]
-    # 16-bit quantisation noise sits ~90 dB below these signals: log energies move < 1e-2
-    assert np.abs(static_memory - static_file).max() < 1e-2
+    # 16-bit quantisation (step 2^-15) moves a band's log energy by about q / amplitude:
+    # the largest change over 40 seeds was 3.4e-4 / amplitude to 4.6e-4 / amplitude for
+    # amplitudes 0.9 to 0.05, and 7.0e-4 / amplitude for the worst case hypothesis found
+    # (0.014 at amplitude 0.05, seed 337); the bound is 3x that.
+    assert np.abs(static_memory - static_file).max() < 2e-3 / amplitude
     np.testing.assert_array_equal(from_memory.n_frames, from_file.n_frames)
 
 
@@ -263,9 +266,6 @@ EXPECTED_FAILED_CHECKS = {
     "check_n_features_in": "rows are signals of any length: there is no fixed feature count",
     "check_n_features_in_after_fitting": "signals of any length are valid: no n_features_in_",
     "check_transformer_general": "a signal of another length is valid input, not an error",
-    "check_methods_sample_order_invariance": (
-        "float32 BLAS results differ in the last ulp with a row's position in the FFT block"
-    ),
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,7 +12,6 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
 from .._persistence import _add_version, _check_version
 from ..io._audio import RESAMPLERS, load_audio, source_name
@@ -88,13 +86,6 @@ def _as_source_list(X):
     return sources
 
 
-@lru_cache(maxsize=1)
-def _blas_controller():
-    """This process's thread-pool controller; building one scans the loaded libraries
-    (milliseconds), so it is built once per process rather than once per group."""
-    return ThreadpoolController()
-
-
 def _extract_group(sources, first_index, load_params, feature_params):
     """Decode a group of sources and compute their 3-D log-Mel features together.
 
@@ -105,10 +96,9 @@ def _extract_group(sources, first_index, load_params, feature_params):
         load_audio(source, name=source_name(source, first_index + i), **load_params)
         for i, source in enumerate(sources)
     ]
-    # OpenBLAS splits a matmul differently with another thread count, which
-    # changes float32 round-off: one thread makes every n_jobs give equal bits.
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
+    # Every kernel of the front end works row by row (no numpy BLAS call), so the
+    # bits depend neither on the group nor on the thread count: every n_jobs agrees.
+    features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
     return features.astype(np.float32, copy=False), frame_offsets
 
 
