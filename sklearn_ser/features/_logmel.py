@@ -158,6 +158,15 @@ def _window(name, length, dtype):
     return get_window(name, length, fftbins=False).astype(dtype)
 
 
+@lru_cache(maxsize=1)
+def _blas_controller():
+    """This process's thread-pool controller; building one scans the loaded libraries
+    (milliseconds), so it is built once per process."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _slot_layout(lengths, frame_length, hop_length):
     """Lay a batch of signals end to end so that all their frames start on one grid.
 
@@ -260,30 +269,28 @@ def _log_mel_stack(
     spectrum_buffer = np.empty(power_buffer.shape, dtype=np.result_type(dtype, np.complex64))
     import torch  # here, not at the top: `import sklearn_ser` stays free of torch
 
-    # All the loop's kernels are torch's or single-threaded numpy ones: with
-    # OpenBLAS's spinning threads next to torch's pool, the whole call took 20x
-    # longer on two cores. torch runs on the caller's torch.get_num_threads().
-    for block in range(0, n_slots, block_frames):
-        frames = buffer[: min(block_frames, n_slots - block)]
-        frames[:, :frame_length] = slot_frames[block : block + block_frames]
-        if taper is not None:
-            frames[:, :frame_length] *= taper
-        # torch's FFT (MKL on x86) runs twice as fast as scipy's pocketfft here.
-        spectrum = spectrum_buffer[: len(frames)]
-        torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
-        squared = spectrum.view(dtype)
-        np.square(squared, out=squared)
-        power = np.add(squared[:, 0::2], squared[:, 1::2], out=power_buffer[: len(frames)])
-        energies = energy_buffer[: len(frames)]
-        torch.mm(
-            torch.from_numpy(power), torch.from_numpy(projection),
-            out=torch.from_numpy(energies),
-        )
-        energies[energies == 0] = LOG_ENERGY_FLOOR
-        torch.log(
-            torch.from_numpy(energies),
-            out=torch.from_numpy(slot_log_mel[block : block + block_frames]),
-        )
+    # numpy's BLAS (the Mel projection) runs on one thread: its spinning threads
+    # next to torch's pool made the whole call 20x slower on two cores, and
+    # OpenBLAS splits a product differently with another thread count, which
+    # would change float32 bits. torch runs on the caller's torch.get_num_threads().
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        for block in range(0, n_slots, block_frames):
+            frames = buffer[: min(block_frames, n_slots - block)]
+            frames[:, :frame_length] = slot_frames[block : block + block_frames]
+            if taper is not None:
+                frames[:, :frame_length] *= taper
+            # torch's FFT (MKL on x86) runs twice as fast as scipy's pocketfft here.
+            spectrum = spectrum_buffer[: len(frames)]
+            torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
+            squared = spectrum.view(dtype)
+            np.square(squared, out=squared)
+            power = np.add(squared[:, 0::2], squared[:, 1::2], out=power_buffer[: len(frames)])
+            energies = np.matmul(power, projection, out=energy_buffer[: len(frames)])
+            energies[energies == 0] = LOG_ENERGY_FLOOR
+            torch.log(
+                torch.from_numpy(energies),
+                out=torch.from_numpy(slot_log_mel[block : block + block_frames]),
+            )
     del padded, slot_frames  # before the output is allocated: a lower peak for long files
     stack = np.empty((n_channels, frame_offsets[-1], n_mels), dtype=dtype)
     # frame_slots < n_slots by construction; "clip" writes straight into the output
@@ -317,12 +324,14 @@ def log_mel_spectrogram_batch(
     logged (eq. 4). The frames of all signals go through the FFT together, in
     blocks of ``block_frames``, so short files cost no per-file overhead.
 
-    The FFT, the Mel projection and the log are torch's (MKL on x86 CPUs: the
-    FFT is twice as fast as scipy's pocketfft on these frames;
-    ``docs/benchmarks.md``) and use ``torch.get_num_threads()`` threads, which
-    this function leaves alone. On a few cores one thread is the fastest
-    (``torch.set_num_threads(1)``: 171 ms against 205 ms with two threads for
-    the Emo-DB copy); the bits do not depend on the thread count.
+    The FFT and the log are torch's (MKL on x86 CPUs: the FFT is twice as fast
+    as scipy's pocketfft on these frames; ``docs/benchmarks.md``) and use
+    ``torch.get_num_threads()`` threads, which this function leaves alone; on
+    a few cores one thread is the fastest. The Mel projection is numpy's BLAS,
+    held to one thread during the call (a process-wide OpenBLAS setting, put
+    back on return). The float32 bits do not depend on torch's thread count;
+    they can differ in the last ulp with a frame's position in its block (the
+    BLAS kernel), so a signal alone and inside a batch may differ by ~1e-7.
 
     Parameters
     ----------
