@@ -3,7 +3,7 @@
 Runs over every file of the Emo-DB copy (``../shared/data/emodb`` or
 ``$SKLEARN_SER_EMODB``) and prints, from one run, medians over ``--repeats``
 rounds in which every contender runs once in turn (speed-ups are medians of
-the per-round ratios, steadier on a shared machine):
+the per-round ratios, steadier on a shared machine, with their quartiles):
 
 1. features only: 16 kHz signals already in memory -> 3-D log-Mel
    (psf: ``logfbank`` + ``delta`` twice, same parameters);
@@ -71,16 +71,20 @@ def interleaved(contenders, repeats):
             function()
             times[name].append(time.perf_counter() - start)
     reference = times[next(iter(contenders))]
-    return {
-        name: (statistics.median(seconds),
-               statistics.median(r / s for r, s in zip(reference, seconds, strict=True)))
-        for name, seconds in times.items()
-    }
+    results = {}
+    for name, seconds in times.items():
+        ratios = [r / s for r, s in zip(reference, seconds, strict=True)]
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        results[name] = (statistics.median(seconds), statistics.median(ratios),
+                         quartiles[0], quartiles[2])
+    return results
 
 
 def print_rows(results):
-    for name, (seconds, speedup) in results.items():
-        print(f"   {name:<34}{seconds:8.3f} s  {speedup:5.1f}x")
+    """One line per contender: median time, median speed-up and its quartiles over rounds."""
+    print(f"   {'':<34}{'median':>10}{'speed-up':>10}   quartiles")
+    for name, (seconds, speedup, low, high) in results.items():
+        print(f"   {name:<34}{seconds:8.3f} s{speedup:8.1f}x   {low:.1f}-{high:.1f}x")
 
 
 def resampler_quality():
@@ -142,7 +146,7 @@ def main():
     for transformer in transformers.values():
         transformer.fit_transform(files)  # warm up the worker pool
     print("\n2. end to end (files on disk -> normalised 300x40x3 chunks)")
-    print("   " + "; ".join(f"{name} {seconds:.3f} s" for name, (seconds, _) in parts.items()))
+    print("   " + "; ".join(f"{name} {seconds:.3f} s" for name, (seconds, *_) in parts.items()))
     print_rows(interleaved({
         "psf + resample_poly": lambda: psf_end_to_end(files),
         **{f"LogMel3DTransformer n_jobs={n_jobs}": (lambda t=t: t.fit_transform(files))
