@@ -507,6 +507,19 @@ def ordering(records):
     return "\n".join(lines) or "- no configuration has all its folds yet"
 
 
+def _differences(records, name, reference_name, protocol):
+    """Per-fold accuracy and UAR of ``name`` minus ``reference_name``'s, on the folds
+    both have stored (the same test sets)."""
+    reference = {r["fold"]: r for r in records.get((reference_name, protocol), [])}
+    folds = [r for r in records.get((name, protocol), []) if r["fold"] in reference]
+    return ([r["accuracy"] - reference[r["fold"]]["accuracy"] for r in folds],
+            [r["uar"] - reference[r["fold"]]["uar"] for r in folds])
+
+
+def _votes(d_uar):
+    return f"{sum(d > 0 for d in d_uar)} / {sum(d < 0 for d in d_uar)}"
+
+
 def paired(records):
     """Markdown rows: every configuration against the headline on the folds both have.
 
@@ -516,19 +529,38 @@ def paired(records):
     lines = ["| configuration | protocol | shared folds | Δ accuracy (mean, per fold) "
              "| Δ UAR (mean) | folds better / worse on UAR |", "|---|---|---|---|---|---|"]
     for protocol in PROTOCOLS:
-        reference = {r["fold"]: r for r in records.get((HEADLINE, protocol), [])}
         for name in [*CONFIGS, *ENSEMBLES]:
-            folds = [r for r in records.get((name, protocol), []) if r["fold"] in reference]
-            if name == HEADLINE or not folds:
+            if name == HEADLINE:
                 continue
-            d_acc = [r["accuracy"] - reference[r["fold"]]["accuracy"] for r in folds]
-            d_uar = [r["uar"] - reference[r["fold"]]["uar"] for r in folds]
+            d_acc, d_uar = _differences(records, name, HEADLINE, protocol)
+            if not d_acc:
+                continue
             per_fold = ", ".join(f"{d:+.3f}" for d in d_acc)
             lines.append(
-                f"| {name} | {protocol} | {len(folds)} | {np.mean(d_acc):+.3f} ({per_fold}) "
-                f"| {np.mean(d_uar):+.3f} | {sum(d > 0 for d in d_uar)} / "
-                f"{sum(d < 0 for d in d_uar)} |"
+                f"| {name} | {protocol} | {len(d_acc)} | {np.mean(d_acc):+.3f} ({per_fold}) "
+                f"| {np.mean(d_uar):+.3f} | {_votes(d_uar)} |"
             )
+    return "\n".join(lines)
+
+
+def grid_pairs(records):
+    """Markdown rows: the grid's two questions, fold by fold. ADCRNN against ACRNN
+    with the same loss, and contrastive-center against each other loss with the
+    same network (the paper's claims: ADCRNN > ACRNN, contrastive-center > center
+    and > cross-entropy alone)."""
+    comparisons = [(f"adcrnn-{loss}-small-tuned", f"acrnn-{loss}-small-tuned")
+                   for loss in LOSSES]
+    comparisons += [(f"{model}-cc-small-tuned", f"{model}-{loss}-small-tuned")
+                    for model in ("adcrnn", "acrnn") for loss in LOSSES if loss != "cc"]
+    lines = ["| first | second | protocol | shared folds | Δ accuracy (mean) | Δ UAR (mean) "
+             "| folds first better / worse on UAR |", "|---|---|---|---|---|---|---|"]
+    for protocol in PROTOCOLS:
+        for first, second in comparisons:
+            d_acc, d_uar = _differences(records, first, second, protocol)
+            if d_acc:
+                lines.append(f"| {first} | {second} | {protocol} | {len(d_acc)} "
+                             f"| {np.mean(d_acc):+.3f} | {np.mean(d_uar):+.3f} "
+                             f"| {_votes(d_uar)} |")
     return "\n".join(lines)
 
 
@@ -631,7 +663,9 @@ def command_report(args):
              "Ordering of the complete runs (a row with folds missing is not ranked):", "",
              ordering(records), "",
              f"Paired by fold against {HEADLINE} (same test sets; positive: better than it):",
-             "", paired(records), ""]
+             "", paired(records), "",
+             "The grid's comparisons, paired by fold (positive: the first is better):", "",
+             grid_pairs(records), ""]
     for name in FEATURED:
         for protocol in PROTOCOLS:
             parts += featured_section(records, name, protocol)

@@ -169,3 +169,27 @@ def test_a_checkpoint_folder_belongs_to_one_configuration(protocol, tmp_path):
     assert [cb for cb, _ in wrapped] == ["checkpoint_best", "checkpoint", "resume", *callbacks]
     with pytest.raises(SystemExit, match="another configuration"):
         protocol.with_checkpoints(protocol.build(config), dict(config, lr=0.5), tmp_path)
+
+
+def test_grid_pairs_compare_the_same_test_folds_only(protocol):
+    def folds(**uar_by_fold):
+        return [{"fold": int(k[1:]), "accuracy": 0.5 + u / 2, "uar": u}
+                for k, u in uar_by_fold.items()]
+
+    records = {
+        ("adcrnn-cc-small-tuned", "loso"): folds(f1=0.7, f2=0.5, f3=0.9),
+        # fold 3 is missing here: the pair is over folds 1 and 2 only
+        ("acrnn-cc-small-tuned", "loso"): folds(f1=0.6, f2=0.56),
+        ("adcrnn-ce-small-tuned", "loso"): folds(f1=0.7, f2=0.4, f3=0.5),
+    }
+    d_acc, d_uar = protocol._differences(records, "adcrnn-cc-small-tuned",
+                                         "acrnn-cc-small-tuned", "loso")
+    np.testing.assert_allclose(d_uar, [0.1, -0.06])
+    np.testing.assert_allclose(d_acc, [0.05, -0.03])
+    rows = protocol.grid_pairs(records).splitlines()[2:]
+    # One row per comparison with stored folds on both sides, nothing for the rest.
+    assert rows == [
+        "| adcrnn-cc-small-tuned | acrnn-cc-small-tuned | loso | 2 | +0.010 | +0.020 | 1 / 1 |",
+        # a tie (fold 1) counts on neither side
+        "| adcrnn-cc-small-tuned | adcrnn-ce-small-tuned | loso | 3 | +0.083 | +0.167 | 2 / 0 |",
+    ]
