@@ -407,8 +407,12 @@ def test_a_finished_run_is_not_trained_again(data, reference):
 def test_resuming_on_other_data_is_an_error(data, reference):
     X, y = data
     assert (reference[1] / "train_data.json").exists()
-    with pytest.raises(ValueError, match=r"other training data .*own checkpoint folder"):
+    with pytest.raises(ValueError, match=r"other training data \(the same number of samples "
+                                         rf"\({len(X)}\) with other values.*own checkpoint folder"):
         make_net(reference[1]).fit(X, y[::-1])  # a cross-validation fold sharing the folder
+    with pytest.raises(ValueError, match=rf"other training data \({len(X)} samples there, "
+                                         rf"{len(X) - 1} in this fit\)"):
+        make_net(reference[1]).fit(X[1:], y[1:])
 
 
 def test_an_incomplete_checkpoint_is_an_error(data, reference, tmp_path):

@@ -347,12 +347,18 @@ class ResumeFromCheckpoint(Callback):
         with open(self._fingerprint_file) as f:
             saved = json.load(f)
         if saved != fingerprint:
+            if saved.get("n_samples") == fingerprint["n_samples"]:
+                difference = (f"the same number of samples ({fingerprint['n_samples']}) with "
+                              "other values: another split, or features from another "
+                              "front-end version or machine")
+            else:
+                difference = (f"{saved.get('n_samples')} samples there, "
+                              f"{fingerprint['n_samples']} in this fit")
             raise ValueError(
                 f"The checkpoint in {_folder(self.checkpoint)!r} belongs to a run on other "
-                f"training data ({saved.get('n_samples')} samples) than this fit's "
-                f"({fingerprint['n_samples']} samples, or as many with other values). Give "
-                "every run its own checkpoint folder (one per cross-validation fold or grid "
-                "point), or delete this one to start afresh."
+                f"training data ({difference}). Give every run its own checkpoint folder "
+                "(one per cross-validation fold or grid point), or delete this one to start "
+                "afresh."
             )
 
     def _load(self, net):
