@@ -58,7 +58,8 @@ def psf_end_to_end(files):
 
 
 def interleaved(contenders, repeats):
-    """Median seconds and median speed-up over the first contender, timed round-robin.
+    """Median seconds, median speed-up over the first contender and the speed-up's
+    first and third quartiles over the rounds, timed round-robin.
 
     Every round runs each contender once, in turn, so a slow spell of a shared
     machine hits all of them; the speed-up is the median of the per-round
@@ -74,7 +75,8 @@ def interleaved(contenders, repeats):
     results = {}
     for name, seconds in times.items():
         ratios = [r / s for r, s in zip(reference, seconds, strict=True)]
-        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        quartiles = (statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1
+                     else ratios * 3)
         results[name] = (statistics.median(seconds), statistics.median(ratios),
                          quartiles[0], quartiles[2])
     return results
