@@ -267,6 +267,8 @@ def _log_mel_stack(
     taper = _window(window, frame_length, dtype)
     # |X|^2 W^T / n_fft: square the interleaved (re, im) pairs in place, add
     # each pair, and project; the 1/n_fft of eq. 1 is folded into the sparse matrix.
+    # (mel_filterbank first: it checks the range and names the values as given.)
+    mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max)
     projection = _sparse_projection(
         int(sample_rate), int(n_fft), int(n_mels), float(f_min), float(f_max), dtype
     )
