@@ -153,8 +153,8 @@ def test_batch_matches_psf_for_any_frame_hop_and_block(lengths, frame_and_hop_ms
 @pytest.mark.parametrize("block_frames", [1, 7, 512])
 def test_torch_threads_change_neither_the_setting_nor_the_bits(rng, block_frames):
     """The front end runs on the caller's torch threads and leaves the count alone;
-    1, 2 and 4 threads give the same bits (the FFT works row by row and the BLAS
-    projection is held to one thread), for full and ragged blocks alike."""
+    1, 2 and 4 threads give the same bits (the FFT works row by row and the
+    sparse projection calls no BLAS), for full and ragged blocks alike."""
     torch = pytest.importorskip("torch")
     signals = [rng.standard_normal(n) for n in (16000, 7001, 1000, 300, 33333)]
     previous = torch.get_num_threads()
@@ -201,3 +201,22 @@ def test_deltas_match_psf_per_utterance(lengths, width, seed):
 def test_frame_count_matches_psf_framesig(n_samples, frame_length, hop):
     frames = sigproc.framesig(np.zeros(n_samples), frame_length, hop)
     assert frame_count(n_samples, frame_length, hop) == len(frames)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_signal_gives_the_same_bits_alone_in_a_batch_and_for_any_block(rng, dtype):
+    """No stage depends on a frame's position: the FFT and the log work row by
+    row, and the sparse projection sums each frame's bins in one fixed order
+    (a BLAS product changed the last float32 ulp with the row's position)."""
+    signals = [10 ** rng.uniform(-4, 0) * rng.standard_normal(int(n))
+               for n in rng.integers(1, 20000, 25)]
+    batch, offsets = log_mel_3d_batch(signals, dtype=dtype)
+    for i, signal in enumerate(signals):
+        np.testing.assert_array_equal(log_mel_3d_batch([signal], dtype=dtype)[0],
+                                      batch[:, offsets[i]:offsets[i + 1]])
+    for block_frames in (1, 7, 100, 4096):
+        np.testing.assert_array_equal(
+            log_mel_3d_batch(signals[::-1], dtype=dtype, block_frames=block_frames)[0],
+            np.concatenate([batch[:, offsets[i]:offsets[i + 1]]
+                            for i in reversed(range(len(signals)))], axis=1),
+        )

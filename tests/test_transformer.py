@@ -266,9 +266,6 @@ EXPECTED_FAILED_CHECKS = {
     "check_n_features_in": "rows are signals of any length: there is no fixed feature count",
     "check_n_features_in_after_fitting": "signals of any length are valid: no n_features_in_",
     "check_transformer_general": "a signal of another length is valid input, not an error",
-    "check_methods_sample_order_invariance": (
-        "float32 BLAS results differ in the last ulp with a row's position in the FFT block"
-    ),
 }
 
 

@@ -158,13 +158,24 @@ def _window(name, length, dtype):
     return get_window(name, length, fftbins=False).astype(dtype)
 
 
-@lru_cache(maxsize=1)
-def _blas_controller():
-    """This process's thread-pool controller; building one scans the loaded libraries
-    (milliseconds), so it is built once per process."""
-    from threadpoolctl import ThreadpoolController
+@lru_cache(maxsize=32)
+def _sparse_projection(sample_rate, n_fft, n_mels, f_min, f_max, dtype):
+    """The filterbank divided by ``n_fft``, as a read-only CSR matrix ``(n_mels, n_bins)``.
 
-    return ThreadpoolController()
+    A triangular filterbank is mostly zeros (438 of the paper's 40 x 257
+    weights are not), and scipy's CSR product sums each frame's bins in one
+    fixed order, with no BLAS kernel whose blocking depends on the frame's
+    position: the Mel energies of a frame are the same bits in any batch.
+    """
+    import scipy.sparse
+
+    weights = mel_filterbank(
+        sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max
+    )
+    projection = scipy.sparse.csr_matrix((weights / n_fft).astype(dtype))
+    for array in (projection.data, projection.indices, projection.indptr):
+        array.setflags(write=False)
+    return projection
 
 
 def _slot_layout(lengths, frame_length, hop_length):
@@ -254,43 +265,41 @@ def _log_mel_stack(
         : n_slots * hop_length : hop_length
     ]
     taper = _window(window, frame_length, dtype)
-    weights = mel_filterbank(
-        sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max
-    )
     # |X|^2 W^T / n_fft: square the interleaved (re, im) pairs in place, add
-    # each pair, and project; the 1/n_fft of eq. 1 is folded into the small matrix.
-    projection = (weights.T / n_fft).astype(dtype)
+    # each pair, and project; the 1/n_fft of eq. 1 is folded into the sparse matrix.
+    # (mel_filterbank first: it checks the range and names the values as given.)
+    mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max)
+    projection = _sparse_projection(
+        int(sample_rate), int(n_fft), int(n_mels), float(f_min), float(f_max), dtype
+    )
     slot_log_mel = np.empty((n_slots, n_mels), dtype=dtype)
     # Frames are copied into a zero-padded (block, n_fft) buffer, which spares
     # the FFT its own padding copy.
     buffer = np.zeros((min(block_frames, max(n_slots, 1)), n_fft), dtype=dtype)
     power_buffer = np.empty((buffer.shape[0], n_fft // 2 + 1), dtype=dtype)
-    energy_buffer = np.empty((buffer.shape[0], n_mels), dtype=dtype)
     spectrum_buffer = np.empty(power_buffer.shape, dtype=np.result_type(dtype, np.complex64))
     import torch  # here, not at the top: `import sklearn_ser` stays free of torch
 
-    # numpy's BLAS (the Mel projection) runs on one thread: its spinning threads
-    # next to torch's pool made the whole call 20x slower on two cores, and
-    # OpenBLAS splits a product differently with another thread count, which
-    # would change float32 bits. torch runs on the caller's torch.get_num_threads().
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        for block in range(0, n_slots, block_frames):
-            frames = buffer[: min(block_frames, n_slots - block)]
-            frames[:, :frame_length] = slot_frames[block : block + block_frames]
-            if taper is not None:
-                frames[:, :frame_length] *= taper
-            # torch's FFT (MKL on x86) runs twice as fast as scipy's pocketfft here.
-            spectrum = spectrum_buffer[: len(frames)]
-            torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
-            squared = spectrum.view(dtype)
-            np.square(squared, out=squared)
-            power = np.add(squared[:, 0::2], squared[:, 1::2], out=power_buffer[: len(frames)])
-            energies = np.matmul(power, projection, out=energy_buffer[: len(frames)])
-            energies[energies == 0] = LOG_ENERGY_FLOOR
-            torch.log(
-                torch.from_numpy(energies),
-                out=torch.from_numpy(slot_log_mel[block : block + block_frames]),
-            )
+    # torch runs on the caller's torch.get_num_threads(); no BLAS is called, so
+    # no BLAS thread pool spins next to torch's.
+    for block in range(0, n_slots, block_frames):
+        frames = buffer[: min(block_frames, n_slots - block)]
+        frames[:, :frame_length] = slot_frames[block : block + block_frames]
+        if taper is not None:
+            frames[:, :frame_length] *= taper
+        # torch's FFT (MKL on x86) runs twice as fast as scipy's pocketfft here.
+        spectrum = spectrum_buffer[: len(frames)]
+        torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
+        squared = spectrum.view(dtype)
+        np.square(squared, out=squared)
+        power = np.add(squared[:, 0::2], squared[:, 1::2], out=power_buffer[: len(frames)])
+        # (W / n_fft) P^T: (n_mels, block), read through its transpose.
+        energies = (projection @ power.T).T
+        energies[energies == 0] = LOG_ENERGY_FLOOR
+        torch.log(
+            torch.from_numpy(energies),
+            out=torch.from_numpy(slot_log_mel[block : block + block_frames]),
+        )
     del padded, slot_frames  # before the output is allocated: a lower peak for long files
     stack = np.empty((n_channels, frame_offsets[-1], n_mels), dtype=dtype)
     # frame_slots < n_slots by construction; "clip" writes straight into the output
@@ -328,12 +337,12 @@ def log_mel_spectrogram_batch(
     as scipy's pocketfft on these frames; ``docs/benchmarks.md``) and use
     ``torch.get_num_threads()`` threads, which this function leaves alone (on
     two cores, two threads ran as fast as one on an idle machine and 2.2x
-    slower with the other core busy). The Mel projection is numpy's BLAS,
-    held to one thread during the call (a process-wide OpenBLAS setting, put
-    back on return). The float32 bits do not depend on torch's thread count;
-    they can differ in the last ulp with a frame's position in its block (the
-    BLAS kernel), so a signal alone and inside a batch may differ by up to
-    about 5e-7 (4.8e-7 over 40 random signals).
+    slower with the other core busy). The Mel projection is a sparse product
+    (scipy's CSR, the filterbank's non-zero weights only) that sums each
+    frame's bins in one fixed order, and no BLAS is called. So the bits of a
+    frame depend neither on torch's thread count nor on its position in a
+    block: a signal gives the same output alone, inside any batch, and for
+    any ``block_frames``.
 
     Parameters
     ----------

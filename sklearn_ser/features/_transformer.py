@@ -96,8 +96,9 @@ def _extract_group(sources, first_index, load_params, feature_params):
         load_audio(source, name=source_name(source, first_index + i), **load_params)
         for i, source in enumerate(sources)
     ]
-    # The front end holds its BLAS to one thread and its FFT is row by row, so the
-    # bits do not depend on the thread count: every n_jobs gives the same output.
+    # The front end's stages work frame by frame in a fixed order (no BLAS), so the
+    # bits depend neither on the thread count nor on the grouping: every n_jobs
+    # gives the same output.
     features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
     return features.astype(np.float32, copy=False), frame_offsets
 
