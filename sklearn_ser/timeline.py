@@ -8,13 +8,12 @@ reading the file in blocks so memory does not grow with its length.
 from __future__ import annotations
 
 import errno
-import math
 from pathlib import Path
 
 import numpy as np
 
 from .exceptions import AudioFileError, InvalidSignalError
-from .features import LogMel3DTransformer
+from .features import LogMel3DTransformer, chunk_count
 from .io import load_audio
 
 __all__ = ["WINDOWS_PER_BLOCK", "predict_timeline", "window_bounds"]
@@ -29,7 +28,9 @@ def window_bounds(n_samples, window, hop):
     Windows start every ``hop`` samples; the last one may end early at the
     end of the file (the front end pads it, as it pads an utterance's last
     chunk). A file shorter than a window gives one window, the whole file.
-    This is the front end's chunk count formula, in samples instead of frames.
+    With ``hop > window`` the samples between windows are skipped and no
+    window starts at or past the end. This is the front end's chunk count
+    (:func:`~sklearn_ser.features.chunk_count`), in samples instead of frames.
 
     Parameters
     ----------
@@ -43,7 +44,7 @@ def window_bounds(n_samples, window, hop):
     starts, stops : np.ndarray [shape=(n_windows,)], int
         Sample bounds of every window, ``stops <= n_samples``.
     """
-    n_windows = 1 + math.ceil(max(n_samples - window, 0) / hop)
+    n_windows = int(chunk_count(n_samples, window, hop))
     starts = np.arange(n_windows, dtype=np.int64) * hop
     return starts, np.minimum(starts + window, n_samples)
 

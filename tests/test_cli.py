@@ -370,6 +370,38 @@ def test_timeline_windows_are_the_pipeline_on_slices_of_the_file(model, tmp_path
     assert rows[-1][1] == pytest.approx(seconds)  # the last window ends with the file
 
 
+@pytest.mark.parametrize("n_samples, window, hop", [
+    (96000, 32000, 48000),  # 6 s, 2-s windows every 3 s: 0-2, 3-5 (no window at 6 s)
+    (72000, 16000, 36000),  # 4.5 s, 1-s windows every 2.25 s: 0-1, 2.25-3.25
+    (50, 20, 7), (50, 20, 20), (50, 20, 30), (50, 80, 7), (1, 20, 30), (60, 20, 20),
+])
+def test_window_bounds_never_start_a_window_at_or_past_the_end(n_samples, window, hop):
+    starts, stops = window_bounds(n_samples, window, hop)
+    expected = [0]  # windows every hop until one reaches the end, none past it
+    while expected[-1] + window < n_samples and expected[-1] + hop < n_samples:
+        expected.append(expected[-1] + hop)
+    assert starts.tolist() == expected
+    np.testing.assert_array_equal(stops, np.minimum(np.array(expected) + window, n_samples))
+    assert (stops > starts).all()
+
+
+def test_timeline_with_a_hop_longer_than_the_window_skips_the_gaps(model_path, model, tmp_path,
+                                                                    capsys):
+    # 4.5 s at 16 kHz, the model's 1-s window every 2.25 s: the third window
+    # would start at 4.5 s, the end of the file (it used to fail as an empty signal).
+    signal = np.random.default_rng(4).standard_normal(72000).astype(np.float32) * 0.1
+    path = tmp_path / "gaps.wav"
+    sf.write(path, signal, 16000, subtype="FLOAT")
+    rows = list(predict_timeline(model, path, hop_seconds=2.25))
+    assert [(row[0], row[1]) for row in rows] == [(0.0, 1.0), (2.25, 3.25)]
+    expected = model.predict_proba([(signal[:16000], 16000), (signal[36000:52000], 16000)])
+    np.testing.assert_allclose([row[2] for row in rows], expected, rtol=1e-12)
+    assert main(["timeline", str(model_path), str(path), "--hop", "2.25", "--format", "csv",
+                 "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[:2] for line in lines[1:]] == [["0.000", "1.000"], ["2.250", "3.250"]]
+
+
 def test_timeline_of_a_trim_zeros_model_skips_digital_silence(model, tmp_path, capsys):
     trimming = copy.deepcopy(model).set_params(features__trim_zeros=True)
     rate = 22050

@@ -1,6 +1,6 @@
 """3-D log-Mel front end: pure functions, chunked container, transformer."""
 
-from ._chunked import ChunkedFeatures
+from ._chunked import ChunkedFeatures, chunk_count
 from ._logmel import (
     deltas,
     frame_count,
@@ -18,6 +18,7 @@ __all__ = [
     "ChunkedFeatures",
     "LogMel3DTransformer",
     "UtteranceStatistics",
+    "chunk_count",
     "deltas",
     "frame_count",
     "frame_signal",

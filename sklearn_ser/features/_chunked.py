@@ -4,7 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ChunkedFeatures"]
+__all__ = ["ChunkedFeatures", "chunk_count"]
+
+
+def chunk_count(lengths, size, hop):
+    """Number of chunks of ``size`` starting every ``hop`` that cover an utterance.
+
+    ``1 + ceil(max(n - size, 0) / hop)``: chunks start at ``0, hop, 2 hop,
+    ...`` until one reaches the end (the last is padded). With ``hop > size``
+    the gaps between chunks are skipped, and no chunk starts at or past the
+    end, which caps the count at ``ceil(n / hop)``. An utterance shorter than
+    ``size`` gives one chunk. The front end counts chunks in frames, the
+    timeline counts windows in samples.
+
+    Parameters
+    ----------
+    lengths : int or array-like of int
+        Utterance lengths (frames or samples), each >= 1.
+    size, hop : int
+        Chunk length and hop between chunk starts, in the same unit, >= 1.
+
+    Returns
+    -------
+    n_chunks : np.ndarray of int64, shaped like ``lengths``
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    covering = 1 + (np.maximum(lengths - size, 0) + hop - 1) // hop
+    starting_inside = (lengths + hop - 1) // hop
+    return np.maximum(np.minimum(covering, starting_inside), 1)
 
 
 def _ranges(starts, lengths):

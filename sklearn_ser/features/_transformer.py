@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import _add_version, _check_version
 from ..io._audio import RESAMPLERS, load_audio, source_name
-from ._chunked import ChunkedFeatures
+from ._chunked import ChunkedFeatures, chunk_count
 from ._logmel import WINDOWS, log_mel_3d_batch, samples_per
 
 __all__ = ["LogMel3DTransformer"]
@@ -149,7 +149,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         Frames per chunk (300 frames of 10 ms = 3 s).
     chunk_hop_frames : int or None, default=None
         Hop between chunk starts in frames; ``None`` means ``chunk_frames``
-        (no overlap). Smaller values give overlapping chunks.
+        (no overlap). Smaller values give overlapping chunks, larger ones
+        skip the frames between chunks.
     max_chunks : int or None, default=None
         Keep at most this many chunks per utterance (the first ones); bounds
         the memory a very long outlier can take.
@@ -196,7 +197,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     ``np.asarray(X_out[i])`` is utterance ``i``'s chunks of shape
     ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32, first chunk first.
     An utterance gives ``1 + ceil(max(n_frames - chunk_frames, 0) / chunk_hop_frames)``
-    chunks, the last one zero-padded; ``n_frames`` follows psf's framing.
+    chunks, the last one zero-padded; ``n_frames`` follows psf's framing. A
+    hop longer than the chunk skips the frames between chunks and never
+    starts a chunk past the last frame (:func:`~sklearn_ser.features.chunk_count`).
 
     Examples
     --------
@@ -369,7 +372,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         parts = []
         for features, frame_offsets in groups:
             lengths = np.diff(frame_offsets)
-            n_chunks = 1 + (np.maximum(lengths - chunk_frames, 0) + hop - 1) // hop
+            n_chunks = chunk_count(lengths, chunk_frames, hop)
             if self.max_chunks is not None:
                 n_chunks = np.minimum(n_chunks, self.max_chunks)
             chunk_offsets = np.concatenate([[0], np.cumsum(n_chunks)])
