@@ -332,6 +332,21 @@ def test_predict_skips_an_unreadable_file_and_keeps_the_others(model_path, model
     assert "1 of 3 files could not be read" in lines[-1] and str(empty) in lines[-1]
 
 
+def test_predict_and_timeline_progress_follow_the_commands_quiet_flag(model_path, model,
+                                                                      corpus, tmp_path, capsys):
+    # model_path was trained with -q; "loud" is the same model saved with progress on.
+    _, files, _ = corpus
+    loud = tmp_path / "loud.joblib"
+    joblib.dump(copy.deepcopy(model).set_params(features__verbose=1), loud)
+    for saved in (model_path, loud):
+        for command in (["predict", str(saved), str(files[0])],
+                        ["timeline", str(saved), str(files[0])]):
+            assert main([*command, "-q"]) == 0
+            assert capsys.readouterr().err == ""
+            assert main(command) == 0
+            assert "[LogMel3DTransformer] 1/1 files" in capsys.readouterr().err
+
+
 # -- timeline -----------------------------------------------------------------------
 def test_timeline_of_a_short_file_is_the_pipelines_chunk_prediction(model_path, model,
                                                                      tmp_path, capsys):

@@ -309,14 +309,27 @@ def _starts_like_a_pickle(path):
     return False
 
 
-def load_model(path):
+def load_model(path, args=None):
     """The fitted pipeline saved in ``path``, or a :class:`CliError` naming the file.
 
     Only a file named like a pickle (:func:`is_pickle_name`, the names
     :func:`save_model` pickles to) is ever unpickled, and only when it is not
     a zip; every other name goes to the safe loader, which runs none of the
     file's content, so a pickle renamed ``model.sser`` is refused, not run.
+    With the command's ``args``, the front end's progress lines follow this
+    command's ``--quiet``, not the ``verbose`` the model was trained with.
     """
+    model = _load_model(path)
+    if args is not None:
+        from ..features import LogMel3DTransformer
+
+        for _, step in getattr(model, "steps", ()):
+            if isinstance(step, LogMel3DTransformer):
+                step.set_params(verbose=int(progress(args)))
+    return model
+
+
+def _load_model(path):
     import joblib
 
     path = Path(path)

@@ -48,7 +48,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    model = load_model(args.model)
+    model = load_model(args.model, args)
     for path in args.files:  # before any work, so a typo does not cost a long run
         if not path.exists():
             raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))

@@ -44,7 +44,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    model = load_model(args.model)
+    model = load_model(args.model, args)
     set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
     rows = predict_timeline(model, args.audio, window_seconds=args.window, hop_seconds=args.hop)
