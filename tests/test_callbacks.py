@@ -21,6 +21,7 @@ from sklearn_ser.nn import (
     CosineAnnealing,
     MissingBestWeightsWarning,
     NonFiniteLossError,
+    RecordTrainData,
     ResumeFromCheckpoint,
     StopOnNonFiniteLoss,
     TrainingInterruptedWarning,
@@ -413,6 +414,23 @@ def test_resuming_on_other_data_is_an_error(data, reference):
     with pytest.raises(ValueError, match=rf"other training data \({len(X)} samples there, "
                                          rf"{len(X) - 1} in this fit\)"):
         make_net(reference[1]).fit(X[1:], y[1:])
+
+
+def test_a_run_without_resume_still_records_its_data_for_a_later_resume(data, tmp_path):
+    # `sklearn-ser train --checkpoint-dir D` then `... --resume` on another corpus
+    # used to continue silently: only a resuming run recorded its training data.
+    X, y = data
+    fresh = ADCRNNClassifier(**{**TINY, "max_epochs": 1, "verbose": 0, "random_state": 0,
+                                "callbacks": resumable_callbacks(tmp_path, resume=False)})
+    fresh.fit(X, y)
+    assert "train_data" in dict(fresh.callbacks_)
+    assert (tmp_path / "train_data.json").exists()
+    with pytest.raises(ValueError, match=r"other training data \(the same number of samples"):
+        make_net(tmp_path).fit(X, y[::-1])
+    # Unhashable training data cannot vouch for itself: the earlier record goes.
+    RecordTrainData(AtomicCheckpoint(monitor=None, dirname=str(tmp_path))).on_train_begin(
+        fresh, X=object(), y=None)
+    assert not (tmp_path / "train_data.json").exists()
 
 
 def test_an_incomplete_checkpoint_is_an_error(data, reference, tmp_path):

@@ -7,6 +7,7 @@ from ._augment import SpecAugment, mask_chunks
 from ._checkpoints import (
     AtomicCheckpoint,
     MissingBestWeightsWarning,
+    RecordTrainData,
     ResumeFromCheckpoint,
     TrainingInterruptedWarning,
     resumable_callbacks,
@@ -31,6 +32,7 @@ __all__ = [
     "CosineAnnealing",
     "MissingBestWeightsWarning",
     "NonFiniteLossError",
+    "RecordTrainData",
     "ResumeFromCheckpoint",
     "SpecAugment",
     "StopOnNonFiniteLoss",

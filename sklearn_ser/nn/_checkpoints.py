@@ -4,6 +4,8 @@
   and the state of torch's random generator.
 - :class:`ResumeFromCheckpoint` loads the last checkpoint when training
   begins and trains only the epochs that are left.
+- :class:`RecordTrainData` records what a run trains on, so that a resume
+  on other data is refused.
 - :func:`resumable_callbacks` puts them together.
 """
 
@@ -23,6 +25,7 @@ from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 __all__ = [
     "AtomicCheckpoint",
     "MissingBestWeightsWarning",
+    "RecordTrainData",
     "ResumeFromCheckpoint",
     "TrainingInterruptedWarning",
     "resumable_callbacks",
@@ -313,7 +316,7 @@ class ResumeFromCheckpoint(Callback):
             return
         self.did_load_ = True
         if not os.path.exists(self.checkpoint.f_history_):
-            self._write_fingerprint(X, y)
+            _write_fingerprint(self.checkpoint, X, y)
             return
         self._check_fingerprint(X, y)
         self._load(net)
@@ -329,22 +332,12 @@ class ResumeFromCheckpoint(Callback):
             print(f"Resumed from the checkpoint of epoch {done} in {_folder(self.checkpoint)!r}; "
                   f"{net.max_epochs} of {self.total_epochs_} epochs left.")
 
-    @property
-    def _fingerprint_file(self):
-        return os.path.join(self.checkpoint.dirname, self.checkpoint.fn_prefix + TRAIN_DATA_FILE)
-
-    def _write_fingerprint(self, X, y):
-        fingerprint = _fingerprint(X, y)
-        if fingerprint is not None:
-            os.makedirs(self.checkpoint.dirname or os.curdir, exist_ok=True)
-            with open(self._fingerprint_file, "w") as f:
-                json.dump(fingerprint, f)
-
     def _check_fingerprint(self, X, y):
         fingerprint = _fingerprint(X, y)
-        if fingerprint is None or not os.path.exists(self._fingerprint_file):
+        path = _fingerprint_file(self.checkpoint)
+        if fingerprint is None or not os.path.exists(path):
             return
-        with open(self._fingerprint_file) as f:
+        with open(path) as f:
             saved = json.load(f)
         if saved != fingerprint:
             if saved.get("n_samples") == fingerprint["n_samples"]:
@@ -440,6 +433,46 @@ class ResumeFromCheckpoint(Callback):
             )
 
 
+class RecordTrainData(Callback):
+    """Write the size and hash of the training data next to a run's checkpoints.
+
+    Each ``fit`` writes ``<fn_prefix>train_data.json`` in the checkpoint's
+    folder when training begins, so that a later run resuming from this
+    folder (:class:`ResumeFromCheckpoint`) can tell whether it trains on the
+    same data. :func:`resumable_callbacks` uses it when ``resume=False``; a
+    :class:`ResumeFromCheckpoint` records the data itself when it starts afresh.
+
+    Parameters
+    ----------
+    checkpoint : skorch.callbacks.Checkpoint
+        The run's checkpoint (its ``dirname`` and ``fn_prefix`` name the file).
+    """
+
+    def __init__(self, checkpoint):
+        self.checkpoint = checkpoint
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        _write_fingerprint(self.checkpoint, X, y)
+
+
+def _fingerprint_file(checkpoint):
+    return os.path.join(checkpoint.dirname, checkpoint.fn_prefix + TRAIN_DATA_FILE)
+
+
+def _write_fingerprint(checkpoint, X, y):
+    """Record ``X`` and ``y`` for ``checkpoint``'s run, replacing an earlier run's
+    record (removed when the data cannot be hashed, so it cannot vouch for them)."""
+    fingerprint = _fingerprint(X, y)
+    path = _fingerprint_file(checkpoint)
+    if fingerprint is None:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    os.makedirs(checkpoint.dirname or os.curdir, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(fingerprint, f)
+
+
 def _fingerprint(X, y):
     """Size and hash of the training data, or None for data that is not arrays.
 
@@ -481,7 +514,8 @@ def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best
     resume : bool, default=True
         Load the last checkpoint, if any, when ``fit`` begins. With False a
         run starts afresh and overwrites the folder's checkpoints epoch by
-        epoch.
+        epoch (and its ``train_data.json``, so that a later resume checks
+        its data against this run's).
     monitor : str or None, default="valid_loss_best"
         History key that marks the best epoch (needs a validation split);
         None saves no best checkpoint (e.g. with ``train_split=None``).
@@ -493,7 +527,8 @@ def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best
     callbacks : list of (str, Callback)
         ``("checkpoint_best", AtomicCheckpoint(monitor=monitor, ...))`` (when
         ``monitor`` is set), ``("checkpoint", AtomicCheckpoint(monitor=None,
-        ...))`` and, when ``resume``, ``("resume", ResumeFromCheckpoint(...))``:
+        ...))`` and ``("resume", ResumeFromCheckpoint(...))`` (with
+        ``resume=False``: ``("train_data", RecordTrainData(...))``):
         pass them as ``callbacks=`` (named, so ``callbacks__checkpoint__...``
         reaches them). The classifiers already stop on a non-finite loss
         (their default ``finite_loss`` callback).
@@ -514,6 +549,6 @@ def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best
     # After the best checkpoint, so the history it saves has this epoch's event.
     last = AtomicCheckpoint(monitor=None, dirname=dirname, event_name=None)
     callbacks.append(("checkpoint", last))
-    if resume:
-        callbacks.append(("resume", ResumeFromCheckpoint(last)))
+    callbacks.append(("resume", ResumeFromCheckpoint(last)) if resume
+                     else ("train_data", RecordTrainData(last)))
     return callbacks
