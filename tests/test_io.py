@@ -91,6 +91,30 @@ def test_file_object_and_name(tmp_path):
     assert source_name(np.zeros(3), 2) == "signal #2"
 
 
+def test_a_file_object_is_read_from_where_it_stands_and_put_back_there():
+    from sklearn_ser import LogMel3DTransformer
+
+    signal = _tone(300, 16000)
+    encoded = io.BytesIO()
+    sf.write(encoded, signal, 16000, format="WAV", subtype="FLOAT")
+    buffer = io.BytesIO(b"12345678" + encoded.getvalue())  # the WAV starts at byte 8
+    buffer.seek(8)
+    first = load_audio(buffer)
+    assert buffer.tell() == 8
+    np.testing.assert_array_equal(load_audio(buffer), first)  # twice: same samples
+    np.testing.assert_allclose(first, signal, atol=1e-7)
+    # fit, then transform the very same objects (it used to fail: "Format not recognised")
+    objects = [io.BytesIO(encoded.getvalue()) for _ in range(3)]
+    front_end = LogMel3DTransformer(chunk_frames=50)
+    np.testing.assert_array_equal(front_end.fit_transform(objects).chunks,
+                                  front_end.transform(objects).chunks)
+    buffer.seek(0, io.SEEK_END)  # an object left at its end says where it was read from
+    with pytest.raises(AudioFileError, match=rf"file object #0.*read from byte "
+                                             rf"{len(buffer.getvalue())}, where the file"):
+        load_audio(buffer, name="file object #0")
+    assert buffer.tell() == len(buffer.getvalue())
+
+
 def test_native_rate_with_sample_rate_none(tmp_path):
     path = tmp_path / "native.wav"
     sf.write(path, _tone(300, 22050), 22050)

@@ -120,12 +120,30 @@ def _read_file(source, name, dtype):
         decoded = read_wav(path, dtype)
         if decoded is not None:
             return _mono(*decoded, dtype)
+    # A file object is read from where it stands and put back there, so the
+    # same objects can go through fit, then transform or predict.
+    position = _position(source)
     try:
         samples, file_rate = sf.read(source, dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         reason = str(exc).strip() or type(exc).__name__
+        if position:
+            reason += f" (read from byte {position}, where the file object stood)"
         raise AudioFileError(f"cannot decode audio file '{name}': {reason}") from exc
+    finally:
+        if position is not None:
+            source.seek(position)
     return _mono(samples, file_rate, dtype)
+
+
+def _position(source):
+    """Position of a seekable file object, or None (a path, or a stream that cannot seek)."""
+    if isinstance(source, (str, os.PathLike)):
+        return None
+    try:
+        return source.tell() if source.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _mono(samples, sample_rate, dtype):
