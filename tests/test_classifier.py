@@ -214,6 +214,10 @@ def test_errors_are_clear(features):
         make_clf().fit(X, ["anger", 1] * (len(y) // 2))
     with pytest.raises(ValueError, match="precision='half'"):
         make_clf(precision="half").fit(X, y)
+    short = LogMel3DTransformer(chunk_frames=3, n_mels=20).fit_transform([np.ones(8000)] * 2)
+    with pytest.raises(ValueError, match="chunks of 3 frames are too short for ADCRNN, which "
+                                         "needs at least 4; give the front end chunk_frames >= 4"):
+        make_clf().fit(short, ["anger", "sadness"])
     fitted = make_clf(max_epochs=1).fit(X, y)
     other = LogMel3DTransformer(chunk_frames=60, n_mels=26).fit_transform([np.ones(8000)])
     with pytest.raises(ValueError, match=r"\(3, 60, 26\).*\(3, 60, 20\)"):

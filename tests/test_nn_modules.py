@@ -112,6 +112,41 @@ def test_too_few_mel_bins_raise(model_cls, n_mels):
         model_cls(n_mels=n_mels)
 
 
+@pytest.mark.parametrize("model_cls", [ADCRNN, ACRNN])
+@pytest.mark.parametrize(("name", "value", "what"), [
+    ("conv_channels", -8, "a positive integer"),
+    ("conv_channels", 8.5, "a positive integer"),
+    ("lstm_units", 0, "a positive integer"),
+    ("embedding_dim", True, "a positive integer"),
+    ("dropout", 1.0, r"a probability in \[0, 1\)"),
+    ("dropout", -0.1, r"a probability in \[0, 1\)"),
+    ("pool_size", (2,), r"two positive integers \(time, freq\)"),
+    ("pool_size", (2, 0), r"two positive integers \(time, freq\)"),
+])
+def test_impossible_sizes_are_refused_by_name(model_cls, name, value, what):
+    # torch would fail later ("negative dimension -8", "out_channels must be
+    # divisible by groups") without naming the parameter.
+    given = re.escape(f"{model_cls.__name__}: {name}={value!r}")
+    with pytest.raises(ValueError, match=rf"{given} must be {what} \(module__{name} on a "
+                                         r"classifier\)"):
+        model_cls(**{**SMALL[model_cls], name: value})
+
+
+def test_acrnn_may_have_no_stacked_convolution_and_adcrnn_needs_a_dilated_one():
+    assert ACRNN(**{**SMALL_ACRNN, "n_stacked": 0})(_chunks(n_mels=40))[0].shape == (2, 7)
+    with pytest.raises(ValueError, match="n_dilated=0 must be a positive integer"):
+        ADCRNN(**SMALL_ADCRNN, n_dilated=0)
+
+
+@pytest.mark.parametrize(("model_cls", "min_frames"), [(ADCRNN, 4), (ACRNN, 2)])
+def test_min_frames_is_the_shortest_chunk_the_network_takes(model_cls, min_frames):
+    model = _small(model_cls).train()
+    assert model.min_frames == min_frames
+    assert model(_chunks(n_frames=min_frames))[0].shape == (2, 7)
+    with pytest.raises(RuntimeError):
+        model(_chunks(n_frames=min_frames - 1))
+
+
 def test_skip_net_receptive_field_is_three_dilated_convs():
     # Three 3x3 convolutions with dilation 2 see 1 + 3 * 2 * (3 - 1) = 13 frames;
     # the single dilated skip conv sees 5, inside that window.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._layers import AttentiveCRNN, ConvBlock
+from ._layers import AttentiveCRNN, ConvBlock, check_sizes
 
 __all__ = ["ACRNN"]
 
@@ -86,7 +86,8 @@ class ACRNN(AttentiveCRNN):
     Notes
     -----
     ``forward(x)`` maps ``(batch, in_channels, n_frames, n_mels)`` to
-    ``(logits, embedding)`` (see :meth:`AttentiveCRNN.forward`).
+    ``(logits, embedding)`` (see :meth:`AttentiveCRNN.forward`); any
+    ``n_frames >= pool_size[0]`` works (``min_frames``).
     """
 
     def __init__(
@@ -107,8 +108,15 @@ class ACRNN(AttentiveCRNN):
         conv_batch_norm=False,
     ):
         super().__init__()
+        pool_size = check_sizes(
+            "ACRNN", dropout=dropout, pool_size=pool_size, n_classes=n_classes, n_mels=n_mels,
+            in_channels=in_channels, conv_channels=conv_channels,
+            stacked_channels=stacked_channels, n_stacked=n_stacked, may_be_zero=("n_stacked",),
+            linear_units=linear_units, lstm_units=lstm_units, embedding_dim=embedding_dim,
+        )
         self.n_mels = n_mels
-        kernel_size, pool_size = tuple(kernel_size), tuple(pool_size)
+        self.min_frames = pool_size[0]  # SAME convolutions, then one pooled step
+        kernel_size = tuple(kernel_size)
         if any(k % 2 == 0 for k in kernel_size):
             raise ValueError(f"kernel_size={kernel_size} must be odd for SAME padding")
         pooled_mels = n_mels // pool_size[1]

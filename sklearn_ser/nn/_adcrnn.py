@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ._layers import AttentiveCRNN, ConvBlock
+from ._layers import AttentiveCRNN, ConvBlock, check_sizes
 
 __all__ = ["ADCRNN"]
 
@@ -104,7 +104,7 @@ class ADCRNN(AttentiveCRNN):
     -----
     ``forward(x)`` maps ``(batch, in_channels, n_frames, n_mels)`` to
     ``(logits, embedding)`` (see :meth:`AttentiveCRNN.forward`); any
-    ``n_frames >= 2 * pool_size[0] + 2`` works. Choices where the paper is
+    ``n_frames >= pool_size[0] + 2`` works (``min_frames``). Choices where the paper is
     silent (biases before batch norm, where dropout sits, batch norm on the
     skip branch) are listed in ``docs/models.md``.
     """
@@ -126,8 +126,15 @@ class ADCRNN(AttentiveCRNN):
         pool_size=(2, 4),
     ):
         super().__init__()
+        pool_size = check_sizes(
+            "ADCRNN", dropout=dropout, pool_size=pool_size, n_classes=n_classes, n_mels=n_mels,
+            in_channels=in_channels, conv_channels=conv_channels,
+            dilated_channels=dilated_channels, n_dilated=n_dilated, dilation=dilation,
+            linear_units=linear_units, lstm_units=lstm_units, embedding_dim=embedding_dim,
+        )
         self.n_mels = n_mels
-        pool_size = tuple(pool_size)
+        # VALID 3x3 convolution (2 frames), then one pooled step.
+        self.min_frames = pool_size[0] + 2
         pooled_mels = (n_mels - 2) // pool_size[1]
         if pooled_mels < 1:
             raise ValueError(

@@ -238,6 +238,14 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             if hasattr(self, "input_shape_"):
                 kwargs.setdefault("n_mels", self.input_shape_[-1])
         self.module_ = self.initialized_instance(self.module, kwargs)
+        min_frames = getattr(self.module_, "min_frames", None)
+        frames = getattr(self, "input_shape_", (None,) * 3)[-2]
+        if min_frames is not None and frames is not None and frames < min_frames:
+            raise ValueError(
+                f"{type(self).__name__}: chunks of {frames} frames are too short for "
+                f"{type(self.module_).__name__}, which needs at least {min_frames}; give the "
+                f"front end chunk_frames >= {min_frames}"
+            )
         return self
 
     def initialize_criterion(self):

@@ -18,6 +18,8 @@ and Nguyen, JAEC 2020, Sec. 3; Chen et al., IEEE SPL 2018, Sec. II):
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import torch
 from torch import nn
 
@@ -28,6 +30,7 @@ __all__ = [
     "ConvBlock",
     "EmbeddingClassifier",
     "FrameLinear",
+    "check_sizes",
 ]
 
 #: Negative slope of every LeakyReLU in both papers.
@@ -198,6 +201,46 @@ class EmbeddingClassifier(nn.Module):
         return self.fc2(self.dropout(embedding)), embedding
 
 
+def check_sizes(network, *, dropout, pool_size, may_be_zero=(), **sizes):
+    """Refuse sizes a network cannot be built with, naming the parameter.
+
+    Parameters
+    ----------
+    network : str
+        The network's name, for the message.
+    dropout : float
+        A probability in [0, 1).
+    pool_size : tuple of int
+        ``(time, freq)`` pooling, two positive integers.
+    may_be_zero : tuple of str, default=()
+        Names among ``sizes`` that may also be 0 (a layer count).
+    **sizes : int
+        Every other size (channels, units, layer counts), each a positive integer.
+
+    Returns
+    -------
+    pool_size : tuple of int
+    """
+    def refuse(name, value, what):
+        raise ValueError(f"{network}: {name}={value!r} must be {what} "
+                         f"(module__{name} on a classifier)")
+
+    for name, value in sizes.items():
+        lowest = 0 if name in may_be_zero else 1
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < lowest:
+            refuse(name, value, "an integer >= 0" if lowest == 0 else "a positive integer")
+    if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0 <= dropout < 1:
+        refuse("dropout", dropout, "a probability in [0, 1)")
+    try:
+        pool = tuple(pool_size)
+    except TypeError:
+        pool = ()
+    if len(pool) != 2 or any(isinstance(v, bool) or not isinstance(v, Integral) or v < 1
+                             for v in pool):
+        refuse("pool_size", pool_size, "two positive integers (time, freq)")
+    return tuple(int(v) for v in pool)
+
+
 def _table_shape(tensor):
     """Shape of one sample in the papers' table layout (time, freq, channels)."""
     shape = tuple(tensor.shape[1:])
@@ -218,6 +261,9 @@ class AttentiveCRNN(nn.Module):
     n_mels, n_classes, embedding_dim : int
         The constructor's values, so a wrapper (e.g. a skorch net sizing the
         criterion's ``n_features``) can read them from the built module.
+    min_frames : int
+        The shortest chunk (in frames) the front end leaves at least one
+        time step of; the classifiers check their chunks against it in ``fit``.
 
     Notes
     -----
