@@ -113,6 +113,8 @@ def test_version(capsys):
         (["train", "--dataset", "folder", "--root", ".", "--groups", "(spk", "--out",
           "m.joblib"], "--groups '(spk' is not a valid regular expression"),
         (["timeline", "m.joblib", "a.wav", "--hop", "-1"], "--hop"),
+        (["train", "--dataset", "demo", "--out", "m.sser", "--aux-weight", "nan"], "--aux-weight"),
+        (["train", "--dataset", "demo", "--out", "m.sser", "--aux-weight", "-1"], "--aux-weight"),
         (["demo", "--n-samples", "10"], "--n-samples"),
         (["train", "--dataset", "demo", "--n-seeds", "2", "--out", "m.joblib",
           "--checkpoint-dir", "ck"], "--n-seeds 2"),

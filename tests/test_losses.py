@@ -212,6 +212,22 @@ def test_bad_aux_raises_naming_the_parameter():
         CenterAugmentedLoss(aux="contrastive")
 
 
+@pytest.mark.parametrize(("name", "value", "bound"), [
+    ("aux_weight", -1.0, ">= 0"), ("aux_weight", float("nan"), ">= 0"),
+    ("aux_weight", "heavy", ">= 0"), ("lambda_", 0.0, "> 0"), ("lambda_", -1, "> 0"),
+    ("lambda_", float("inf"), "> 0"), ("label_smoothing", -0.1, ">= 0"),
+])
+def test_bad_weights_raise_naming_the_parameter(name, value, bound):
+    # -1 used to be accepted (a loss rewarding spread classes), NaN to fail training
+    # with "lower the learning rate".
+    with pytest.raises(ValueError, match=rf"CenterAugmentedLoss: {name}=.* must be a finite "
+                                         rf"number {bound} \(criterion__{name} on a classifier"):
+        CenterAugmentedLoss(**{name: value})
+    with pytest.raises(ValueError, match=r"label_smoothing=1.5 must be in \[0, 1\]"):
+        CenterAugmentedLoss(label_smoothing=1.5)
+    assert CenterAugmentedLoss(aux_weight=0, lambda_=np.float32(0.5)).lambda_ == 0.5
+
+
 def test_aux_without_embedding_raises():
     criterion = CenterAugmentedLoss(n_classes=3, n_features=2)
     with pytest.raises(TypeError, match=r"\(logits, embedding\)"):

@@ -75,6 +75,13 @@ def positive_float(text):
     return value
 
 
+def non_negative_float(text):
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def fraction(text):
     value = float(text)
     if not 0 <= value < 1:
@@ -133,7 +140,7 @@ def add_model_options(parser):
                             "2018) (default: %(default)s)")
     group.add_argument("--loss", choices=LOSSES, default="contrastive-center",
                        help="auxiliary loss added to cross-entropy (default: %(default)s)")
-    group.add_argument("--aux-weight", type=float, default=1.0, metavar="W",
+    group.add_argument("--aux-weight", type=non_negative_float, default=1.0, metavar="W",
                        help="weight of the auxiliary loss (default: %(default)s)")
     group.add_argument("--width", choices=tuple(WIDTHS["adcrnn"]), default="paper",
                        help="layer widths: the published ones, or smaller for a CPU "

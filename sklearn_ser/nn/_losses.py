@@ -17,6 +17,8 @@ Wen et al.'s separate moving-average rule.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -153,13 +155,27 @@ class ContrastiveCenterLoss(_Centers):
 
     def __init__(self, n_classes, n_features, lambda_=1.0):
         super().__init__(n_classes, n_features)
-        self.lambda_ = lambda_
+        self.lambda_ = _check_number(type(self).__name__, "lambda_", lambda_, positive=True)
 
     def forward(self, features, target):
         distances, own_class = self._squared_distances(features, target)
         intra = distances[own_class]
         inter = distances.masked_fill(own_class, 0.0).sum(dim=1)
         return (0.5 * intra / (inter + self.lambda_)).mean()
+
+
+def _check_number(owner, name, value, *, positive):
+    """``value`` as a float, or a ValueError naming ``owner``'s parameter
+    (finite, and > 0 when ``positive``, otherwise >= 0)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0 or (
+            positive and number == 0):
+        raise ValueError(f"{owner}: {name}={value!r} must be a finite number "
+                         f"{'> 0' if positive else '>= 0'} (criterion__{name} on a classifier)")
+    return number
 
 
 def _check_aux(aux):
@@ -194,9 +210,9 @@ class CenterAugmentedLoss(nn.Module):
         Auxiliary loss; ``"none"`` is read as None (plain cross-entropy, no
         centers).
     aux_weight : float, default=1.0
-        Weight ``w`` of the auxiliary loss.
+        Weight ``w`` of the auxiliary loss, >= 0.
     lambda_ : float, default=1.0
-        Denominator constant of the contrastive-center loss (unused otherwise).
+        Denominator constant of the contrastive-center loss (unused otherwise), > 0.
     label_smoothing : float, default=0.0
         Passed to :func:`torch.nn.functional.cross_entropy`.
     class_weight : array-like of shape (n_classes,), default=None
@@ -239,8 +255,12 @@ class CenterAugmentedLoss(nn.Module):
         self.n_classes = n_classes
         self.n_features = n_features
         self.aux = _check_aux(aux)
-        self.aux_weight = aux_weight
-        self.lambda_ = lambda_
+        owner = type(self).__name__
+        self.aux_weight = _check_number(owner, "aux_weight", aux_weight, positive=False)
+        self.lambda_ = _check_number(owner, "lambda_", lambda_, positive=True)
+        if not 0 <= _check_number(owner, "label_smoothing", label_smoothing, positive=False) <= 1:
+            raise ValueError(f"{owner}: label_smoothing={label_smoothing!r} must be in [0, 1] "
+                             "(criterion__label_smoothing on a classifier)")
         self.label_smoothing = label_smoothing
         if self.aux == "contrastive-center":
             self.center_loss = ContrastiveCenterLoss(n_classes, n_features, lambda_=lambda_)
