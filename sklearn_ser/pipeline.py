@@ -6,9 +6,9 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
-from numbers import Integral
+from numbers import Integral, Real
 
-__all__ = ["SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
+__all__ = ["LOSSES", "SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
 #: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "medium"
@@ -52,11 +52,21 @@ def width_params(model="adcrnn", width="paper"):
     params : dict
         E.g. ``{"module__conv_channels": 8, ...}``; empty for "paper".
     """
+    _check_width(model, width)
     return {f"module__{name}": value for name, value in WIDTHS[model][width].items()}
+
+
+def _check_width(model, width):
+    if model not in WIDTHS:
+        raise ValueError(f"model={model!r} must be one of {tuple(WIDTHS)}")
+    if width not in WIDTHS[model]:
+        raise ValueError(f"width={width!r} must be one of {tuple(WIDTHS[model])}")
 
 
 #: Learning-rate schedules of :func:`build_pipeline`.
 SCHEDULES = (None, "cosine")
+#: Auxiliary losses of :func:`build_pipeline` ("none": cross-entropy alone).
+LOSSES = ("contrastive-center", "center", "none")
 
 
 def _training_callbacks(*, schedule, patience, augment, valid_fraction):
@@ -85,6 +95,32 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
         callbacks.append(("early_stopping", EarlyStopping(patience=patience, threshold=0.0,
                                                           load_best=True)))
     return callbacks
+
+
+def _check_choices(model, width, loss, module_params, valid_fraction):
+    """Refuse, by name, the arguments of :func:`build_pipeline` that only ``fit``
+    (or a ``KeyError``) would otherwise catch."""
+    import inspect
+
+    from .nn import ACRNN, ADCRNN
+
+    _check_width(model, width)
+    if loss not in LOSSES:
+        raise ValueError(f"loss={loss!r} must be one of {LOSSES}")
+    network = {"adcrnn": ADCRNN, "acrnn": ACRNN}[model]
+    # n_classes and n_mels come from the data in fit
+    accepted = set(inspect.signature(network).parameters) - {"n_classes", "n_mels"}
+    unknown = sorted(set(module_params) - accepted)
+    if unknown:
+        raise TypeError(
+            f"build_pipeline() got unknown arguments {unknown}: they are neither its own "
+            f"nor parameters of {network.__name__} ({sorted(accepted)}); the training length "
+            "is epochs=, the learning rate lr="
+        )
+    if isinstance(valid_fraction, bool) or not isinstance(valid_fraction, Real) or not (
+            0 <= valid_fraction < 1):
+        raise ValueError(f"valid_fraction={valid_fraction!r} must be a number in [0, 1) "
+                         "(the share of the training utterances held out)")
 
 
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
@@ -164,6 +200,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 
+    _check_choices(model, width, loss, module_params, valid_fraction)
     if not isinstance(n_seeds, Integral) or isinstance(n_seeds, bool) or n_seeds < 1:
         raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1 (networks to train)")
     if n_seeds > 1 and (not isinstance(seed, Integral) or isinstance(seed, bool)):

@@ -214,8 +214,10 @@ def test_train_with_checkpoints_keeps_the_training_recipe(corpus, tmp_path):
                  "--out", str(out)]) == 0
     clf = joblib.load(out)[-1]
     names = [name for name, _ in clf.callbacks]
-    assert names == ["checkpoint_best", "checkpoint", "augment", "lr_schedule",
+    assert names == ["checkpoint_best", "checkpoint", "train_data", "augment", "lr_schedule",
                      "early_stopping"]
+    # without --resume too, so a later --resume can check it trains on the same data
+    assert (tmp_path / "ckpt" / "train_data.json").exists()
     # early stopping ended the run, and the checkpoint holds its last epoch
     assert len(clf.history) < 30
     saved = json.loads((tmp_path / "ckpt" / "history.json").read_text())

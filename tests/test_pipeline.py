@@ -62,11 +62,27 @@ def test_recipe_parts_are_skorch_callbacks_that_clone():
     [(dict(patience=3, valid_fraction=0.0), "valid_fraction > 0"),
      (dict(patience=0), "patience=0"),
      (dict(patience=2.5), "patience=2.5"),
-     (dict(schedule="step"), "schedule='step'")],
+     (dict(schedule="step"), "schedule='step'"),
+     # used to be a bare KeyError, or to wait for fit
+     (dict(model="ADCRNN"), r"model='ADCRNN' must be one of \('adcrnn', 'acrnn'\)"),
+     (dict(width="Small"), r"width='Small' must be one of \('paper', 'medium'"),
+     (dict(loss="contrastive"), r"loss='contrastive' must be one of \('contrastive-center'"),
+     (dict(valid_fraction=1.5), r"valid_fraction=1.5 must be a number in \[0, 1\)")],
 )
 def test_bad_recipe_names_the_parameter(params, match):
     with pytest.raises(ValueError, match=match):
         build_pipeline(**params, verbose=0)
+
+
+def test_unknown_keywords_are_refused_not_passed_to_the_network():
+    # max_epochs=1 used to become module__max_epochs and fail only in fit.
+    with pytest.raises(TypeError, match=r"unknown arguments \['max_epochs'\].*neither.*nor.*ADCRNN.*"
+                                        r"'conv_channels'.*epochs="):
+        build_pipeline(max_epochs=1, verbose=0)
+    assert build_pipeline(dropout=0.3, verbose=0)[-1].module__dropout == 0.3
+    assert build_pipeline(model="acrnn", n_stacked=0, verbose=0)[-1].module__n_stacked == 0
+    with pytest.raises(ValueError, match="width='wide'"):
+        width_params("adcrnn", "wide")
 
 
 def cosine(lr, epochs):

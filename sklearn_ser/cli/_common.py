@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..pipeline import WIDTHS, build_pipeline
+from ..pipeline import LOSSES, WIDTHS, build_pipeline
 
 PROG = "sklearn-ser"
 
 DATASETS = ("emodb", "cremad", "ravdess", "folder", "demo")
-LOSSES = ("contrastive-center", "center", "none")
 
 
 class UsageError(ValueError):
