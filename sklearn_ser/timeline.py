@@ -7,7 +7,6 @@ reading the file in blocks so memory does not grow with its length.
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from .exceptions import AudioFileError, InvalidSignalError
 from .features import LogMel3DTransformer, chunk_count
 from .io import load_audio
+from .io._audio import check_audio_path
 
 __all__ = ["WINDOWS_PER_BLOCK", "predict_timeline", "window_bounds"]
 
@@ -108,8 +108,7 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
             f"window_seconds={window_seconds} and hop_seconds={hop_seconds} must be > 0"
         )
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))
+    check_audio_path(path, str(path))  # the front end's errors: missing, a folder, empty
     try:
         info = sf.info(path)
     except (sf.LibsndfileError, RuntimeError) as exc:

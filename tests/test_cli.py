@@ -477,6 +477,13 @@ def test_timeline_errors(model_path, model, tmp_path, capsys):
     missing = tmp_path / "none.wav"
     assert main(["timeline", str(model_path), str(missing)]) == 1
     one_line_error(capsys.readouterr(), "audio file not found", str(missing))
+    # the front end's wording for a folder and an empty file (was "Format not recognised")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    for path, fragment in ((tmp_path, "is a directory, not an audio file"),
+                           (empty, "the file is empty (0 bytes)")):
+        assert main(["timeline", str(model_path), str(path)]) == 1
+        one_line_error(capsys.readouterr(), str(path), fragment)
     bare = tmp_path / "bare.joblib"
     joblib.dump(model[-1], bare)  # a classifier without its front end
     audio = tmp_path / "a.wav"

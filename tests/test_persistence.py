@@ -253,6 +253,17 @@ def test_save_is_atomic(saved, pipeline, tmp_path, monkeypatch):
     assert [path.name for path in tmp_path.iterdir()] == ["model.zip"]
 
 
+def test_save_errors_name_the_path_asked_for_not_the_temporary_file(pipeline, tmp_path):
+    missing = tmp_path / "nodir" / "x.sser"
+    with pytest.raises(FileNotFoundError, match="folder of the model file not found") as info:
+        save_model(pipeline, missing)
+    assert info.value.filename == str(missing.parent) and ".tmp" not in str(info.value)
+    with pytest.raises(IsADirectoryError, match="is a folder") as info:
+        save_model(pipeline, tmp_path)
+    assert info.value.filename == str(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_save_refuses_what_it_cannot_store_safely(signals, labels, tmp_path):
     with pytest.raises(NotFittedError):
         save_model(make_clf(), tmp_path / "unfitted.zip")

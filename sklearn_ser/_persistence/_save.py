@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import zipfile
@@ -227,6 +228,12 @@ def save_model(estimator, path):
         for key, value in tensors.items()
     })
     path = Path(path)
+    if not path.parent.is_dir():
+        # before the temporary file's name can show up in the error instead
+        raise FileNotFoundError(errno.ENOENT, "folder of the model file not found",
+                                str(path.parent))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "the model file's path is a folder", str(path))
     tmp = path.with_name(path.name + ".tmp")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:

@@ -102,21 +102,34 @@ def resample(signal, orig_sample_rate, target_sample_rate, *, resampler="soxr"):
     return np.asarray(out, dtype=signal.dtype)
 
 
+def check_audio_path(path, name):
+    """Raise the error a path gets when it cannot hold audio: missing
+    (``FileNotFoundError``), unreadable, a directory or empty (:class:`AudioFileError`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    name : str
+        The file's name in the message.
+    """
+    try:
+        status = path.stat()
+    except OSError as exc:
+        # As Path.exists: a missing file, a file "inside" a file, a symlink loop.
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF):
+            raise AudioFileError(f"cannot read audio file '{name}': {exc.strerror}") from exc
+        raise FileNotFoundError(errno.ENOENT, "audio file not found", name) from None
+    if stat.S_ISDIR(status.st_mode):
+        raise AudioFileError(f"'{name}' is a directory, not an audio file")
+    if status.st_size == 0:
+        raise AudioFileError(f"cannot decode audio file '{name}': the file is empty (0 bytes)")
+
+
 def _read_file(source, name, dtype):
     """Decode a path or file object with soundfile; return (samples, rate)."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        try:
-            status = path.stat()
-        except OSError as exc:
-            # As Path.exists: a missing file, a file "inside" a file, a symlink loop.
-            if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF):
-                raise AudioFileError(f"cannot read audio file '{name}': {exc.strerror}") from exc
-            raise FileNotFoundError(errno.ENOENT, "audio file not found", name) from None
-        if stat.S_ISDIR(status.st_mode):
-            raise AudioFileError(f"'{name}' is a directory, not an audio file")
-        if status.st_size == 0:
-            raise AudioFileError(f"cannot decode audio file '{name}': the file is empty (0 bytes)")
+        check_audio_path(path, name)
         decoded = read_wav(path, dtype)
         if decoded is not None:
             return _mono(*decoded, dtype)
