@@ -464,8 +464,9 @@ def test_resumable_callbacks_layout(tmp_path):
     assert callbacks["resume"].checkpoint is callbacks["checkpoint"]
     assert callbacks["checkpoint"].monitor is None
     assert callbacks["checkpoint_best"].f_optimizer is None
-    assert list(dict(resumable_callbacks(tmp_path, resume=False, monitor=None))) == [
-        "checkpoint"]
+    fresh = dict(resumable_callbacks(tmp_path, resume=False, monitor=None))
+    assert list(fresh) == ["checkpoint", "train_data"]
+    assert fresh["train_data"].checkpoint is fresh["checkpoint"]
     with pytest.raises(ValueError, match="f_history"):
         ResumeFromCheckpoint(AtomicCheckpoint(f_history=None)).initialize()
 

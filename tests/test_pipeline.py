@@ -76,8 +76,8 @@ def test_bad_recipe_names_the_parameter(params, match):
 
 def test_unknown_keywords_are_refused_not_passed_to_the_network():
     # max_epochs=1 used to become module__max_epochs and fail only in fit.
-    with pytest.raises(TypeError, match=r"unknown arguments \['max_epochs'\].*neither.*nor.*ADCRNN.*"
-                                        r"'conv_channels'.*epochs="):
+    with pytest.raises(TypeError, match=r"unknown arguments \['max_epochs'\].*neither.*nor"
+                                        r".*ADCRNN.*'conv_channels'.*epochs="):
         build_pipeline(max_epochs=1, verbose=0)
     assert build_pipeline(dropout=0.3, verbose=0)[-1].module__dropout == 0.3
     assert build_pipeline(model="acrnn", n_stacked=0, verbose=0)[-1].module__n_stacked == 0
