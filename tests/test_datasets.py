@@ -344,6 +344,34 @@ def test_folder_labels_from_the_first_folder_under_the_root(folder_root):
     assert "first folder under the root" in data.DESCR
 
 
+def test_folder_follows_symlinked_folders_once_and_ends_loops(tmp_path):
+    # Path.rglob does not enter a linked folder: a linked class vanished silently.
+    store = tmp_path / "store"
+    write_wav(store / "sad" / "spk1_s.wav")
+    write_wav(store / "session2" / "spk2_a.wav")
+    root = tmp_path / "corpus"
+    write_wav(root / "anger" / "spk1_a.wav")
+    (root / "sad").symlink_to(store / "sad", target_is_directory=True)
+    (root / "anger" / "session2").symlink_to(store / "session2", target_is_directory=True)
+    (root / "anger" / "loop").symlink_to(root, target_is_directory=True)  # a cycle
+    (root / "anger" / "broken.wav").symlink_to(tmp_path / "gone.wav")
+    data = load_audio_folder(root)
+    assert data.filenames.tolist() == [
+        str(root / "anger" / "session2" / "spk2_a.wav"),
+        str(root / "anger" / "spk1_a.wav"),
+        str(root / "sad" / "spk1_s.wav"),
+    ]
+    assert data.target.tolist() == ["anger", "anger", "sad"]
+
+
+def test_corpus_loaders_take_the_extension_in_any_case(emodb_tmp):
+    # X.WAV used to be neither loaded nor reported as skipped.
+    (emodb_tmp / "wav" / EMODB_NAMES[0]).rename(emodb_tmp / "wav" / "03a01Wa.WAV")
+    data = load_emodb(emodb_tmp)
+    assert len(data.filenames) == len(EMODB_NAMES) and data.skipped == []
+    assert data.filenames[0].endswith("03a01Wa.WAV") and data.target[0] == "anger"
+
+
 @pytest.mark.parametrize(
     ("label", "groups", "target", "expected_groups"),
     [

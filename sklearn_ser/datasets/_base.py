@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import errno
 import os
-from pathlib import Path
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from sklearn.utils import Bunch
@@ -37,6 +38,7 @@ __all__ = [
     "lookup_code",
     "match_name",
     "read_files",
+    "walk_files",
 ]
 
 ON_ERROR_OPTIONS = ("raise", "skip")
@@ -97,6 +99,35 @@ def check_root(root):
     return path
 
 
+def walk_files(root):
+    """Every file under ``root``, through symlinked folders too, sorted.
+
+    ``Path.rglob`` does not enter a symlinked folder, so a class folder
+    linked into a corpus would vanish without a word. Each real folder is
+    walked once, which also ends symlink loops.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        Paths under ``root`` (through the links, not resolved), sorted by
+        path components; broken links are left out.
+    """
+    seen, paths = set(), []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders.sort()  # the first path to a folder linked twice is the sorted-first
+        paths.extend(Path(folder) / name for name in names)
+    return sorted(path for path in paths if path.is_file())
+
+
 def list_files(root, pattern, *, layout):
     """List the files under ``root`` that match a glob pattern, sorted.
 
@@ -105,7 +136,9 @@ def list_files(root, pattern, *, layout):
     root : pathlib.Path
         Corpus folder, from :func:`check_root`.
     pattern : str
-        Glob pattern relative to ``root``, e.g. ``"wav/*.wav"``.
+        Glob pattern relative to ``root``, e.g. ``"wav/*.wav"``, one part per
+        folder level, matched without regard to case (``X.WAV`` is listed),
+        through symlinked folders (:func:`walk_files`).
     layout : str
         Human-readable layout for the error message, e.g. ``"wav/SSTTTEV.wav"``.
 
@@ -119,7 +152,14 @@ def list_files(root, pattern, *, layout):
     FileNotFoundError
         No file matches; the message names the expected layout and ``root``.
     """
-    paths = sorted(path for path in root.glob(pattern) if path.is_file())
+    wanted = [part.lower() for part in PurePosixPath(pattern).parts]
+
+    def matches(path):
+        parts = path.relative_to(root).parts
+        return len(parts) == len(wanted) and all(
+            fnmatchcase(part.lower(), glob) for part, glob in zip(parts, wanted, strict=True))
+
+    paths = [path for path in walk_files(root) if matches(path)]
     if not paths:
         raise FileNotFoundError(f"no files matching {layout} under {root}")
     return paths

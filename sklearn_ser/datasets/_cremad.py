@@ -26,7 +26,7 @@ INTENSITIES = {"LO": "low", "MD": "medium", "HI": "high", "XX": "unspecified"}
 ACTORS = range(1001, 1092)
 
 _NAME = re.compile(
-    r"(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<intensity>[A-Z]{2})\.wav"
+    r"(?P<actor>\d{4})_(?P<sentence>[A-Z]{3})_(?P<emotion>[A-Z]{3})_(?P<intensity>[A-Z]{2})\.(?i:wav)"
 )
 _LAYOUT_HINT = (
     f"{LAYOUT} (AAAA actor 1001..1091, SSS sentence code such as DFA, "

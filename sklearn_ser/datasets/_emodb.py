@@ -38,7 +38,7 @@ SPEAKER_SEX = {
 }
 
 _NAME = re.compile(
-    r"(?P<speaker>\d{2})(?P<text>[a-z]\d{2})(?P<emotion>[A-Z])(?P<version>[a-z])\.wav"
+    r"(?P<speaker>\d{2})(?P<text>[a-z]\d{2})(?P<emotion>[A-Z])(?P<version>[a-z])\.(?i:wav)"
 )
 _LAYOUT_HINT = (
     f"{LAYOUT} (SS speaker 03..16, TTT text code such as a01, "

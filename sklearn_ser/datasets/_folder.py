@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ._base import build_bunch, check_options, check_root, read_files
+from ._base import build_bunch, check_options, check_root, read_files, walk_files
 
 __all__ = ["load_audio_folder"]
 
@@ -168,13 +168,12 @@ def load_audio_folder(
     read_group = None if groups is None else _path_reader(groups, "groups")
     root = check_root(root)
     layout = f"ROOT/**/*{{{','.join(extensions)}}}"
-    paths = sorted(
+    paths = [
         path
-        for path in root.rglob("*")
+        for path in walk_files(root)
         if path.name.lower().endswith(extensions)
         and not any(part.startswith(".") for part in path.relative_to(root).parts)
-        and path.is_file()
-    )
+    ]
     if not paths:
         raise FileNotFoundError(f"no files ending in {', '.join(extensions)} under {root}")
 

@@ -30,7 +30,7 @@ ACTORS = {f"{actor:02d}": "male" if actor % 2 else "female" for actor in range(1
 
 _NAME = re.compile(
     r"(?P<modality>\d{2})-(?P<channel>\d{2})-(?P<emotion>\d{2})-(?P<intensity>\d{2})"
-    r"-(?P<statement>\d{2})-(?P<repetition>\d{2})-(?P<actor>\d{2})\.wav"
+    r"-(?P<statement>\d{2})-(?P<repetition>\d{2})-(?P<actor>\d{2})\.(?i:wav)"
 )
 _LAYOUT_HINT = (
     f"{LAYOUT} (two-digit codes: MM modality 01..03, VV vocal channel 01..02, "
