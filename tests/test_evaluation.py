@@ -259,6 +259,21 @@ def test_report_checks_lengths():
         cross_validate_report(LogisticRegression(), X, y, groups=groups[:-1], cv="loso")
 
 
+def test_report_labels_must_cover_y_and_extra_labels_leave_chance_alone():
+    X, y, groups = toy_corpus()
+    # a subset counted only its classes in the pooled matrix: wrong pooled figures
+    with pytest.raises(ValueError, match=r"every class of y; it lacks \['sadness'\]"):
+        cross_validate_report(LogisticRegression(), X, y, labels=["anger", "neutral"])
+    with pytest.raises(ValueError, match=r"\['anger'\] more than once"):
+        cross_validate_report(LogisticRegression(), X, y, labels=["anger", *LABELS])
+    report = cross_validate_report(LogisticRegression(), X, y, cv=3, random_state=0,
+                                   labels=[*LABELS, "boredom"])  # a corpus's full list
+    assert report.labels[-1] == "boredom" and report.confusion_matrix[-1] == [0] * 4
+    assert np.sum(report.confusion_matrix) == len(y)
+    # chance UAR over the 3 classes y holds, not the 4 labels listed
+    assert "chance UAR 0.333" in format_report(report)
+
+
 # -- figures ------------------------------------------------------------------------
 def test_plots_explain_how_to_get_matplotlib(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import now fails

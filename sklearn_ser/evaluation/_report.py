@@ -90,6 +90,23 @@ def _probabilities(model, X):
         return None
 
 
+def _check_labels(labels, y):
+    """The class order: ``labels`` (every class of ``y``, each once, others allowed),
+    or the sorted classes of ``y``."""
+    present = np.unique(y)
+    if labels is None:
+        return present
+    labels = np.asarray(labels)
+    values, counts = np.unique(labels, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"labels lists {values[counts > 1].tolist()} more than once")
+    missing = np.setdiff1d(present, labels)
+    if missing.size:
+        # a confusion matrix over a subset drops those samples from the pooled figures
+        raise ValueError(f"labels must list every class of y; it lacks {missing.tolist()}")
+    return labels
+
+
 def _run_fold(estimator, X, y, train, test, labels):
     """Fit a clone on ``train``, predict ``test``; figures of one fold as plain Python types."""
     start = time.perf_counter()
@@ -168,7 +185,9 @@ def cross_validate_report(
         ``>= 1`` prints a line per fold on stderr.
     labels : array-like or None, default=None
         Class order of the confusion matrix and the recalls; default: the
-        sorted unique values of ``y``.
+        sorted unique values of ``y``. It must hold every class of ``y`` (a
+        subset would drop samples from the pooled figures); classes absent
+        from ``y``, such as the rest of a corpus's label list, are allowed.
 
     Returns
     -------
@@ -229,7 +248,7 @@ def cross_validate_report(
     if groups is not None and len(groups) != n_samples:
         raise ValueError(f"groups has {len(groups)} entries for {n_samples} samples")
     splitter = speaker_cv(cv, groups, random_state=random_state)
-    labels = np.unique(y) if labels is None else np.asarray(labels)
+    labels = _check_labels(labels, y)
     # Plain k-folds ignore groups (and warn about them): give groups only to the others.
     uses_groups = not isinstance(splitter, (KFold, StratifiedKFold))
     splits = list(splitter.split(np.zeros((n_samples, 1)), y, groups if uses_groups else None))
@@ -332,6 +351,8 @@ def format_report(report):
              f"{'seconds':>7}  {'epochs':>6}"]
     # reports written before member_history existed have none
     member_history = report.get("member_history") or [None] * report["n_splits"]
+    # chance is over the classes y holds (rows of the pooled matrix), not every label listed
+    n_present = int((np.asarray(report["confusion_matrix"]).sum(axis=1) > 0).sum()) or 1
     for i in range(report["n_splits"]):
         epochs = _epochs_text(report["epochs"][i], member_history[i])
         seconds = report["fit_time"][i] + report["score_time"][i]
@@ -343,7 +364,7 @@ def format_report(report):
     lines += [
         f"accuracy {report['accuracy_mean']:.3f} ± {report['accuracy_std']:.3f}, "
         f"UAR {report['uar_mean']:.3f} ± {report['uar_std']:.3f} "
-        f"(mean ± std over {report['n_splits']} folds; chance UAR {1 / len(report['labels']):.3f})",
+        f"(mean ± std over {report['n_splits']} folds; chance UAR {1 / n_present:.3f})",
         f"pooled over folds: accuracy {report['pooled_accuracy']:.3f}, "
         f"UAR {report['pooled_uar']:.3f}",
         "per-class recall (mean ± std over folds):",
