@@ -260,7 +260,7 @@ def test_report_checks_lengths():
 
 
 def test_report_labels_must_cover_y_and_extra_labels_leave_chance_alone():
-    X, y, groups = toy_corpus()
+    X, y, _ = toy_corpus()
     # a subset counted only its classes in the pooled matrix: wrong pooled figures
     with pytest.raises(ValueError, match=r"every class of y; it lacks \['sadness'\]"):
         cross_validate_report(LogisticRegression(), X, y, labels=["anger", "neutral"])

@@ -118,6 +118,12 @@ def test_every_speaker_speaks_every_class(corpus):
         ("duration", 0.0),
         ("sample_rate", 4000),
         ("noise_level", -0.1),
+        # used to fail as ZeroDivisionError, OverflowError, TypeError
+        ("duration", 1e-5),
+        ("duration", float("inf")),
+        ("n_samples", True),
+        ("noise_level", float("nan")),
+        ("sample_rate", "16k"),
     ],
 )
 def test_invalid_parameters_are_named(param, value):

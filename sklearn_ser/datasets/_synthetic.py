@@ -23,6 +23,7 @@ random one.
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -80,31 +81,30 @@ _CHUNK_SAMPLES = 2**20  # output samples rendered at a time
 
 def _check_params(n_samples, n_classes, n_speakers, duration, sample_rate, noise_level):
     """Validate the arguments of :func:`make_emotional_speech`."""
-    checks = [
-        ("n_samples", n_samples, isinstance(n_samples, Integral) and n_samples >= 1, ">= 1"),
-        (
-            "n_classes",
-            n_classes,
-            isinstance(n_classes, Integral) and 2 <= n_classes <= len(EMOTIONS),
-            f"an integer between 2 and {len(EMOTIONS)}",
-        ),
-        ("n_speakers", n_speakers, isinstance(n_speakers, Integral) and n_speakers >= 1, ">= 1"),
-        ("duration", duration, isinstance(duration, Real) and duration > 0, "> 0 seconds"),
-        (
-            "sample_rate",
-            sample_rate,
-            isinstance(sample_rate, Integral) and sample_rate >= 8000,
-            "an integer >= 8000 Hz (the formants reach 4 kHz)",
-        ),
-        (
-            "noise_level",
-            noise_level,
-            isinstance(noise_level, Real) and noise_level >= 0,
-            ">= 0 (full-scale units)",
-        ),
+
+    def integer(value):
+        return isinstance(value, Integral) and not isinstance(value, bool)
+
+    def number(value):
+        return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+    checks = [  # in order, each test run only when the ones before it passed
+        ("n_samples", n_samples, lambda: integer(n_samples) and n_samples >= 1,
+         "an integer >= 1"),
+        ("n_classes", n_classes, lambda: integer(n_classes) and 2 <= n_classes <= len(EMOTIONS),
+         f"an integer between 2 and {len(EMOTIONS)}"),
+        ("n_speakers", n_speakers, lambda: integer(n_speakers) and n_speakers >= 1,
+         "an integer >= 1"),
+        ("sample_rate", sample_rate, lambda: integer(sample_rate) and sample_rate >= 8000,
+         "an integer >= 8000 Hz (the formants reach 4 kHz)"),
+        ("duration", duration,
+         lambda: number(duration) and duration > 0 and round(duration * sample_rate) >= 1,
+         f"a finite number of seconds that gives at least one sample at {sample_rate} Hz"),
+        ("noise_level", noise_level, lambda: number(noise_level) and noise_level >= 0,
+         "a finite number >= 0 (full-scale units)"),
     ]
     for name, value, ok, expected in checks:
-        if not ok:
+        if not ok():
             raise ValueError(f"{name}={value!r} must be {expected}")
 
 
