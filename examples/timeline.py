@@ -1,9 +1,10 @@
 """Emotions over time in a long recording, in bounded memory.
 
-Slides 3-s windows (the model's chunk) every ``--hop`` seconds over a long
-file, reading it block by block, and prints the most probable emotion of each
-window. Without arguments it trains a small model on the synthetic corpus and
-plays it a 24-s recording made of held-out utterances of known emotions (one
+Slides windows of the model's chunk (3 s for the paper's 300 frames, 2 s for
+the demo model's 200) every ``--hop`` seconds over a long file, reading it
+block by block, and prints the most probable emotion of each window.
+Without arguments it trains a small model on the synthetic corpus and plays
+it a 24-s recording made of held-out utterances of known emotions (one
 speaker, four emotions in turn), so you can see the timeline follow them.
 
 Run::
@@ -44,23 +45,32 @@ def demo_recording(folder, clips_per_emotion=3):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", help="a pipeline saved with joblib")
+    parser.add_argument("model", nargs="?",
+                        help="a saved model: .sser (save_model, sklearn-ser train) or a "
+                             ".joblib pickle from a source you trust")
     parser.add_argument("audio", nargs="?", help="a long recording")
     parser.add_argument("--hop", type=float, default=1.0)
     args = parser.parse_args(argv)
+    if args.model and not args.audio:
+        parser.error("a MODEL needs a LONG.wav to play it (or give neither for the demo)")
 
     with tempfile.TemporaryDirectory() as folder:
         if args.model:
             import joblib
 
-            model, path, truth = joblib.load(args.model), args.audio, None
+            from sklearn_ser import load_model
+
+            model = (joblib.load(args.model) if args.model.endswith(".joblib")
+                     else load_model(args.model))
+            path, truth = args.audio, None
         else:
             model, path, truth = demo_recording(folder)
             print("recording: " + ", ".join(f"{e} until {t:.0f} s" for e, t in truth))
         # %% One row per window, read block by block
         rows = []
         for start, end, proba in predict_timeline(model, path, hop_seconds=args.hop):
-            label = model.classes_[proba.argmax()]
+            # NaN: a window of digital silence under a trim_zeros model
+            label = "(silence)" if np.isnan(proba).all() else model.classes_[proba.argmax()]
             rows.append((start, end, label))
             print(f"{start:7.1f} - {end:5.1f} s  {label:<10} {proba.max():.2f}")
     return rows, truth

@@ -306,3 +306,6 @@ def test_log_mel_png_lays_chunks_end_to_end(tmp_path):
     np.testing.assert_array_equal(image.imread(from_chunks), image.imread(from_array))
     with pytest.raises(ValueError, match=r"\(3, n_frames, n_mels\)"):
         plot_log_mel_3d(np.zeros((2, 10, 4)), tmp_path / "bad.png")
+    for n_frames in (0, -5, 2.5):  # 0 used to be an IndexError
+        with pytest.raises(ValueError, match=rf"n_frames={n_frames!r} must be an integer >= 1"):
+            plot_log_mel_3d(end_to_end, tmp_path / "bad.png", n_frames=n_frames)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pytest
 import soundfile as sf
 
 from sklearn_ser import load_model
@@ -46,6 +47,12 @@ def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, cap
     np.testing.assert_allclose(
         load_example("use_saved_model").main([str(tmp_path / "model.joblib"), *paths]), proba,
         rtol=1e-6)
+    # The timeline example takes the .sser too (it used to unpickle every model file).
+    rows, truth = load_example("timeline").main([str(model_path), paths[0]])
+    assert truth is None and len(rows) == 1  # a clip no longer than one window
+    assert rows[0][2] == load_model(model_path).predict([paths[0]])[0]
+    with pytest.raises(SystemExit):  # a model without a recording is a usage error
+        load_example("timeline").main([str(model_path)])
 
 
 def test_paper_grid_has_one_row_per_model_and_loss(capsys):

@@ -7,6 +7,7 @@ figure is left behind.
 
 from __future__ import annotations
 
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,8 @@ def plot_log_mel_3d(features, path, *, hop_seconds=0.010, n_frames=None, title=N
             f"shape (n_chunks, 3, chunk_frames, n_mels), got shape {np.shape(features)}"
         )
     if n_frames is not None:
+        if isinstance(n_frames, bool) or not isinstance(n_frames, Integral) or n_frames < 1:
+            raise ValueError(f"n_frames={n_frames!r} must be an integer >= 1 (frames to plot)")
         features = features[:, : int(n_frames)]
     seconds = features.shape[1] * hop_seconds
     figure = _new_figure("plot_log_mel_3d", figsize=(8.0, 7.0))
