@@ -493,6 +493,19 @@ def test_timeline_errors(model_path, model, tmp_path, capsys):
 
 
 # -- cross-validate and demo ------------------------------------------------------------
+def test_cross_validate_with_too_few_speakers_is_a_usage_error_before_any_output(
+        corpus, tmp_path, capsys):
+    # 4 speakers for 5 folds: it used to exit 1 in Python's words after making --output
+    root, _, _ = corpus
+    out = tmp_path / "cv"
+    assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--groups",
+                 SPEAKER, "--cv", "group5", *TINY, "--output", str(out), "-q"]) == 2
+    line = one_line_error(capsys.readouterr(), "--cv group5 needs at least 5 speakers",
+                          "found 4; use --cv group4 or --cv loso")
+    assert "cv='" not in line
+    assert not out.exists()
+
+
 def test_cross_validate_prints_and_writes_a_report(corpus, tmp_path, capsys):
     root, files, y = corpus
     out = tmp_path / "cv"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ._common import (
@@ -49,7 +50,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from ..evaluation import cross_validate_report, format_report
+    from ..evaluation import cross_validate_report, format_report, speaker_cv
 
     set_threads(args)
     X, y, groups = load_dataset(args)
@@ -58,6 +59,10 @@ def run(args):
             f"--cv {args.cv} splits by speaker, but the files have no speaker groups: pass "
             "--groups REGEX (folder dataset) or use a plain k-fold such as --cv 5"
         )
+    try:  # enough speakers for the folds: checked before any folder is made
+        speaker_cv(args.cv, groups, random_state=args.seed)
+    except ValueError as exc:
+        raise UsageError(re.sub(r"\bcv='(\w+)'", r"--cv \1", str(exc))) from exc
     pipe = pipeline_from_args(args)
     if args.output:  # after the usage checks, before the training
         prepare_output_folder(args.output)
