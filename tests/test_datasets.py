@@ -8,6 +8,7 @@ convention of Livingstone and Russo 2018) and hand-built folder trees.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -362,6 +363,13 @@ def test_folder_follows_symlinked_folders_once_and_ends_loops(tmp_path):
         str(root / "sad" / "spk1_s.wav"),
     ]
     assert data.target.tolist() == ["anger", "anger", "sad"]
+
+
+def test_a_root_one_level_too_deep_gets_the_parent_suggested(emodb_tmp):
+    with pytest.raises(FileNotFoundError, match=rf"under {re.escape(str(emodb_tmp / 'wav'))}; "
+                                                rf"give the folder that holds wav/, "
+                                                rf"{re.escape(str(emodb_tmp))}$"):
+        load_emodb(emodb_tmp / "wav")
 
 
 def test_corpus_loaders_take_the_extension_in_any_case(emodb_tmp):

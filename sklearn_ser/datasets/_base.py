@@ -161,7 +161,10 @@ def list_files(root, pattern, *, layout):
 
     paths = [path for path in walk_files(root) if matches(path)]
     if not paths:
-        raise FileNotFoundError(f"no files matching {layout} under {root}")
+        hint = ""
+        if len(wanted) > 1 and fnmatchcase(root.name.lower(), wanted[0]):
+            hint = f"; give the folder that holds {root.name}/, {root.parent}"
+        raise FileNotFoundError(f"no files matching {layout} under {root}{hint}")
     return paths
 
 
