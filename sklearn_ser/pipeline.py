@@ -126,7 +126,8 @@ def _check_choices(model, width, loss, module_params, valid_fraction):
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
                    epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
                    valid_fraction=0.2, schedule=None, patience=None, augment=False,
-                   trim_zeros=False, seed=0, n_seeds=1, verbose=1, **module_params):
+                   trim_zeros=False, shuffle=True, seed=0, n_seeds=1, verbose=1,
+                   **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
     or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``.
 
@@ -172,6 +173,11 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     trim_zeros : bool, default=False
         The front end drops each file's leading and trailing digital silence
         (``LogMel3DTransformer(trim_zeros=True)``).
+    shuffle : bool, default=True
+        Draw the training batches in a new random order every epoch
+        (``iterator_train__shuffle``); False keeps the chunks in utterance
+        order, the same batches every epoch (how the classifiers trained
+        before session 8, kept to reproduce the results stored then).
     seed : int, default=0
         ``random_state`` of the classifier and of the validation split.
     n_seeds : int, default=1
@@ -226,6 +232,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
             batch_size=batch_size,
             train_split=train_split,
             random_state=seed,
+            iterator_train__shuffle=shuffle,
             verbose=verbose,
             callbacks=callbacks or None,
         )

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
+from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, ChunkedFeatures, LogMel3DTransformer
@@ -200,6 +201,33 @@ def test_bfloat16_precision(features):
     assert clf.autocast_dtype_ is torch.bfloat16
     assert (clf.predict(X) == y).mean() >= 0.9
     assert clf.predict_proba(X).dtype == np.float64
+
+
+class BatchOrder(Callback):
+    """The training labels of every batch, epoch by epoch."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs_ = [*getattr(self, "epochs_", []), []]
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.epochs_[-1].append(batch[1].tolist())
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_training_batches_are_shuffled_every_epoch_by_default(features, shuffle):
+    # skorch's DataLoader does not shuffle unless asked: the batches used to be
+    # the chunks in utterance order, the same every epoch.
+    X, y = features
+    params = {} if shuffle else {"iterator_train__shuffle": False}
+    clf = make_clf(max_epochs=2, batch_size=4, callbacks=[("order", BatchOrder())], **params)
+    assert clf.get_params()["iterator_train__shuffle"] is shuffle
+    first, second = dict(clf.fit(X, y).callbacks_)["order"].epochs_
+    chunk_labels = np.repeat(clf._encode(y, len(y)), X.n_chunks).tolist()
+    in_utterance_order = [chunk_labels[i : i + 4] for i in range(0, len(chunk_labels), 4)]
+    assert (first == second) is (not shuffle)
+    assert (first == in_utterance_order) is (not shuffle)
+    assert sorted(np.concatenate(first)) == sorted(np.concatenate(second))  # each chunk once
 
 
 def test_errors_are_clear(features):

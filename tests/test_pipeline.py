@@ -41,6 +41,9 @@ def test_the_default_recipe_is_the_papers_and_adds_no_callback():
     clf = pipe[-1]
     assert clf.lr == 1e-4 and clf.batch_size == 32 and clf.callbacks is None
     assert pipe[0].chunk_frames == 300 and pipe[0].chunk_hop_frames is None
+    assert clf.iterator_train__shuffle is True  # skorch's own default is False
+    vote = build_pipeline(shuffle=False, n_seeds=2, verbose=0)[-1]
+    assert [member.iterator_train__shuffle for _, member in vote.estimators] == [False, False]
 
 
 def test_recipe_parts_are_skorch_callbacks_that_clone():

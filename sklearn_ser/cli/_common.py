@@ -169,6 +169,10 @@ def add_model_options(parser):
     group.add_argument("--trim-zeros", action="store_true",
                        help="drop each file's leading and trailing digital silence (samples "
                             "exactly 0) before resampling")
+    group.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                       help="keep the training chunks in file order, the same batches every "
+                            "epoch (how results before session 8 were trained; default: a new "
+                            "random order every epoch)")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
     group.add_argument("--n-seeds", type=positive_int, default=1, metavar="N",
@@ -197,7 +201,8 @@ def pipeline_from_args(args):
         chunk_frames=args.chunk_frames, chunk_hop_frames=args.chunk_hop,
         valid_fraction=args.valid_fraction,
         schedule=None if args.schedule == "constant" else args.schedule,
-        patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros, seed=args.seed,
+        patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros,
+        shuffle=args.shuffle, seed=args.seed,
         n_seeds=args.n_seeds, verbose=int(progress(args)),
     )
 

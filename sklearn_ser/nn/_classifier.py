@@ -102,7 +102,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     **kwargs
         Every other skorch parameter (``callbacks``, ``verbose``,
         ``warm_start``, ``module__*``, ``criterion__*``, ``optimizer__*``
-        including ``optimizer__param_groups``, ...).
+        including ``optimizer__param_groups``, ...). One default differs
+        from skorch's: ``iterator_train__shuffle=True`` draws the training
+        batches in a new random order every epoch (skorch's False keeps the
+        chunks in utterance order, the same batches every epoch).
 
     Attributes
     ----------
@@ -133,6 +136,9 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         random_state=None,
         **kwargs,
     ):
+        # skorch's DataLoader keeps the chunks in utterance order unless asked to
+        # shuffle: every epoch would see the same batches, one speaker at a time.
+        kwargs.setdefault("iterator_train__shuffle", True)
         super().__init__(
             module,
             *args,
