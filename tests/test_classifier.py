@@ -261,6 +261,34 @@ def test_unfitted_auto_device_survives_pickling(features):
     assert clf.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def test_fitted_params_can_be_set_back_and_predict_time_options_are_checked(features):
+    X, y = features
+    clf = make_clf(max_epochs=1).fit(X, y)
+    expected = clf.predict_proba(X)
+    # get_params reports device="auto"; setting it back used to leave the literal
+    # "auto" on the net, which torch refuses ("Expected one of cpu, cuda, ...").
+    clf.set_params(device=clf.get_params()["device"])
+    assert clf.get_params()["device"] == "auto" and clf.device != "auto"
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    clf.set_params(device="cpu")
+    assert clf.get_params()["device"] == "cpu"
+    # aggregate acts at predict time: a bad value set after fit used to give the mean
+    clf.set_params(aggregate="median")
+    with pytest.raises(ValueError, match="aggregate='median' must be one of"):
+        clf.predict_proba(X)
+
+
+def test_partial_fit_takes_every_class_from_classes_on_the_first_call(features):
+    X, y = features
+    first = y == y[0]
+    clf = make_clf(max_epochs=1).partial_fit(X[first], y[first], classes=np.unique(y))
+    assert clf.classes_.tolist() == sorted(set(y))
+    clf.partial_fit(X[~first], y[~first])  # the other class, now known
+    assert clf.predict_proba(X).shape == (len(y), 2)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        make_clf(max_epochs=1).partial_fit(X[first], y[first])
+
+
 def test_pickle_in_a_fresh_process_and_auto_device_on_load(tmp_path, corpus):
     signals, labels = corpus
     pipe = Pipeline([("features", LogMel3DTransformer(chunk_frames=60, n_mels=20)),

@@ -160,7 +160,8 @@ class AcceleratedADCRNNClassifier(ChunkedAccelerateMixin, ADCRNNClassifier):
     device_ : str
         ``str(accelerator.device)`` at initialisation.
     classes_ : np.ndarray [shape=(n_classes,)]
-        The original label values, sorted.
+        The original label values: sorted, or in the order of ``classes``
+        when it is given.
 
     Notes
     -----

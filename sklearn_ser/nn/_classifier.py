@@ -110,7 +110,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     Attributes
     ----------
     classes_ : np.ndarray [shape=(n_classes,)]
-        The original label values, sorted.
+        The original label values: sorted, or in the order of ``classes``
+        when it is given.
     input_shape_ : tuple of int
         ``(n_channels, chunk_frames, n_mels)`` seen in fit.
     device_ : str
@@ -197,7 +198,12 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
 
     def set_params(self, **kwargs):
         if "device" in kwargs:
-            self.device_auto_ = False
+            self.device_auto_ = isinstance(kwargs["device"], str) and kwargs["device"] == "auto"
+            if getattr(self, "initialized_", False):
+                # "auto" (what get_params reports) is resolved now on a built net:
+                # skorch may move the module before the next initialize, and torch
+                # has no "auto" device. An unbuilt net resolves it in initialize.
+                kwargs["device"] = resolve_device(kwargs["device"])
         return super().set_params(**kwargs)
 
     def __getstate__(self):
@@ -386,9 +392,11 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         return super().fit(X, y, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train one more epoch on ``X``; the first call may name every class in
+        ``classes`` (scikit-learn's convention), when ``y`` does not hold them all."""
         X = as_chunked(X)
         if not self.initialized_:
-            self._infer_classes(y)
+            self._infer_classes(y if classes is None else classes)
             self.input_shape_ = tuple(X.chunk_shape)
             self.initialize()
         self._check_input_shape(X)
@@ -413,6 +421,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if isinstance(X, torch.utils.data.Dataset):
             return super().predict_proba(X)
         X = as_chunked(X)
+        if self.aggregate not in AGGREGATES:  # a predict-time option: set_params after fit
+            raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         chunk_proba = self.predict_chunk_proba(X).astype(np.float64)
         starts = X.offsets[:-1]
         if self.aggregate == "geometric":
