@@ -94,6 +94,12 @@ TRIM_ALL_SEEDS = (1, 2)
 VARIANTS.update({f"adcrnn-cc-small-trim-all-seed{seed}": dict(VARIANTS["adcrnn-cc-small-trim-all"],
                                                                seed=seed)
                  for seed in TRIM_ALL_SEEDS})
+#: "small-trim-all" and its seed replicas with shuffled batches (skorch's
+#: ``iterator_train__shuffle=True``, the classifiers' default since session
+#: 8): what the fixed batch order of the stored rows cost, seed by seed.
+VARIANTS.update({name + "-shuffled": dict(VARIANTS[name], shuffle=True)
+                 for name in ["adcrnn-cc-small-trim-all",
+                              *(f"adcrnn-cc-small-trim-all-seed{s}" for s in TRIM_ALL_SEEDS)]})
 LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
 
 
@@ -122,6 +128,9 @@ CONFIGS = _grid()
 ENSEMBLES = {
     "adcrnn-cc-small-trim-all-x3": ("adcrnn-cc-small-trim-all",
                                     *(f"adcrnn-cc-small-trim-all-seed{s}" for s in TRIM_ALL_SEEDS)),
+    "adcrnn-cc-small-trim-all-shuffled-x3": (
+        "adcrnn-cc-small-trim-all-shuffled",
+        *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled" for s in TRIM_ALL_SEEDS)),
 }
 
 

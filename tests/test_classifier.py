@@ -186,7 +186,8 @@ def test_repeatable_with_random_state(features):
 def test_centers_are_trained_with_their_own_learning_rate(features):
     X, y = features
     clf = make_clf(max_epochs=0, optimizer__param_groups=[("center_loss.*", {"lr": 0.25})])
-    clf.fit(X, y)  # zero epochs: initialised from the data, not trained
+    with pytest.warns(UserWarning, match="max_epochs=0"):
+        clf.fit(X, y)  # zero epochs: initialised from the data, not trained
     before = clf.criterion_.center_loss.centers.detach().clone()
     clf.set_params(max_epochs=1).partial_fit(X, y)
     after = clf.criterion_.center_loss.centers.detach()
@@ -315,3 +316,52 @@ def test_pickle_in_a_fresh_process_and_auto_device_on_load(tmp_path, corpus):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("cuda" if torch.cuda.is_available() else "cpu")
     np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), expected)
+
+
+@pytest.mark.parametrize("max_epochs", [-1, 1.5, True, "3"])
+def test_max_epochs_must_be_a_non_negative_integer(max_epochs, features):
+    X, y = features
+    with pytest.raises(ValueError, match=r"max_epochs=.* must be a non-negative integer"):
+        make_clf(max_epochs=max_epochs).fit(X, y)
+
+
+class _Terminal:
+    """A standard output that says it is a terminal and keeps what is written."""
+
+    def __init__(self):
+        self.text = []
+
+    def write(self, text):
+        self.text.append(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize(
+    "sink, terminal, no_color, coloured",
+    [
+        ("print", True, "", True),  # skorch's table, as on a terminal
+        ("print", False, "", False),  # redirected to a file or a CI log
+        ("print", True, "1", False),  # NO_COLOR asks for plain text
+        ("list", True, "", False),  # a custom sink, e.g. a logger's method
+    ],
+)
+def test_the_epoch_table_is_coloured_on_a_terminal_only(sink, terminal, no_color, coloured,
+                                                        features, monkeypatch):
+    import io
+
+    X, y = features
+    stdout = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setenv("NO_COLOR", no_color)
+    lines = []
+    clf = make_clf(max_epochs=2, verbose=1,
+                   callbacks__print_log__sink=print if sink == "print" else lines.append)
+    clf.fit(X, y)
+    text = "".join(stdout.text if terminal else [stdout.getvalue()]) + "\n".join(lines)
+    assert "train_loss" in text  # the table was written, to the sink asked for
+    assert ("\x1b[" in text) is coloured

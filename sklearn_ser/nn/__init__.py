@@ -15,6 +15,7 @@ from ._checkpoints import (
 from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
 from ._finite import NonFiniteLossError, StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
+from ._printlog import TerminalPrintLog
 from ._schedule import CosineAnnealing
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ResumeFromCheckpoint",
     "SpecAugment",
     "StopOnNonFiniteLoss",
+    "TerminalPrintLog",
     "TrainingInterruptedWarning",
     "mask_chunks",
     "resumable_callbacks",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.utils.multiclass import unique_labels
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, ValidSplit
 from skorch.utils import to_tensor
 
@@ -16,6 +19,7 @@ from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
 from ._finite import StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss
+from ._printlog import TerminalPrintLog
 from ._runtime import PRECISIONS, autocast_dtype, resolve_device
 
 __all__ = ["ACRNNClassifier", "ADCRNNClassifier", "ChunkedNeuralNetClassifier"]
@@ -167,7 +171,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
                                        lower_is_better=False, on_train=False)),
             # a NaN/inf batch stops training before it reaches the weights
             ("finite_loss", StopOnNonFiniteLoss()),
-            ("print_log", PrintLog()),
+            # skorch's table, with its colour codes on a terminal only
+            ("print_log", TerminalPrintLog()),
         ]
 
     # -- device, precision and seeding -------------------------------------
@@ -386,10 +391,23 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             Labels of any sortable type (e.g. strings such as ``"anger"``).
         """
         X = as_chunked(X)
+        self._check_max_epochs()
         if not self.warm_start or not self.initialized_:
             self._infer_classes(y)
             self.input_shape_ = tuple(X.chunk_shape)
         return super().fit(X, y, **fit_params)
+
+    def _check_max_epochs(self):
+        epochs = self.max_epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
+            raise ValueError(f"max_epochs={epochs!r} must be a non-negative integer")
+        if epochs == 0:
+            warnings.warn(
+                f"{type(self).__name__}: max_epochs=0, so fit builds the network and trains "
+                "no epoch: it predicts with its initial random weights",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train one more epoch on ``X``; the first call may name every class in
