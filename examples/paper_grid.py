@@ -2,7 +2,7 @@
 
 {ADCRNN, ACRNN} x {contrastive-center, center, cross-entropy only}, scored by
 accuracy and unweighted average recall (UAR). By default it runs on the
-built-in synthetic corpus at small widths; ``--emodb ROOT`` runs it on Emo-DB
+built-in synthetic corpus at tiny widths; ``--emodb ROOT`` runs it on Emo-DB
 (stratified shuffled 5-fold, the paper's protocol). The features are cached
 with ``Pipeline(memory=...)``, so they are extracted once per fold.
 

@@ -10,8 +10,13 @@ from sklearn.exceptions import NotFittedError
 __all__ = [
     "AudioFileError",
     "InvalidSignalError",
+    "MissingBestWeightsWarning",
+    "ModelFileError",
+    "NonFiniteLossError",
     "NotFittedError",
     "SklearnSerError",
+    "SklearnSerVersionWarning",
+    "TrainingInterruptedWarning",
 ]
 
 
@@ -28,3 +33,112 @@ class AudioFileError(SklearnSerError, ValueError):
 
 class InvalidSignalError(SklearnSerError, ValueError):
     """A signal is empty, has the wrong rank or dtype, or holds NaN or inf."""
+
+
+class NonFiniteLossError(SklearnSerError, FloatingPointError, RuntimeError):
+    """A training batch gave a NaN or infinite loss, gradient, statistic or weight.
+
+    A ``FloatingPointError`` (as numpy's ``seterr(all="raise")``) and a
+    ``RuntimeError`` (as torch's anomaly detection), so either ``except``
+    catches it.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, where, and what to try.
+    epoch : int, optional
+        The epoch, counted from 1 as in ``net.history[:, "epoch"]``.
+    batch_index : int, optional
+        The training batch within that epoch, counted from 0.
+
+    Attributes
+    ----------
+    epoch : int
+        As given.
+    batch_index : int
+        As given.
+    """
+
+    def __init__(self, message, *, epoch=None, batch_index=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch_index = batch_index
+
+
+class ModelFileError(SklearnSerError, ValueError):
+    """A model file is truncated, corrupted, tampered with, or not a model file.
+
+    Parameters
+    ----------
+    message : str
+        Names the file and what is wrong with it.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+
+
+class SklearnSerVersionWarning(UserWarning):
+    """An estimator was saved by another version of sklearn_ser.
+
+    Like scikit-learn's ``InconsistentVersionWarning``: issued when a pickle
+    or a model file written by another version is loaded.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The estimator's class name (for a model file, the file's path).
+    original_sklearn_ser_version : str
+        The version that saved it.
+    current_sklearn_ser_version : str
+        The running version.
+    how : {"unpickle", "load"}, default="unpickle"
+        Unpickling (suggests :func:`save_model` for files that outlive a
+        version) or :func:`load_model`.
+    """
+
+    def __init__(self, *, estimator_name, original_sklearn_ser_version,
+                 current_sklearn_ser_version, how="unpickle"):
+        self.estimator_name = estimator_name
+        self.original_sklearn_ser_version = original_sklearn_ser_version
+        self.current_sklearn_ser_version = current_sklearn_ser_version
+        self.how = how
+
+    def __str__(self):
+        advice = (
+            " For a model that loads across versions, save it with sklearn_ser.save_model "
+            f"under version {self.original_sklearn_ser_version} and load it with load_model."
+            if self.how == "unpickle" else ""
+        )
+        return (
+            f"Trying to {self.how} {self.estimator_name} from sklearn_ser version "
+            f"{self.original_sklearn_ser_version} when using version "
+            f"{self.current_sklearn_ser_version}. This might lead to breaking code or "
+            f"invalid results. Use at your own risk.{advice}"
+        )
+
+
+class MissingBestWeightsWarning(UserWarning):
+    """A resumed run cannot give back the best epoch's weights: no checkpoint holds them.
+
+    Parameters
+    ----------
+    message : str
+        The best epoch so far and the checkpoint folder that lacks it.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """``fit`` returned before ``max_epochs`` epochs (skorch swallows ``KeyboardInterrupt``).
+
+    Parameters
+    ----------
+    message : str
+        How many epochs are complete, and where the checkpoint to resume from is.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)

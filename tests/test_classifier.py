@@ -204,6 +204,21 @@ def test_bfloat16_precision(features):
     assert clf.predict_proba(X).dtype == np.float64
 
 
+def test_precision_set_after_fit_takes_effect(features):
+    X, y = features
+    clf = make_clf(max_epochs=1, precision="float32").fit(X, y)
+    float32 = clf.predict_proba(X)
+    clf.set_params(precision="bfloat16")
+    assert clf.autocast_dtype_ is torch.bfloat16
+    assert not np.array_equal(clf.predict_proba(X), float32)  # bfloat16 rounds differently
+    clf.set_params(precision="float32")
+    assert clf.autocast_dtype_ is None
+    np.testing.assert_array_equal(clf.predict_proba(X), float32)
+    with pytest.raises(ValueError, match="precision='half'"):
+        clf.set_params(precision="half")
+    assert clf.precision == "float32" and clf.autocast_dtype_ is None  # left as it was
+
+
 class BatchOrder(Callback):
     """The training labels of every batch, epoch by epoch."""
 
@@ -365,3 +380,34 @@ def test_the_epoch_table_is_coloured_on_a_terminal_only(sink, terminal, no_color
     text = "".join(stdout.text if terminal else [stdout.getvalue()]) + "\n".join(lines)
     assert "train_loss" in text  # the table was written, to the sink asked for
     assert ("\x1b[" in text) is coloured
+
+
+@pytest.fixture
+def float64_default():
+    """torch's default dtype set to float64, as some scientific scripts do."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+def test_a_float64_default_dtype_still_trains_float32_weights(features, float64_default):
+    X, y = features
+    clf = make_clf(max_epochs=2).fit(X, y)
+    dtypes = {p.dtype for part in (clf.module_, clf.criterion_) for p in part.parameters()}
+    assert dtypes == {torch.float32}
+    torch.set_default_dtype(torch.float32)
+    reference = make_clf(max_epochs=2).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+
+
+def test_non_finite_features_are_named_at_predict_time(features):
+    X, y = features
+    clf = make_clf(max_epochs=1).fit(X, y)
+    chunks = X.chunks.copy()
+    chunks[X.offsets[3]] = np.inf  # the first chunk of utterance 3
+    damaged = ChunkedFeatures(chunks, X.offsets, X.n_frames)
+    with pytest.raises(ValueError, match=r"1 utterance\(s\) \(positions 3 of X\) are not finite"):
+        clf.predict_proba(damaged)
+    with pytest.raises(ValueError, match="not finite"):
+        clf.predict(damaged)

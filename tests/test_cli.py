@@ -296,6 +296,16 @@ def test_predict_rejects_a_file_that_is_not_a_model(tmp_path, corpus, capsys):
     one_line_error(capsys.readouterr(), "not a fitted classifier")
 
 
+def test_predict_and_timeline_refuse_a_classifier_saved_without_its_front_end(model, corpus,
+                                                                              tmp_path, capsys):
+    from sklearn_ser import save_model
+
+    alone = save_model(model.steps[-1][1], tmp_path / "classifier.sser")
+    for command in ("predict", "timeline"):
+        assert main([command, str(alone), str(corpus[1][0])]) == 1
+        one_line_error(capsys.readouterr(), str(alone), "without a LogMel3DTransformer first")
+
+
 def test_predict_never_unpickles_a_file_named_like_the_safe_format(tmp_path, corpus, capsys):
     marker = tmp_path / "pwned"
     evil = tmp_path / "model.sser"

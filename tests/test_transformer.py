@@ -1,6 +1,8 @@
 """LogMel3DTransformer against a psf oracle, scikit-learn's conventions and its checks."""
 
+import io
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -287,7 +289,25 @@ def test_sklearn_estimator_checks(estimator, check):
 def test_verbose_reports_files_done_on_stderr(signals, capsys):
     LogMel3DTransformer(verbose=1).fit_transform(signals * 10)  # 40 files: two groups of 32
     err = capsys.readouterr().err
-    assert "[LogMel3DTransformer] 32/40 files" in err
-    assert err.endswith("[LogMel3DTransformer] 40/40 files\n")
+    # not a terminal (captured): whole lines, no carriage return
+    assert err == "[LogMel3DTransformer] 32/40 files\n[LogMel3DTransformer] 40/40 files\n"
     LogMel3DTransformer().fit_transform(signals)
     assert capsys.readouterr().err == ""
+
+
+def test_verbose_progress_in_a_log_is_a_line_per_quarter(signals, capsys):
+    LogMel3DTransformer(verbose=1).fit_transform(signals * 80)  # 320 files, 10 groups of 32
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"[LogMel3DTransformer] {done}/320 files" for done in (96, 160, 256, 320)]
+
+
+def test_verbose_progress_on_a_terminal_is_rewritten_in_place(signals, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stderr = Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    LogMel3DTransformer(verbose=1).fit_transform(signals * 10)
+    assert stderr.getvalue() == ("\r[LogMel3DTransformer] 32/40 files"
+                                 "\r[LogMel3DTransformer] 40/40 files\n")

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..exceptions import SklearnSerError
+from ..exceptions import ModelFileError, SklearnSerVersionWarning  # noqa: F401 (re-exported)
 
 FORMAT_NAME = "sklearn_ser.model"
 #: Bumped when a file written now could not be read by an older load_model.
@@ -39,6 +39,20 @@ _MAX_MEMBERS = 64
 #: ``weights_only`` for later ``load_params`` calls, ``memory`` would make a
 #: Pipeline read and write joblib pickles in a folder the file chooses.
 _NEVER_RESTORED = ("torch_load_kwargs", "memory")
+#: Settings of how a model runs rather than of the model: worker processes,
+#: DataLoader workers, torch.compile. Not saved, and ignored in a file, so a
+#: file cannot start processes or a compiler on the machine that loads it;
+#: the loading script sets them (``set_params``) if it wants them.
+_RUNTIME_ONLY = ("n_jobs", "compile")
+_RUNTIME_ONLY_SUFFIXES = ("__num_workers", "__multiprocessing_context", "__pin_memory",
+                          "__pin_memory_device", "__persistent_workers", "__prefetch_factor",
+                          "__timeout", "__worker_init_fn")
+
+
+def _runtime_only(key):
+    """Whether parameter ``key`` is one of the :data:`_RUNTIME_ONLY` settings."""
+    return key in _RUNTIME_ONLY or (key.startswith("iterator_")
+                                    and key.endswith(_RUNTIME_ONLY_SUFFIXES))
 
 
 def _member_names_problem(names):
@@ -78,59 +92,6 @@ def _weights_problem(weights, n_members):
                       and np.isfinite(total) and total > 0)
     return None if ok else (f"weights={weights!r} must be {n_members} finite non-negative "
                             "numbers, one per member, not all 0")
-
-
-class ModelFileError(SklearnSerError, ValueError):
-    """A model file is truncated, corrupted, tampered with, or not a model file.
-
-    Parameters
-    ----------
-    message : str
-        Names the file and what is wrong with it.
-    """
-
-    def __init__(self, message):
-        super().__init__(message)
-
-
-class SklearnSerVersionWarning(UserWarning):
-    """An estimator was saved by another version of sklearn_ser.
-
-    Like scikit-learn's ``InconsistentVersionWarning``: issued when a pickle
-    or a model file written by another version is loaded.
-
-    Parameters
-    ----------
-    estimator_name : str
-        The estimator's class name (for a model file, the file's path).
-    original_sklearn_ser_version : str
-        The version that saved it.
-    current_sklearn_ser_version : str
-        The running version.
-    how : {"unpickle", "load"}, default="unpickle"
-        Unpickling (suggests :func:`save_model` for files that outlive a
-        version) or :func:`load_model`.
-    """
-
-    def __init__(self, *, estimator_name, original_sklearn_ser_version,
-                 current_sklearn_ser_version, how="unpickle"):
-        self.estimator_name = estimator_name
-        self.original_sklearn_ser_version = original_sklearn_ser_version
-        self.current_sklearn_ser_version = current_sklearn_ser_version
-        self.how = how
-
-    def __str__(self):
-        advice = (
-            " For a model that loads across versions, save it with sklearn_ser.save_model "
-            f"under version {self.original_sklearn_ser_version} and load it with load_model."
-            if self.how == "unpickle" else ""
-        )
-        return (
-            f"Trying to {self.how} {self.estimator_name} from sklearn_ser version "
-            f"{self.original_sklearn_ser_version} when using version "
-            f"{self.current_sklearn_ser_version}. This might lead to breaking code or "
-            f"invalid results. Use at your own risk.{advice}"
-        )
 
 
 def _current_version():
@@ -195,7 +156,8 @@ def _split_params(estimator, handled=()):
     """JSON-able parameters, and the names of those that are not (dropped)."""
     params, dropped = {}, []
     for key, value in estimator.get_params(deep=False).items():
-        if key.startswith("_") or key in handled or key in _NEVER_RESTORED:
+        if key.startswith("_") or key in handled or key in _NEVER_RESTORED \
+                or _runtime_only(key):
             continue
         try:
             params[key] = _to_json(value)

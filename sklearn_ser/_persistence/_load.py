@@ -28,10 +28,20 @@ from ._format import (
     SklearnSerVersionWarning,
     _current_version,
     _member_names_problem,
+    _runtime_only,
     _weights_problem,
 )
 
 # -- loading --------------------------------------------------------------------------------
+
+def _file_name(path):
+    """How messages name the model file: its path, or an open file object's name."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        name = getattr(path, "name", None)
+        return str(name) if isinstance(name, (str, bytes, os.PathLike)) else repr(path)
+
 
 def _read_archive(path):
     """``(metadata, tensors)`` of a model file, or a ModelFileError."""
@@ -39,7 +49,7 @@ def _read_archive(path):
     from safetensors import SafetensorError
 
     def fail(problem):
-        return ModelFileError(f"{os.fspath(path)!r} is not a valid sklearn_ser model file: "
+        return ModelFileError(f"{_file_name(path)!r} is not a valid sklearn_ser model file: "
                               f"{problem}")
 
     try:
@@ -178,6 +188,40 @@ def _state_dict_problems(expected, found):
     return "; ".join(problems)
 
 
+def _device_problem(device):
+    """None when ``device`` can hold this model's weights here, ``"unavailable"``
+    for a real device this machine lacks (a GPU), else what is wrong with it."""
+    import torch
+
+    try:
+        where = torch.device(device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        return f"not a torch device ({exc})"
+    if where.type == "meta":
+        return "the meta device holds no weights"
+    if where.type == "cpu":
+        return None
+    backend = getattr(torch, where.type, None)
+    is_available = getattr(backend, "is_available", None)
+    if not (callable(is_available) and is_available()):
+        return "unavailable"
+    count = getattr(backend, "device_count", None)
+    if where.index is not None and callable(count) and where.index >= count():
+        return "unavailable"
+    return None
+
+
+def _check_device_argument(device):
+    """``load_model(device=...)``: None, ``"auto"`` or a device this machine has."""
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return
+    problem = _device_problem(device)
+    if problem == "unavailable":
+        problem = "this machine does not have it; use device='cpu' or 'auto'"
+    if problem is not None:
+        raise ValueError(f"load_model: device={device!r}: {problem}")
+
+
 def _build_classifier(entry, tensors, device, prefix="classifier."):
     import torch
     from skorch.dataset import ValidSplit
@@ -209,12 +253,14 @@ def _build_classifier(entry, tensors, device, prefix="classifier."):
     saved_device = params.pop("device", "auto")
     if device is None:
         device = saved_device
-        if isinstance(device, str) and device.startswith("cuda") and not (
-            torch.cuda.is_available()
-        ):
-            warnings.warn(f"The model was saved with device={device!r}, which this machine "
-                          "lacks; loading it on the CPU.", UserWarning, stacklevel=3)
-            device = "cpu"
+        if device is not None and device != "auto":
+            problem = _device_problem(device)
+            _expect(problem in (None, "unavailable"), f"device={device!r}: {problem}")
+            if problem == "unavailable":
+                warnings.warn(f"The model was saved with device={device!r}, which this "
+                              "machine lacks; loading it on the CPU.", UserWarning,
+                              stacklevel=3)
+                device = "cpu"
     clf = classes[entry["class"]](**params)
     fitted = entry["fitted"]
     clf.classes_inferred_ = _classes(fitted.get("classes_"))
@@ -255,6 +301,9 @@ def _check_entry(entry, where, allowed):
     _expect(all(isinstance(key, str) and not key.startswith("_") and key not in _NEVER_RESTORED
                 for key in entry["params"]),
             f"{where} has a parameter that cannot be restored")
+    # how to run (processes, DataLoader workers, compile) is the loading script's choice
+    entry["params"] = {key: value for key, value in entry["params"].items()
+                       if not _runtime_only(key)}
 
 
 def _build_vote(entry, tensors, device):
@@ -277,9 +326,6 @@ def _build_vote(entry, tensors, device):
              for key, default in (("flatten_transform", True), ("verbose", False))}
     _expect(all(isinstance(value, bool) for value in flags.values()),
             f"flatten_transform and verbose must be true or false, got {flags}")
-    n_jobs = params.get("n_jobs")
-    _expect(n_jobs is None or (isinstance(n_jobs, int) and not isinstance(n_jobs, bool)),
-            f"n_jobs={n_jobs!r} is not None or an integer")
     classes = _classes(entry["fitted"].get("classes_"))
     networks = []
     for name, member in zip(names, members, strict=True):
@@ -298,7 +344,7 @@ def _build_vote(entry, tensors, device):
     _expect(len(shapes) == 1, f"the members' input_shape_ differ: {sorted(shapes)}")
     # as after fit: `estimators` holds unfitted templates, `estimators_` the fitted networks
     vote = VotingClassifier([(name, clone(network)) for name, network in zip(
-        names, networks, strict=True)], voting="soft", weights=weights, n_jobs=n_jobs, **flags)
+        names, networks, strict=True)], voting="soft", weights=weights, **flags)
     vote.le_ = LabelEncoder().fit(classes)
     _expect(vote.le_.classes_.tolist() == classes.tolist(),
             f"classes_ {classes.tolist()!r} are not sorted, as a VotingClassifier's are")
@@ -332,14 +378,16 @@ def load_model(path, *, device=None):
 
     Parameters
     ----------
-    path : str or PathLike
-        The model file.
+    path : str or PathLike or binary file object
+        The model file (an open file is read from its start; its ``name``,
+        if any, names it in messages).
     device : str or None, default=None
         Where the network goes. None keeps the saved ``device``: ``"auto"``
         (the default when training) picks CUDA if this machine has it, else
-        the CPU; a saved ``"cuda"`` falls back to the CPU with a warning when
-        no GPU is present. Weights are read to the CPU, then copied to the
-        device.
+        the CPU; a saved device this machine lacks (``"cuda"``, ``"mps"``, ...)
+        falls back to the CPU with a warning. A device given here must exist
+        on this machine (else ``ValueError``). Weights are read to the CPU,
+        then copied to the device.
 
     Returns
     -------
@@ -351,6 +399,9 @@ def load_model(path, *, device=None):
 
     Raises
     ------
+    ValueError
+        ``device`` is not a device of this machine (checked before the file
+        is read).
     ModelFileError
         The file is truncated, corrupted, not a model file, names a class
         outside the allow-list, or holds parameters or weights that do not fit
@@ -378,12 +429,13 @@ def load_model(path, *, device=None):
     """
     from sklearn.pipeline import Pipeline
 
+    _check_device_argument(device)
     metadata, tensors = _read_archive(path)
     saved_version = metadata.get("sklearn_ser_version")
     if saved_version != _current_version():
         warnings.warn(
             SklearnSerVersionWarning(
-                estimator_name=os.fspath(path), original_sklearn_ser_version=saved_version,
+                estimator_name=_file_name(path), original_sklearn_ser_version=saved_version,
                 current_sklearn_ser_version=_current_version(), how="load",
             ),
             stacklevel=2,
@@ -429,6 +481,6 @@ def load_model(path, *, device=None):
     except ValueError as exc:
         if isinstance(exc, ModelFileError):
             raise
-        raise ModelFileError(f"{os.fspath(path)!r} cannot be loaded: {exc} (tampered with, or "
+        raise ModelFileError(f"{_file_name(path)!r} cannot be loaded: {exc} (tampered with, or "
                              f"written by an incompatible sklearn_ser "
                              f"{saved_version})") from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import uuid
 import zipfile
 from numbers import Integral, Real
 from pathlib import Path
@@ -105,13 +106,26 @@ def _allowed_name(value, names, what, module):
     )
 
 
-def _describe_classifier(clf, tensors, prefix="classifier."):
+def _describe_classifier(clf, tensors, prefix="classifier.", chunk_shape=None):
+    """A classifier's parameters, labels and input shape, its weights under ``prefix``.
+    ``chunk_shape`` (the fitted front end's, in a Pipeline) stands in for the
+    ``input_shape_`` of a net initialised and given weights (``load_params``)
+    rather than fitted."""
     import torch
+    from sklearn.exceptions import NotFittedError
     from skorch.dataset import ValidSplit
 
     from .. import nn
 
     clf.check_is_fitted()
+    input_shape = getattr(clf, "input_shape_", None) or chunk_shape
+    if input_shape is None:
+        raise NotFittedError(
+            f"{type(clf).__name__} has no input_shape_: it was initialised (and perhaps given "
+            "weights with load_params) but never fitted, so the shape of its chunks is unknown. "
+            "Save it in a Pipeline behind its fitted LogMel3DTransformer, or set "
+            "clf.input_shape_ = (3, chunk_frames, n_mels)"
+        )
     params, dropped = _split_params(clf, ("module", "criterion", "optimizer", "train_split"))
     params["module"] = _allowed_name(clf.module, _MODULES, "module", nn)
     params["criterion"] = _allowed_name(clf.criterion, _CRITERIA, "criterion", nn)
@@ -138,7 +152,7 @@ def _describe_classifier(clf, tensors, prefix="classifier."):
     for name in ("module_", "criterion_"):
         for key, tensor in getattr(clf, name).state_dict().items():
             tensors[f"{prefix}{name}.{key}"] = tensor
-    fitted = {"classes_": classes, "input_shape_": [int(n) for n in clf.input_shape_]}
+    fitted = {"classes_": classes, "input_shape_": [int(n) for n in input_shape]}
     return {"class": type(clf).__name__, "params": params, "fitted": fitted,
             "dropped_params": dropped}
 
@@ -199,7 +213,11 @@ def save_model(estimator, path):
     ``dropped_params`` in the metadata): parameters holding other objects,
     such as ``callbacks`` or a custom ``iterator_train__collate_fn``; also
     ``torch_load_kwargs`` and the Pipeline's ``memory``, never restored from a
-    file. The optimizer state is not saved: resume training from a checkpoint
+    file; and the settings of how a model runs rather than what it is
+    (``n_jobs``, ``compile``, the DataLoaders' ``iterator_*__num_workers``,
+    ``__pin_memory``, ...), which the loading script sets if it wants them
+    (a file cannot start processes or a compiler where it is loaded). The
+    optimizer state is not saved: resume training from a checkpoint
     (:func:`sklearn_ser.nn.resumable_callbacks`).
     """
     import safetensors.torch
@@ -209,10 +227,16 @@ def save_model(estimator, path):
 
     pipeline_params, steps = _steps(estimator)
     tensors, described = {}, []
+    chunk_shape = None  # what the front end feeds the classifier, once it is fitted
     for name, role, step in steps:
-        describe = (_describe_transformer if role == "features" else
-                    _describe_vote if _is_vote(step) else _describe_classifier)
-        described.append({"name": name, "role": role, **describe(step, tensors)})
+        if role == "features":
+            description = _describe_transformer(step, tensors)
+            chunk_shape = getattr(step, "chunk_shape_", None)
+        elif _is_vote(step):
+            description = _describe_vote(step, tensors)
+        else:
+            description = _describe_classifier(step, tensors, chunk_shape=chunk_shape)
+        described.append({"name": name, "role": role, **description})
     metadata = {
         "format": FORMAT_NAME,
         # the lowest version that reads it: a single network stays readable by version 1
@@ -234,9 +258,12 @@ def save_model(estimator, path):
                                 str(path.parent))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "the model file's path is a folder", str(path))
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of its own (hidden, process and random suffix, created exclusively):
+    # two saves to one path do not share it, and no file of the user's is taken.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+        with open(tmp, "xb") as raw, \
+                zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=2, allow_nan=False))
             archive.writestr(WEIGHTS_MEMBER, weights)
         with open(tmp, "rb+") as f:

@@ -330,13 +330,18 @@ def load_model(path, args=None):
     With the command's ``args``, the front end's progress lines follow this
     command's ``--quiet``, not the ``verbose`` the model was trained with.
     """
-    model = _load_model(path)
-    if args is not None:
-        from ..features import LogMel3DTransformer
+    from ..features import LogMel3DTransformer
 
-        for _, step in getattr(model, "steps", ()):
-            if isinstance(step, LogMel3DTransformer):
-                step.set_params(verbose=int(progress(args)))
+    model = _load_model(path)
+    steps = getattr(model, "steps", None)
+    if not steps or not isinstance(steps[0][1], LogMel3DTransformer):
+        raise CliError(
+            f"model file {path} holds a {type(model).__name__} without a LogMel3DTransformer "
+            "first, so it cannot take audio files: save a Pipeline of the front end and the "
+            f"classifier, as '{PROG} train' does"
+        )
+    if args is not None:
+        steps[0][1].set_params(verbose=int(progress(args)))
     return model
 
 

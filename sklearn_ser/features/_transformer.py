@@ -104,13 +104,21 @@ def _extract_group(sources, first_index, load_params, feature_params):
 
 
 def _with_progress(groups, n_sources):
-    """Pass the groups through, printing how many files are done on stderr."""
-    done = 0
+    """Pass the groups through, printing how many files are done on stderr: one
+    line rewritten in place on a terminal; on anything else (a log file, a CI
+    job), a line at each quarter of the files and at the end."""
+    stderr = sys.stderr
+    terminal = stderr is not None and hasattr(stderr, "isatty") and stderr.isatty()
+    done = shown = 0
     for group in groups:
         done += len(group[1]) - 1
-        end = "\n" if done >= n_sources else ""
-        print(f"\r[LogMel3DTransformer] {done}/{n_sources} files", end=end, file=sys.stderr,
-              flush=True)
+        finished = done >= n_sources
+        message = f"[LogMel3DTransformer] {done}/{n_sources} files"
+        if terminal:
+            print("\r" + message, end="\n" if finished else "", file=stderr, flush=True)
+        elif finished or 4 * done // n_sources > 4 * shown // n_sources:
+            print(message, file=stderr, flush=True)
+            shown = done
         yield group
 
 

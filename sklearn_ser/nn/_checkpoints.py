@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 
+from ..exceptions import MissingBestWeightsWarning, TrainingInterruptedWarning
+
 __all__ = [
     "AtomicCheckpoint",
     "MissingBestWeightsWarning",
@@ -35,32 +37,6 @@ __all__ = [
 RNG_STATE_FILE = "rng_state.pt"
 #: File, next to the checkpoint's history, identifying the training data.
 TRAIN_DATA_FILE = "train_data.json"
-
-
-class MissingBestWeightsWarning(UserWarning):
-    """A resumed run cannot give back the best epoch's weights: no checkpoint holds them.
-
-    Parameters
-    ----------
-    message : str
-        The best epoch so far and the checkpoint folder that lacks it.
-    """
-
-    def __init__(self, message):
-        super().__init__(message)
-
-
-class TrainingInterruptedWarning(UserWarning):
-    """``fit`` returned before ``max_epochs`` epochs (skorch swallows ``KeyboardInterrupt``).
-
-    Parameters
-    ----------
-    message : str
-        How many epochs are complete, and where the checkpoint to resume from is.
-    """
-
-    def __init__(self, message):
-        super().__init__(message)
 
 
 def _fsync(path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -31,6 +32,18 @@ def softmax_of_logits(output):
     """``predict_nonlinearity``: softmax over the logits of a ``(logits, embedding)`` output."""
     logits = output[0] if isinstance(output, tuple) else output
     return torch.softmax(logits.float(), dim=-1)
+
+
+@contextmanager
+def _float32_default():
+    """torch's default dtype at float32 while the network and criterion are built,
+    whatever the caller set: their weights are drawn as in a float32 process."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def chunk_accuracy(net, X, y):
@@ -209,7 +222,14 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
                 # skorch may move the module before the next initialize, and torch
                 # has no "auto" device. An unbuilt net resolves it in initialize.
                 kwargs["device"] = resolve_device(kwargs["device"])
-        return super().set_params(**kwargs)
+        built = getattr(self, "initialized_", False)
+        if "precision" in kwargs and built and kwargs["precision"] not in PRECISIONS:
+            raise ValueError(f"precision={kwargs['precision']!r} must be one of {PRECISIONS}")
+        result = super().set_params(**kwargs)
+        if "precision" in kwargs and built:
+            # a built net autocasts with what initialize resolved: resolve the new value
+            self.autocast_dtype_ = autocast_dtype(self.precision, self.device)
+        return result
 
     def __getstate__(self):
         return _add_version(super().__getstate__())
@@ -254,7 +274,11 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             kwargs.setdefault("n_classes", len(self.classes_))
             if hasattr(self, "input_shape_"):
                 kwargs.setdefault("n_mels", self.input_shape_[-1])
-        self.module_ = self.initialized_instance(self.module, kwargs)
+        # float32 master weights whatever torch's default dtype in the caller's
+        # process (set_default_dtype(float64) would build float64 layers that the
+        # float32 chunks cannot go through)
+        with _float32_default():
+            self.module_ = self.initialized_instance(self.module, kwargs)
         min_frames = getattr(self.module_, "min_frames", None)
         frames = getattr(self, "input_shape_", (None,) * 3)[-2]
         if min_frames is not None and frames is not None and frames < min_frames:
@@ -273,7 +297,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             embedding_dim = getattr(self.module_, "embedding_dim", None)
             if embedding_dim is not None:
                 kwargs.setdefault("n_features", embedding_dim)
-        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        with _float32_default():
+            self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
 
     # -- data -----------------------------------------------------------------
@@ -443,6 +468,16 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         chunk_proba = self.predict_chunk_proba(X).astype(np.float64)
         starts = X.offsets[:-1]
+        finite = np.isfinite(chunk_proba).all(axis=1)
+        if not finite.all():
+            bad = np.unique(np.searchsorted(X.offsets, np.flatnonzero(~finite), side="right") - 1)
+            shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+            raise ValueError(
+                f"{type(self).__name__}: the probabilities of {len(bad)} utterance(s) (positions "
+                f"{shown} of X) are not finite, because their features hold NaN or inf; such "
+                "features come from audio far outside [-1, 1] (e.g. around 1e19), whose energies "
+                "overflow float32"
+            )
         if self.aggregate == "geometric":
             log_mean = np.add.reduceat(np.log(np.maximum(chunk_proba, 1e-12)), starts)
             log_mean /= X.n_chunks[:, None]

@@ -6,39 +6,9 @@ from __future__ import annotations
 import torch
 from skorch.callbacks import Callback
 
-from ..exceptions import SklearnSerError
+from ..exceptions import NonFiniteLossError
 
 __all__ = ["NonFiniteLossError", "StopOnNonFiniteLoss"]
-
-
-class NonFiniteLossError(SklearnSerError, FloatingPointError, RuntimeError):
-    """A training batch gave a NaN or infinite loss, gradient, statistic or weight.
-
-    A ``FloatingPointError`` (as numpy's ``seterr(all="raise")``) and a
-    ``RuntimeError`` (as torch's anomaly detection), so either ``except``
-    catches it.
-
-    Parameters
-    ----------
-    message : str
-        What went wrong, where, and what to try.
-    epoch : int, optional
-        The epoch, counted from 1 as in ``net.history[:, "epoch"]``.
-    batch_index : int, optional
-        The training batch within that epoch, counted from 0.
-
-    Attributes
-    ----------
-    epoch : int
-        As given.
-    batch_index : int
-        As given.
-    """
-
-    def __init__(self, message, *, epoch=None, batch_index=None):
-        super().__init__(message)
-        self.epoch = epoch
-        self.batch_index = batch_index
 
 
 def _listing(names, shown=4):

@@ -37,6 +37,11 @@ class TerminalPrintLog(PrintLog):
         Alignment of the columns.
     """
 
+    def __init__(self, keys_ignored=None, sink=print, tablefmt="simple", floatfmt=".4f",
+                 stralign="right"):
+        super().__init__(keys_ignored=keys_ignored, sink=sink, tablefmt=tablefmt,
+                         floatfmt=floatfmt, stralign=stralign)
+
     def _colours(self):
         prints = self.sink is builtins.print or getattr(self.sink, "__name__", None) == "print"
         stdout = sys.stdout
