@@ -345,7 +345,7 @@ def test_folder_labels_from_the_first_folder_under_the_root(folder_root):
     assert "first folder under the root" in data.DESCR
 
 
-def test_folder_follows_symlinked_folders_once_and_ends_loops(tmp_path):
+def test_folder_follows_links_out_of_the_root_and_names_the_others(tmp_path):
     # Path.rglob does not enter a linked folder: a linked class vanished silently.
     store = tmp_path / "store"
     write_wav(store / "sad" / "spk1_s.wav")
@@ -355,14 +355,63 @@ def test_folder_follows_symlinked_folders_once_and_ends_loops(tmp_path):
     (root / "sad").symlink_to(store / "sad", target_is_directory=True)
     (root / "anger" / "session2").symlink_to(store / "session2", target_is_directory=True)
     (root / "anger" / "loop").symlink_to(root, target_is_directory=True)  # a cycle
-    (root / "anger" / "broken.wav").symlink_to(tmp_path / "gone.wav")
-    data = load_audio_folder(root)
+    with pytest.warns(UserWarning, match=r"not following the link .*loop: it leads to"):
+        data = load_audio_folder(root)
     assert data.filenames.tolist() == [
         str(root / "anger" / "session2" / "spk2_a.wav"),
         str(root / "anger" / "spk1_a.wav"),
         str(root / "sad" / "spk1_s.wav"),
     ]
     assert data.target.tolist() == ["anger", "anger", "sad"]
+
+
+def test_a_class_folder_linked_into_another_keeps_its_own_label(tmp_path):
+    # The link sorted first: the sadness files were all labelled anger, and the
+    # class vanished from target_names without a word.
+    root = tmp_path / "corpus"
+    for label in ("anger", "sadness"):
+        for k in range(2):
+            write_wav(root / label / f"spk{k}_{label}.wav")
+    (root / "anger" / "more").symlink_to(root / "sadness", target_is_directory=True)
+    with pytest.warns(UserWarning, match=r"anger/more: it leads to .*sadness"):
+        data = load_audio_folder(root)
+    assert data.target.tolist() == ["anger", "anger", "sadness", "sadness"]
+    assert all("more" not in name for name in data.filenames)
+
+
+@pytest.mark.parametrize("link", ["file", "folder"])
+def test_a_file_or_folder_reached_by_two_paths_is_an_error(link, tmp_path):
+    root = tmp_path / "corpus"
+    sad = write_wav(root / "sadness" / "spk1_s.wav")
+    write_wav(root / "anger" / "spk1_a.wav")
+    if link == "file":  # the same audio as anger and as sadness
+        (root / "anger" / "spk1_dup.wav").symlink_to(sad)
+        first, second = root / "anger" / "spk1_dup.wav", sad
+    else:  # two links to one folder outside the corpus
+        write_wav(tmp_path / "store" / "spk2_x.wav")
+        (root / "anger" / "x").symlink_to(tmp_path / "store", target_is_directory=True)
+        (root / "sadness" / "x").symlink_to(tmp_path / "store", target_is_directory=True)
+        first, second = root / "anger" / "x", root / "sadness" / "x"
+    with pytest.raises(ValueError, match=rf"the {link} {re.escape(str(second))} is the {link} "
+                                         rf"{re.escape(str(first))} \(through a symbolic link\)"):
+        load_audio_folder(root)
+
+
+def test_a_broken_link_is_reported_not_dropped(tmp_path, emodb_tmp):
+    broken = emodb_tmp / "wav" / "03a01Ea.wav"  # the only disgust file, gone
+    broken.symlink_to(tmp_path / "gone.wav")
+    with pytest.raises(FileNotFoundError, match="a broken link") as info:
+        load_emodb(emodb_tmp)
+    assert info.value.filename == str(broken)
+    data = load_emodb(emodb_tmp, on_error="skip")
+    assert [path for path, _ in data.skipped] == [str(broken)]
+    assert len(data.filenames) == len(EMODB_NAMES)
+
+
+def test_hidden_files_are_not_corpus_files(emodb_tmp):
+    (emodb_tmp / "wav" / "._03a01Wa.wav").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata
+    data = load_emodb(emodb_tmp)
+    assert len(data.filenames) == len(EMODB_NAMES) and data.skipped == []
 
 
 def test_a_root_one_level_too_deep_gets_the_parent_suggested(emodb_tmp):

@@ -20,6 +20,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
+from skorch.dataset import ValidSplit
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.evaluation import (
@@ -309,3 +310,39 @@ def test_log_mel_png_lays_chunks_end_to_end(tmp_path):
     for n_frames in (0, -5, 2.5):  # 0 used to be an IndexError
         with pytest.raises(ValueError, match=rf"n_frames={n_frames!r} must be an integer >= 1"):
             plot_log_mel_3d(end_to_end, tmp_path / "bad.png", n_frames=n_frames)
+
+
+@pytest.mark.parametrize("voting", [False, True])
+def test_a_fold_too_small_for_the_validation_split_fails_before_any_training(voting):
+    # A late fold used to fail after the earlier ones had trained, losing them all.
+    y = np.array(["anger", "sadness"] * 20 + ["boredom"] * 2)
+    groups = np.array([f"s{i % 5}" for i in range(40)] + ["s8", "s9"])
+    # a 10 % stratified validation split (the CLI's default) needs 2 of every class
+    net = ADCRNNClassifier(max_epochs=1, verbose=0, train_split=ValidSplit(0.1, stratified=True))
+    fitted = []
+
+    class Watch(LogMel3DTransformer):
+        def fit_transform(self, X, y=None, **params):
+            fitted.append(len(X))
+            return super().fit_transform(X, y, **params)
+
+    clf = VotingClassifier([("seed0", net), ("seed1", clone(net))], voting="soft") \
+        if voting else net
+    pipe = Pipeline([("features", Watch(chunk_frames=50, n_mels=20)), ("clf", clf)])
+    signals = [np.zeros(800)] * len(y)
+    # LOSO: speakers s8 and s9 hold one boredom utterance each, so the folds that
+    # test them (6 and 7 of 7) train on a single one
+    with pytest.raises(ValueError, match=r"fold 6 of 7: train_split=ValidSplit\(cv=0.1, "
+                                         r"stratified=True\) cannot hold out .*boredom: 1"):
+        cross_validate_report(pipe, signals, y, groups=groups, cv="loso")
+    assert fitted == []  # nothing was trained
+    # ValidSplit(5) only warns about a class of 2 (scikit-learn's StratifiedKFold): no error
+    ok = clone(pipe).set_params(clf=ADCRNNClassifier(max_epochs=1, verbose=0))
+    from sklearn_ser.evaluation._report import _check_inner_splits
+
+    _check_inner_splits(ok, y, [(np.arange(38), np.arange(38, 42))])
+    # a split that fails for another reason is named too
+    with pytest.raises(ValueError, match=r"fold 1 of 1: train_split=ValidSplit\(cv=0.1, "
+                                         r"stratified=True\) cannot split the 6 training "
+                                         r"utterances: The test_size = 1 should be greater"):
+        _check_inner_splits(pipe, y, [(np.r_[0:4, 40:42], np.arange(4, 8))])

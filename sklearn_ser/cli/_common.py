@@ -110,6 +110,10 @@ def add_runtime_options(parser, *, threads_default=None):
                        help="no progress lines or epoch tables on stderr")
 
 
+#: ``--n-samples`` and ``--n-classes`` of ``--dataset demo`` when not given.
+DEMO_SIZE = (240, 4)
+
+
 def add_dataset_options(parser):
     group = parser.add_argument_group("data")
     group.add_argument("--dataset", required=True, choices=DATASETS,
@@ -126,10 +130,11 @@ def add_dataset_options(parser):
                        help="folder dataset: regular expression whose first group, searched in "
                             "each file's path relative to ROOT, is the speaker (needed for "
                             "--cv loso/groupK)")
-    group.add_argument("--n-samples", type=positive_int, default=240, metavar="N",
-                       help="demo dataset: number of utterances (default: %(default)s)")
-    group.add_argument("--n-classes", type=int, default=4, choices=range(2, 8), metavar="K",
-                       help="demo dataset: number of emotions, 2-7 (default: %(default)s)")
+    # default None, so that giving them with another dataset can be refused
+    group.add_argument("--n-samples", type=positive_int, default=None, metavar="N",
+                       help=f"demo dataset: number of utterances (default: {DEMO_SIZE[0]})")
+    group.add_argument("--n-classes", type=int, default=None, choices=range(2, 8), metavar="K",
+                       help=f"demo dataset: number of emotions, 2-7 (default: {DEMO_SIZE[1]})")
 
 
 def add_model_options(parser):
@@ -223,11 +228,18 @@ def load_dataset(args):
             raise UsageError(f"--{option} {pattern!r} is not a valid regular expression: "
                              f"{exc}") from exc
     if args.dataset == "demo":
+        if args.n_samples is None:
+            args.n_samples = DEMO_SIZE[0]
+        if args.n_classes is None:
+            args.n_classes = DEMO_SIZE[1]
         X, y, groups = datasets.make_emotional_speech(
             args.n_samples, n_classes=args.n_classes, random_state=args.seed
         )
         what = f"{len(y)} synthetic utterances of 2 s"
     else:
+        for option in ("n_samples", "n_classes"):
+            if getattr(args, option, None) is not None:
+                raise UsageError(f"--{option.replace('_', '-')} applies to --dataset demo only")
         if args.root is None:
             raise UsageError(f"--dataset {args.dataset} needs --root PATH, the corpus folder")
         if args.dataset == "folder":

@@ -103,8 +103,20 @@ def walk_files(root):
     """Every file under ``root``, through symlinked folders too, sorted.
 
     ``Path.rglob`` does not enter a symlinked folder, so a class folder
-    linked into a corpus would vanish without a word. Each real folder is
-    walked once, which also ends symlink loops.
+    linked into a corpus would vanish without a word. The rules that keep
+    every file listed once, under one label and one speaker:
+
+    - a link to a folder outside ``root`` is followed;
+    - a link to a folder inside ``root`` (a cycle included) is not: that
+      folder is listed under its own path, and a ``UserWarning`` names the
+      link (following it would list its files twice, under two labels);
+    - a folder or file reached by two paths (two links to one folder outside
+      ``root``, or a file linked next to itself) is a ``ValueError`` naming
+      both: which label or speaker it has would be a guess, and a file on
+      both sides of a split leaks the test set into training;
+    - a broken link is listed (:func:`read_files` reports it), and names
+      starting with ``"."`` (hidden files and folders, macOS ``._*`` files)
+      are not.
 
     Parameters
     ----------
@@ -114,18 +126,63 @@ def walk_files(root):
     -------
     paths : list of pathlib.Path
         Paths under ``root`` (through the links, not resolved), sorted by
-        path components; broken links are left out.
+        path components.
+
+    Raises
+    ------
+    ValueError
+        A folder or a file is reached by two paths.
     """
-    seen, paths = set(), []
+    import warnings
+
+    root_real = os.path.realpath(root)
+
+    def inside_root(real):
+        return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+    def reached_twice(kind, first, second):
+        return ValueError(
+            f"the {kind} {second} is the {kind} {first} (through a symbolic link): its files "
+            "would be listed twice, with two labels or speakers, or on both sides of a split; "
+            "remove one of the two paths"
+        )
+
+    folders, files, paths = {}, {}, []
     for folder, subfolders, names in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
-        if real in seen:
-            subfolders[:] = []
-            continue
-        seen.add(real)
-        subfolders.sort()  # the first path to a folder linked twice is the sorted-first
-        paths.extend(Path(folder) / name for name in names)
-    return sorted(path for path in paths if path.is_file())
+        if real in folders:
+            raise reached_twice("folder", folders[real], folder)
+        folders[real] = folder
+        kept = []
+        for name in sorted(subfolders):
+            path = os.path.join(folder, name)
+            if name.startswith("."):
+                continue
+            target = os.path.realpath(path)
+            if os.path.islink(path) and inside_root(target):
+                warnings.warn(
+                    f"not following the link {path}: it leads to {target}, a folder under "
+                    f"{root} already listed under its own path",
+                    UserWarning, stacklevel=3,
+                )
+                continue
+            kept.append(name)
+        subfolders[:] = kept
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            if path.is_symlink() and not path.exists():
+                paths.append(path)  # broken: read_files names it
+                continue
+            if not path.is_file():
+                continue
+            target = os.path.realpath(path)
+            if target in files:
+                raise reached_twice("file", files[target], path)
+            files[target] = path
+            paths.append(path)
+    return sorted(paths)
 
 
 def list_files(root, pattern, *, layout):
@@ -253,6 +310,9 @@ def read_files(paths, parse, *, on_error, check_files):
     records, skipped = [], []
     for path in paths:
         try:
+            if not Path(path).exists():  # a broken link, or a file gone since the listing
+                raise FileNotFoundError(errno.ENOENT, "audio file not found (a broken link?)",
+                                        str(path))
             fields = parse(path)
             if fields is None:
                 continue

@@ -69,7 +69,12 @@ def speaker_cv(cv=5, groups=None, *, random_state=0):
         Speaker of each sample. Required by ``"loso"`` and ``"groupK"``;
         checked to hold enough speakers.
     random_state : int or None, default=0
-        Seed of the shuffling of the k-fold splitters.
+        Seed of the shuffling of the k-fold splitters. For ``"groupK"`` it
+        only breaks ties between speakers with the same label proportions
+        (scikit-learn's ``StratifiedGroupKFold`` assigns speakers greedily by
+        their label counts): on Emo-DB, whose ten speakers all differ, every
+        seed gives the same speaker folds, so repeating ``group5`` over seeds
+        varies the networks, not the folds. ``"loso"`` has no randomness.
 
     Returns
     -------
