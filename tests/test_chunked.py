@@ -87,3 +87,10 @@ def test_invalid_construction():
         ChunkedFeatures(np.zeros((2, 3, 4, 2)), [0, 1], [4, 4])
     with pytest.raises(ValueError, match="n_frames"):
         ChunkedFeatures(np.zeros((2, 3, 4, 2)), [0, 2], [4])
+
+
+def test_an_utterance_without_chunks_is_refused():
+    # np.add.reduceat gave an empty utterance the next one's probabilities
+    chunks = np.zeros((2, 3, 4, 5), np.float32)
+    with pytest.raises(ValueError, match=r"utterance\(s\) \[1\] hold none"):
+        ChunkedFeatures(chunks, [0, 1, 1, 2], np.full(2, 4))

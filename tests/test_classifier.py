@@ -411,3 +411,75 @@ def test_non_finite_features_are_named_at_predict_time(features):
         clf.predict_proba(damaged)
     with pytest.raises(ValueError, match="not finite"):
         clf.predict(damaged)
+
+
+def test_classes_given_in_another_order_are_sorted_as_scorers_expect(features):
+    from sklearn.metrics import get_scorer, log_loss
+
+    X, y = features
+    clf = make_clf(max_epochs=2, classes=["sadness", "anger"]).fit(X, y)
+    assert clf.classes_.tolist() == ["anger", "sadness"]
+    proba = clf.predict_proba(X)
+    # scikit-learn's scorers read the columns in sorted label order
+    assert get_scorer("neg_log_loss")(clf, X, y) == pytest.approx(
+        -log_loss(y, proba, labels=["anger", "sadness"]))
+    np.testing.assert_array_equal(proba, make_clf(max_epochs=2).fit(X, y).predict_proba(X))
+    with pytest.raises(ValueError, match="lists a label more than once"):
+        make_clf(classes=["anger", "sadness", "anger"]).fit(X, y)
+
+
+def test_predict_nonlinearity_auto_is_the_softmax_and_none_is_refused(features):
+    X, y = features
+    clf = make_clf(max_epochs=1).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.set_params(predict_nonlinearity="auto").predict_proba(X),
+                                  expected)
+    with pytest.raises(ValueError, match="predict_nonlinearity=None would give raw logits"):
+        clf.set_params(predict_nonlinearity=None).predict(X)
+    clf.set_params(predict_nonlinearity=lambda logits: logits)  # not probabilities
+    with pytest.raises(ValueError, match="does not give probabilities"):
+        clf.predict_proba(X)
+
+
+def test_later_partial_fits_continue_the_random_stream(features):
+    X, y = features
+    order = BatchOrder()
+    clf = make_clf(max_epochs=1, batch_size=4, callbacks=[("order", order)])
+    for _ in range(3):
+        clf.partial_fit(X, y)
+    first, second, third = order.epochs_
+    assert first != second and second != third  # new batches every call
+    # and a fresh fit is seeded as before: the same batches as a first call
+    again = make_clf(max_epochs=1, batch_size=4, callbacks=[("order", BatchOrder())]).fit(X, y)
+    assert dict(again.callbacks_)["order"].epochs_ == [first]
+
+
+def test_fit_arguments_that_cannot_work_are_named(features):
+    X, y = features
+    with pytest.raises(TypeError, match="does not take sample_weight"):
+        make_clf().fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(ValueError, match="fit needs y"):
+        make_clf().fit(X, None)
+    with pytest.raises(ValueError, match=r"random_state=.*must be an int or None"):
+        make_clf(random_state=np.random.RandomState(0)).fit(X, y)
+    clf = make_clf(max_epochs=1).partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"classes=\['anger', 'joy'\] differs"):
+        clf.partial_fit(X, y, classes=["anger", "joy"])
+    with pytest.raises(ValueError, match="X holds no utterances"):
+        clf.predict(X[[]])
+
+
+def test_predefined_split_takes_utterances_with_their_labels(features):
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, y = features
+    valid = np.arange(len(y)) % 4 == 0
+    clf = make_clf(max_epochs=2, train_split=predefined_split(Dataset(X[valid], y[valid])))
+    clf.fit(X[~valid], y[~valid])
+    history = clf.history
+    assert len(history) == 2 and np.isfinite(history[-1, "valid_loss"])
+    # the validation accuracy is that of the held-out chunks
+    chunk_proba = clf.predict_chunk_proba(X[valid])
+    truth = np.repeat(clf._encode(y[valid], valid.sum()), X[valid].n_chunks)
+    assert history[-1, "valid_acc"] == pytest.approx(np.mean(chunk_proba.argmax(1) == truth))

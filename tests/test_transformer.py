@@ -311,3 +311,12 @@ def test_verbose_progress_on_a_terminal_is_rewritten_in_place(signals, monkeypat
     LogMel3DTransformer(verbose=1).fit_transform(signals * 10)
     assert stderr.getvalue() == ("\r[LogMel3DTransformer] 32/40 files"
                                  "\r[LogMel3DTransformer] 40/40 files\n")
+
+
+def test_set_output_accepts_the_default_and_refuses_data_frames(signals):
+    from sklearn.pipeline import Pipeline
+
+    pipe = Pipeline([("features", LogMel3DTransformer())])
+    assert pipe.set_output(transform="default") is pipe
+    with pytest.raises(ValueError, match=r"set_output\(transform='pandas'\).*ChunkedFeatures"):
+        pipe.set_output(transform="pandas")

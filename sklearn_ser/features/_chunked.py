@@ -88,8 +88,12 @@ class ChunkedFeatures:
             )
         if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != len(chunks):
             raise ValueError("offsets must start at 0 and end at the number of chunks")
-        if np.any(np.diff(offsets) < 0):
-            raise ValueError("offsets must be non-decreasing")
+        if np.any(np.diff(offsets) < 1):
+            empty = np.flatnonzero(np.diff(offsets) < 1)
+            raise ValueError(
+                "offsets must increase: every utterance holds at least one chunk, but "
+                f"utterance(s) {empty[:10].tolist()} hold none (or offsets go backwards)"
+            )
         if n_frames.shape != (len(chunks),):
             raise ValueError(f"n_frames must have shape ({len(chunks)},), got {n_frames.shape}")
         self.chunks = chunks

@@ -464,6 +464,28 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         state.setdefault("trim_zeros", False)
         super().__setstate__(state)
 
+    def set_output(self, *, transform=None):
+        """scikit-learn's ``set_output`` API, for ``Pipeline.set_output``.
+
+        Parameters
+        ----------
+        transform : {"default", None}
+            The output is always :class:`~sklearn_ser.ChunkedFeatures`
+            (ragged chunks per utterance), which a pandas or polars frame
+            cannot hold; ``"pandas"`` and ``"polars"`` are refused.
+
+        Returns
+        -------
+        self : LogMel3DTransformer
+        """
+        if transform is not None and transform != "default":
+            raise ValueError(
+                f"{type(self).__name__}.set_output(transform={transform!r}): the output is "
+                "ChunkedFeatures (each utterance's chunks), which a data frame cannot hold; "
+                "only 'default' and None are accepted"
+            )
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True

@@ -160,8 +160,9 @@ class AcceleratedADCRNNClassifier(ChunkedAccelerateMixin, ADCRNNClassifier):
     device_ : str
         ``str(accelerator.device)`` at initialisation.
     classes_ : np.ndarray [shape=(n_classes,)]
-        The original label values: sorted, or in the order of ``classes``
-        when it is given.
+        The original label values, sorted (also when ``classes`` lists them
+        in another order), as scikit-learn's classifiers and scorers expect;
+        the columns of ``predict_proba`` follow it.
 
     Notes
     -----

@@ -46,6 +46,15 @@ def _float32_default():
         torch.set_default_dtype(previous)
 
 
+def _sorted_labels(classes):
+    """``classes`` as a sorted array, or a ValueError naming a repeated label."""
+    given = np.asarray(classes)
+    labels = unique_labels(given)
+    if len(labels) != len(given):
+        raise ValueError(f"classes={given.tolist()!r} lists a label more than once")
+    return labels
+
+
 def chunk_accuracy(net, X, y):
     """Accuracy over chunks, for skorch's per-epoch validation score."""
     proba = NeuralNetClassifier.predict_proba(net, X)
@@ -111,8 +120,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         a mean weighted by each chunk's number of real frames, or the
         normalised geometric mean (mean of log-probabilities).
     random_state : int or None, default=None
-        Seeds torch's global generator before initialisation and training
-        (weights, shuffling, dropout), which makes CPU runs repeatable.
+        Seeds torch's global generator before initialisation and before the
+        first training of the network (weights, shuffling, dropout), which
+        makes CPU runs repeatable; later ``partial_fit`` calls and warm-start
+        fits continue the random stream.
     predict_nonlinearity : callable, default=softmax_of_logits
         Softmax over the logits; set explicitly because skorch only infers
         it for a bare ``CrossEntropyLoss``.
@@ -127,8 +138,9 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     Attributes
     ----------
     classes_ : np.ndarray [shape=(n_classes,)]
-        The original label values: sorted, or in the order of ``classes``
-        when it is given.
+        The original label values, sorted (also when ``classes`` lists them
+        in another order), as scikit-learn's classifiers and scorers expect;
+        the columns of ``predict_proba`` follow it.
     input_shape_ : tuple of int
         ``(n_channels, chunk_frames, n_mels)`` seen in fit.
     device_ : str
@@ -191,8 +203,14 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     # -- device, precision and seeding -------------------------------------
     def _seed(self):
         # torch's generator drives the weight init, the shuffling and dropout.
-        if self.random_state is not None:
-            torch.manual_seed(self.random_state)
+        if self.random_state is None:
+            return
+        if isinstance(self.random_state, bool) or not isinstance(self.random_state, Integral):
+            raise ValueError(
+                f"random_state={self.random_state!r} must be an int or None: it seeds torch's "
+                "generator, which takes an integer"
+            )
+        torch.manual_seed(self.random_state)
 
     def initialize(self):
         """Resolve ``device="auto"`` and the precision, seed, then build the parts."""
@@ -267,6 +285,22 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         y_true = to_tensor(y_true, device=self.device)
         return self.criterion_((logits.float(), embedding.float()), y_true)
 
+    def _get_predict_nonlinearity(self):
+        """``"auto"`` is the softmax of the logits; ``None`` is refused, since the
+        chunk probabilities are averaged into an utterance's (raw logits would
+        be averaged and divided by their sum as if they were probabilities)."""
+        nonlin = self.predict_nonlinearity
+        if nonlin is None:
+            raise ValueError(
+                f"{type(self).__name__}: predict_nonlinearity=None would give raw logits, "
+                "which predict_proba cannot average into an utterance's probabilities; keep "
+                "the default (softmax_of_logits), or call module_ yourself for the logits"
+            )
+        if isinstance(nonlin, str) and nonlin == "auto":
+            self.check_is_fitted()
+            return softmax_of_logits
+        return super()._get_predict_nonlinearity()
+
     # -- building the parts from the data -----------------------------------
     def initialize_module(self):
         kwargs = self.get_params_for("module")
@@ -305,9 +339,23 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     def check_data(self, X, y):
         """Classes are inferred in :meth:`fit` from the original labels."""
 
+    @property
+    def classes_(self):
+        """The labels, sorted: learned in ``fit``, else those of ``classes``."""
+        inferred = self.__dict__.get("classes_inferred_")
+        if inferred is not None:
+            return inferred
+        if self.classes is not None and len(self.classes):
+            return _sorted_labels(self.classes)
+        raise AttributeError(
+            f"{type(self).__name__} has no classes_ yet: fit it, or give the labels in classes="
+        )
+
     def _infer_classes(self, y):
+        if y is None and self.classes is None:
+            raise ValueError(f"{type(self).__name__}.fit needs y, one label per utterance")
         if self.classes is not None:
-            classes = np.asarray(self.classes)
+            classes = _sorted_labels(self.classes)
         else:
             classes = unique_labels(np.asarray(y) if not isinstance(y, list) else y)
         if len(classes) < 2:
@@ -400,7 +448,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             if isinstance(part, torch.utils.data.Subset) and part.dataset is utterances:
                 index = np.asarray(part.indices)
                 return self.chunk_dataset(X[index], None if y is None else np.asarray(y)[index])
-            return part  # a ready-made dataset, e.g. from skorch.helper.predefined_split
+            if isinstance(part, Dataset) and isinstance(part.X, ChunkedFeatures):
+                # predefined_split(Dataset(features, labels)): utterances with their labels
+                return self.chunk_dataset(part.X, self._encode(part.y, len(part.X)))
+            return part  # a ready-made dataset of chunks
 
         return expand(parts[0]), expand(parts[1])
 
@@ -417,6 +468,9 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         """
         X = as_chunked(X)
         self._check_max_epochs()
+        self._check_fit_params(fit_params)
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.fit needs y, one label per utterance")
         if not self.warm_start or not self.initialized_:
             self._infer_classes(y)
             self.input_shape_ = tuple(X.chunk_shape)
@@ -435,16 +489,37 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train one more epoch on ``X``; the first call may name every class in
-        ``classes`` (scikit-learn's convention), when ``y`` does not hold them all."""
+        """Train ``max_epochs`` more epochs on ``X`` (skorch's ``partial_fit``);
+        the first call may name every class in ``classes`` (scikit-learn's
+        convention), when ``y`` does not hold them all.
+
+        ``random_state`` seeds the first training of a network (its history
+        empty); later calls continue torch's random stream, so every epoch
+        draws new batches and dropout masks.
+        """
         X = as_chunked(X)
+        self._check_fit_params(fit_params)
         if not self.initialized_:
             self._infer_classes(y if classes is None else classes)
             self.input_shape_ = tuple(X.chunk_shape)
             self.initialize()
+        elif classes is not None and not np.array_equal(_sorted_labels(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()!r} differs from the classes the "
+                f"network was built for, {self.classes_.tolist()!r}"
+            )
         self._check_input_shape(X)
-        self._seed()
+        if not len(self.history):
+            self._seed()
         return super().partial_fit(X, self._encode(y, len(X)), classes=None, **fit_params)
+
+    def _check_fit_params(self, fit_params):
+        if "sample_weight" in fit_params:
+            raise TypeError(
+                f"{type(self).__name__}.fit does not take sample_weight: the loss weighs every "
+                "chunk alike. Balance the classes by resampling the utterances instead (for "
+                "example imbalanced-learn's RandomOverSampler on the file list)"
+            )
 
     def predict_chunk_proba(self, X):
         """Class probabilities of every chunk, shape ``(n_chunks_total, n_classes)``."""
@@ -464,11 +539,22 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if isinstance(X, torch.utils.data.Dataset):
             return super().predict_proba(X)
         X = as_chunked(X)
+        if not len(X):
+            self.check_is_fitted()
+            raise ValueError(f"{type(self).__name__}.predict_proba: X holds no utterances")
         if self.aggregate not in AGGREGATES:  # a predict-time option: set_params after fit
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         chunk_proba = self.predict_chunk_proba(X).astype(np.float64)
         starts = X.offsets[:-1]
         finite = np.isfinite(chunk_proba).all(axis=1)
+        if finite.all() and len(chunk_proba) and not (
+            (chunk_proba >= 0).all() and np.allclose(chunk_proba.sum(axis=1), 1.0, atol=1e-3)
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: predict_nonlinearity={self.predict_nonlinearity!r} "
+                "does not give probabilities (non-negative, summing to 1 per chunk), which "
+                "predict_proba averages into an utterance's"
+            )
         if not finite.all():
             bad = np.unique(np.searchsorted(X.offsets, np.flatnonzero(~finite), side="right") - 1)
             shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
