@@ -483,3 +483,16 @@ def test_predefined_split_takes_utterances_with_their_labels(features):
     chunk_proba = clf.predict_chunk_proba(X[valid])
     truth = np.repeat(clf._encode(y[valid], valid.sum()), X[valid].n_chunks)
     assert history[-1, "valid_acc"] == pytest.approx(np.mean(chunk_proba.argmax(1) == truth))
+
+
+def test_epoch_scoring_with_scorer_names_scores_the_validation_chunks(features):
+    from skorch.callbacks import EpochScoring
+
+    X, y = features  # string labels, which the scorers' y (encoded targets) are not
+    clf = make_clf(max_epochs=2, train_split=ValidSplit(3, stratified=True), callbacks=[
+        ("accuracy", EpochScoring("accuracy", name="valid_accuracy", lower_is_better=False)),
+        ("bacc", EpochScoring("balanced_accuracy", name="valid_bacc", lower_is_better=False)),
+    ]).fit(X, y)
+    # the same chunk accuracy as the built-in valid_acc, every epoch
+    assert clf.history[:, "valid_accuracy"] == clf.history[:, "valid_acc"]
+    assert all(0.0 <= value <= 1.0 for value in clf.history[:, "valid_bacc"])

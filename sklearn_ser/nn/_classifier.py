@@ -576,8 +576,16 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        """Most probable label of every utterance, as the original label values."""
+        """Most probable label of every utterance, as the original label values.
+
+        A torch ``Dataset`` (chunks with encoded targets, skorch's level; what
+        ``EpochScoring`` hands a scorer such as ``"accuracy"``) gets the class
+        index of each chunk, as skorch's ``NeuralNetClassifier`` gives, so that
+        it compares with the dataset's targets.
+        """
         proba = self.predict_proba(X)
+        if isinstance(X, torch.utils.data.Dataset):
+            return proba.argmax(axis=1)
         return self.classes_[proba.argmax(axis=1)]
 
 
