@@ -109,6 +109,14 @@ def test_params_clone_and_errors(features, make_accelerator):
     for device in ("auto", "cpu"):
         with pytest.raises(ValueError, match=f"device='{device}'.*set device=None"):
             clone(clf).set_params(device=device).fit(X, y)
+    # on a fitted net too: the accelerator chooses the autocast, predict keeps working
+    fitted = clone(clf).set_params(max_epochs=1).fit(X, y)
+    expected = fitted.predict_proba(X)
+    with pytest.raises(ValueError, match="mixed_precision='bf16'"):
+        fitted.set_params(precision="bfloat16")
+    assert fitted.precision == "float32" and fitted.autocast_dtype_ is None
+    np.testing.assert_array_equal(fitted.set_params(precision="float32").predict_proba(X),
+                                  expected)
 
 
 def test_verbose_follows_the_parameter(features, make_accelerator, capsys):

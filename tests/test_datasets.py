@@ -355,8 +355,15 @@ def test_folder_follows_links_out_of_the_root_and_names_the_others(tmp_path):
     (root / "sad").symlink_to(store / "sad", target_is_directory=True)
     (root / "anger" / "session2").symlink_to(store / "session2", target_is_directory=True)
     (root / "anger" / "loop").symlink_to(root, target_is_directory=True)  # a cycle
-    with pytest.warns(UserWarning, match=r"not following the link .*loop: it leads to"):
+    (store / "session2" / "again").symlink_to(store, target_is_directory=True)  # one outside
+    (root / "anger" / "up").symlink_to(tmp_path, target_is_directory=True)  # the root's parent
+    with pytest.warns(UserWarning) as warned:
         data = load_audio_folder(root)
+    messages = sorted(str(warning.message) for warning in warned)
+    assert [message.split(":")[0] for message in messages] == [
+        f"not following the link {root / 'anger' / link}" for link in ("loop", "session2/again",
+                                                                         "up")]
+    assert "leads back to a folder that holds the link (a cycle)" in messages[1]
     assert data.filenames.tolist() == [
         str(root / "anger" / "session2" / "spk2_a.wav"),
         str(root / "anger" / "spk1_a.wav"),

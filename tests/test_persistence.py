@@ -598,6 +598,8 @@ def test_a_loaded_vote_is_as_fit_leaves_it(vote_saved, signals):
     np.testing.assert_array_equal(loaded.predict_proba(signals), before)
     # n_jobs is how to run, not the model: the loading script's (default None), not the file's
     assert pipe[-1].n_jobs == 2 and vote.get_params()["n_jobs"] is None
+    with zipfile.ZipFile(path) as archive:
+        assert "n_jobs" not in json.loads(archive.read("metadata.json"))["steps"][-1]["params"]
     original = pipe[-1].set_params(flatten_transform=False)
     X = pipe[0].transform(signals)
     assert vote.transform(X).shape == original.transform(X).shape == (2, len(signals), 2)

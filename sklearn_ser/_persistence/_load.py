@@ -202,7 +202,11 @@ def _device_problem(device):
     if where.type == "cpu":
         return None
     backend = getattr(torch, where.type, None)
-    is_available = getattr(backend, "is_available", None)
+    # torch.backends.mps.is_available exists in every torch this package allows,
+    # torch.mps.is_available only from 2.5; CUDA's is torch.cuda.is_available
+    is_available = getattr(getattr(torch.backends, where.type, None), "is_available", None)
+    if not callable(is_available):
+        is_available = getattr(backend, "is_available", None)
     if not (callable(is_available) and is_available()):
         return "unavailable"
     count = getattr(backend, "device_count", None)

@@ -174,11 +174,10 @@ def _describe_vote(vote, tensors):
     problem = _weights_problem(weights, len(names))
     if problem:
         raise ValueError(f"save_model cannot store this VotingClassifier: {problem}")
-    if vote.n_jobs is not None and not isinstance(vote.n_jobs, Integral):
-        raise TypeError(f"save_model stores n_jobs=None or an integer, got {vote.n_jobs!r}")
+    # n_jobs is how to run, not the model: not stored (see _format._RUNTIME_ONLY)
     params = {"voting": "soft", "weights": weights,
               "flatten_transform": bool(vote.flatten_transform),
-              "verbose": bool(vote.verbose), "n_jobs": _to_json(vote.n_jobs)}
+              "verbose": bool(vote.verbose)}
     members = [{"name": name, **_describe_classifier(member, tensors, f"classifier.{name}.")}
                for name, member in zip(names, vote.estimators_, strict=True)]
     return {"class": _VOTE, "params": params, "fitted": {"classes_": _classes_spec(

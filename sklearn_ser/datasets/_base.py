@@ -107,9 +107,11 @@ def walk_files(root):
     every file listed once, under one label and one speaker:
 
     - a link to a folder outside ``root`` is followed;
-    - a link to a folder inside ``root`` (a cycle included) is not: that
-      folder is listed under its own path, and a ``UserWarning`` names the
-      link (following it would list its files twice, under two labels);
+    - a link to a folder inside ``root``, or back to a folder that holds
+      the link (a cycle, inside or outside ``root``), is not: that folder is
+      listed under its own path (or not at all, if hidden), and a
+      ``UserWarning`` names the link (following it would list its files
+      twice, under two labels);
     - a folder or file reached by two paths (two links to one folder outside
       ``root``, or a file linked next to itself) is a ``ValueError`` naming
       both: which label or speaker it has would be a guess, and a file on
@@ -159,13 +161,17 @@ def walk_files(root):
             if name.startswith("."):
                 continue
             target = os.path.realpath(path)
-            if os.path.islink(path) and inside_root(target):
-                warnings.warn(
-                    f"not following the link {path}: it leads to {target}, a folder under "
-                    f"{root} already listed under its own path",
-                    UserWarning, stacklevel=3,
-                )
-                continue
+            if os.path.islink(path):
+                cycle = real == target or real.startswith(target.rstrip(os.sep) + os.sep)
+                if cycle or inside_root(target):
+                    below_root = Path(os.path.relpath(target, root_real)).parts
+                    hidden = not cycle and any(part.startswith(".") for part in below_root)
+                    why = ("back to a folder that holds the link (a cycle)" if cycle else
+                           "to a hidden folder, whose files are not corpus files" if hidden else
+                           f"to a folder under {root}, listed under its own path")
+                    warnings.warn(f"not following the link {path}: it leads {why} ({target})",
+                                  UserWarning, stacklevel=3)
+                    continue
             kept.append(name)
         subfolders[:] = kept
         for name in names:

@@ -49,14 +49,28 @@ class ChunkedAccelerateMixin(AccelerateMixin):
     ``autocast_dtype_`` and seeding are done here first.
     """
 
-    def initialize(self):
-        """Check the precision and device, seed torch, then build and ``prepare`` the parts."""
-        if self.precision != "float32":
+    @staticmethod
+    def _check_precision(precision):
+        if precision != "float32":
             raise ValueError(
-                f"precision={self.precision!r}: with Accelerate, choose mixed precision on the "
+                f"precision={precision!r}: with Accelerate, choose mixed precision on the "
                 "accelerator, e.g. Accelerator(mixed_precision='bf16'), and keep "
                 "precision='float32'"
             )
+
+    def set_params(self, **kwargs):
+        """As the parent's; ``precision`` stays ``"float32"`` (the accelerator's
+        ``mixed_precision`` chooses the autocast)."""
+        if "precision" in kwargs and getattr(self, "initialized_", False):
+            self._check_precision(kwargs["precision"])
+            result = super().set_params(**kwargs)
+            self.autocast_dtype_ = None
+            return result
+        return super().set_params(**kwargs)
+
+    def initialize(self):
+        """Check the precision and device, seed torch, then build and ``prepare`` the parts."""
+        self._check_precision(self.precision)
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         if self.device is not None and self.accelerator.device_placement:

@@ -503,7 +503,9 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             self._infer_classes(y if classes is None else classes)
             self.input_shape_ = tuple(X.chunk_shape)
             self.initialize()
-        elif classes is not None and not np.array_equal(_sorted_labels(classes), self.classes_):
+        elif classes is not None and not np.array_equal(
+            _sorted_labels(classes), np.sort(np.asarray(self.classes_))
+        ):  # as sets: a model saved before classes_ was sorted keeps its order
             raise ValueError(
                 f"classes={np.asarray(classes).tolist()!r} differs from the classes the "
                 f"network was built for, {self.classes_.tolist()!r}"
