@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from numbers import Integral
 
 from joblib import cpu_count
+
+from ._checks import is_integer
 
 try:
     import dask
@@ -48,7 +49,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _check_positive_int(name, value):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ValueError(f"{name}={value!r} must be an integer >= 1")
 
 

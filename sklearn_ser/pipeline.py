@@ -6,7 +6,7 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from ._checks import is_integer, is_number
 
 __all__ = ["LOSSES", "SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
@@ -83,7 +83,7 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
     if schedule == "cosine":
         callbacks.append(("lr_schedule", CosineAnnealing(final_fraction=0.01)))
     if patience is not None:
-        if not isinstance(patience, Integral) or isinstance(patience, bool) or patience < 1:
+        if not is_integer(patience) or patience < 1:
             raise ValueError(f"patience={patience!r} must be an integer >= 1 (epochs)")
         if not valid_fraction:
             raise ValueError(
@@ -117,8 +117,7 @@ def _check_choices(model, width, loss, module_params, valid_fraction):
             f"nor parameters of {network.__name__} ({sorted(accepted)}); the training length "
             "is epochs=, the learning rate lr="
         )
-    if isinstance(valid_fraction, bool) or not isinstance(valid_fraction, Real) or not (
-            0 <= valid_fraction < 1):
+    if not is_number(valid_fraction) or not 0 <= valid_fraction < 1:
         raise ValueError(f"valid_fraction={valid_fraction!r} must be a number in [0, 1) "
                          "(the share of the training utterances held out)")
 
@@ -207,9 +206,9 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 
     _check_choices(model, width, loss, module_params, valid_fraction)
-    if not isinstance(n_seeds, Integral) or isinstance(n_seeds, bool) or n_seeds < 1:
+    if not is_integer(n_seeds) or n_seeds < 1:
         raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1 (networks to train)")
-    if n_seeds > 1 and (not isinstance(seed, Integral) or isinstance(seed, bool)):
+    if n_seeds > 1 and not is_integer(seed):
         raise ValueError(f"seed={seed!r} must be an integer with n_seeds={n_seeds} (the "
                          "networks are seeded seed, seed + 1, ...)")
     # validated once here; every network gets fresh callback objects below

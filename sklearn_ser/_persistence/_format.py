@@ -8,6 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._checks import is_number
 from ..exceptions import ModelFileError, SklearnSerVersionWarning  # noqa: F401 (re-exported)
 
 FORMAT_NAME = "sklearn_ser.model"
@@ -79,7 +80,7 @@ def _weights_problem(weights, n_members):
     if weights is None:
         return None
     ok = isinstance(weights, (list, tuple)) and len(weights) == n_members and all(
-        isinstance(w, Real) and not isinstance(w, bool) for w in weights)
+        is_number(w) for w in weights)
     if ok:
         try:
             values = np.array([float(w) for w in weights])

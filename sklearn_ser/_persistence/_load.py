@@ -11,6 +11,7 @@ import zipfile
 
 import numpy as np
 
+from .._checks import is_integer
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
@@ -88,7 +89,7 @@ def _read_archive(path):
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise fail(f"{METADATA_MEMBER} does not declare format {FORMAT_NAME!r}")
     version = metadata.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not is_integer(version) or version < 1:
         raise fail(f"bad format_version {version!r}")
     if version > FORMAT_VERSION:
         raise fail(

@@ -23,12 +23,11 @@ random one.
 
 from __future__ import annotations
 
-import math
-from numbers import Integral, Real
-
 import numpy as np
 from scipy.signal import lfilter
 from sklearn.utils import check_random_state
+
+from .._checks import is_integer, is_number
 
 __all__ = ["EMOTIONS", "make_emotional_speech"]
 
@@ -82,25 +81,19 @@ _CHUNK_SAMPLES = 2**20  # output samples rendered at a time
 def _check_params(n_samples, n_classes, n_speakers, duration, sample_rate, noise_level):
     """Validate the arguments of :func:`make_emotional_speech`."""
 
-    def integer(value):
-        return isinstance(value, Integral) and not isinstance(value, bool)
-
-    def number(value):
-        return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-
     checks = [  # in order, each test run only when the ones before it passed
-        ("n_samples", n_samples, lambda: integer(n_samples) and n_samples >= 1,
+        ("n_samples", n_samples, lambda: is_integer(n_samples) and n_samples >= 1,
          "an integer >= 1"),
-        ("n_classes", n_classes, lambda: integer(n_classes) and 2 <= n_classes <= len(EMOTIONS),
+        ("n_classes", n_classes, lambda: is_integer(n_classes) and 2 <= n_classes <= len(EMOTIONS),
          f"an integer between 2 and {len(EMOTIONS)}"),
-        ("n_speakers", n_speakers, lambda: integer(n_speakers) and n_speakers >= 1,
+        ("n_speakers", n_speakers, lambda: is_integer(n_speakers) and n_speakers >= 1,
          "an integer >= 1"),
-        ("sample_rate", sample_rate, lambda: integer(sample_rate) and sample_rate >= 8000,
+        ("sample_rate", sample_rate, lambda: is_integer(sample_rate) and sample_rate >= 8000,
          "an integer >= 8000 Hz (the formants reach 4 kHz)"),
         ("duration", duration,
-         lambda: number(duration) and duration > 0 and round(duration * sample_rate) >= 1,
+         lambda: is_number(duration) and duration > 0 and round(duration * sample_rate) >= 1,
          f"a finite number of seconds that gives at least one sample at {sample_rate} Hz"),
-        ("noise_level", noise_level, lambda: number(noise_level) and noise_level >= 0,
+        ("noise_level", noise_level, lambda: is_number(noise_level) and noise_level >= 0,
          "a finite number >= 0 (full-scale units)"),
     ]
     for name, value, ok, expected in checks:

@@ -7,10 +7,11 @@ figure is left behind.
 
 from __future__ import annotations
 
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+
+from .._checks import is_integer
 
 __all__ = ["plot_confusion_matrix", "plot_log_mel_3d"]
 
@@ -135,7 +136,7 @@ def plot_log_mel_3d(features, path, *, hop_seconds=0.010, n_frames=None, title=N
             f"shape (n_chunks, 3, chunk_frames, n_mels), got shape {np.shape(features)}"
         )
     if n_frames is not None:
-        if isinstance(n_frames, bool) or not isinstance(n_frames, Integral) or n_frames < 1:
+        if not is_integer(n_frames) or n_frames < 1:
             raise ValueError(f"n_frames={n_frames!r} must be an integer >= 1 (frames to plot)")
         features = features[:, : int(n_frames)]
     seconds = features.shape[1] * hop_seconds

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
+
+from .._checks import is_integer
 
 __all__ = ["parse_cv", "speaker_cv"]
 
@@ -22,7 +23,7 @@ def parse_cv(cv):
     ValueError
         ``cv`` is none of the forms of :func:`speaker_cv`.
     """
-    if isinstance(cv, Integral) and not isinstance(cv, bool):
+    if is_integer(cv):
         k = int(cv)
     elif isinstance(cv, str) and cv.strip().isdigit():
         k = int(cv)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -14,6 +13,7 @@ from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, ValidSplit
 from skorch.utils import to_tensor
 
+from .._checks import is_integer
 from .._persistence import _add_version, _check_version
 from ..features._chunked import ChunkedFeatures
 from ._acrnn import ACRNN
@@ -205,7 +205,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         # torch's generator drives the weight init, the shuffling and dropout.
         if self.random_state is None:
             return
-        if isinstance(self.random_state, bool) or not isinstance(self.random_state, Integral):
+        if not is_integer(self.random_state):
             raise ValueError(
                 f"random_state={self.random_state!r} must be an int or None: it seeds torch's "
                 "generator, which takes an integer"
@@ -478,7 +478,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
 
     def _check_max_epochs(self):
         epochs = self.max_epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 0:
+        if not is_integer(epochs) or epochs < 0:
             raise ValueError(f"max_epochs={epochs!r} must be a non-negative integer")
         if epochs == 0:
             warnings.warn(

@@ -18,10 +18,10 @@ and Nguyen, JAEC 2020, Sec. 3; Chen et al., IEEE SPL 2018, Sec. II):
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import torch
 from torch import nn
+
+from .._checks import is_integer, is_number
 
 __all__ = [
     "LEAKY_RELU_SLOPE",
@@ -227,16 +227,15 @@ def check_sizes(network, *, dropout, pool_size, may_be_zero=(), **sizes):
 
     for name, value in sizes.items():
         lowest = 0 if name in may_be_zero else 1
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < lowest:
+        if not is_integer(value) or value < lowest:
             refuse(name, value, "an integer >= 0" if lowest == 0 else "a positive integer")
-    if isinstance(dropout, bool) or not isinstance(dropout, Real) or not 0 <= dropout < 1:
+    if not is_number(dropout) or not 0 <= dropout < 1:
         refuse("dropout", dropout, "a probability in [0, 1)")
     try:
         pool = tuple(pool_size)
     except TypeError:
         pool = ()
-    if len(pool) != 2 or any(isinstance(v, bool) or not isinstance(v, Integral) or v < 1
-                             for v in pool):
+    if len(pool) != 2 or any(not is_integer(v) or v < 1 for v in pool):
         refuse("pool_size", pool_size, "two positive integers (time, freq)")
     return tuple(int(v) for v in pool)
 

@@ -17,11 +17,11 @@ Wen et al.'s separate moving-average rule.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .._checks import is_number
 
 __all__ = ["AUX_LOSSES", "CenterAugmentedLoss", "CenterLoss", "ContrastiveCenterLoss"]
 
@@ -167,15 +167,10 @@ class ContrastiveCenterLoss(_Centers):
 def _check_number(owner, name, value, *, positive):
     """``value`` as a float, or a ValueError naming ``owner``'s parameter
     (finite, and > 0 when ``positive``, otherwise >= 0)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(value, bool) or not math.isfinite(number) or number < 0 or (
-            positive and number == 0):
+    if not is_number(value) or value < 0 or (positive and value == 0):
         raise ValueError(f"{owner}: {name}={value!r} must be a finite number "
                          f"{'> 0' if positive else '>= 0'} (criterion__{name} on a classifier)")
-    return number
+    return float(value)
 
 
 def _check_aux(aux):
