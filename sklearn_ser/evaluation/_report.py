@@ -314,44 +314,29 @@ def cross_validate_report(
 
 
 def _networks(estimator):
-    """The skorch networks of ``estimator``: its last step, or a vote's members."""
+    """The networks of ``estimator`` that split utterances themselves: its last
+    step, or a soft vote's members."""
     if isinstance(estimator, Pipeline):
         return _networks(estimator.steps[-1][1])
     if isinstance(estimator, VotingClassifier):
         return [net for _, member in estimator.estimators if not isinstance(member, str)
                 for net in _networks(member)]
-    return [estimator] if hasattr(estimator, "_split_problem") else []
+    return [estimator] if hasattr(estimator, "split_utterances") else []
 
 
 def _check_inner_splits(estimator, y, splits):
     """Before any fold is fitted: every training part must allow the networks'
-    stratified validation split (``train_split``), or a late fold would fail
-    after hours of training and take the finished folds with it."""
+    validation split (``train_split``), or a late fold would fail after hours
+    of training and take the finished folds with it."""
     networks = [net for net in _networks(estimator) if net.train_split]
-    if not networks:
-        return
-    from skorch.dataset import Dataset, ValidSplit
-
-    from ..nn._classifier import _SPLIT_WAY_OUT
-
     for i, (train, _) in enumerate(splits, start=1):
-        y_train = y[train]
-        utterances = Dataset(np.arange(len(y_train)), y_train)
         for net in networks:
-            try:  # the split itself, on indices only: what fit will do first
-                with warnings.catch_warnings():
+            try:
+                with warnings.catch_warnings():  # fit will warn, once, if it must
                     warnings.simplefilter("ignore")
-                    net.train_split(utterances, y_train)
+                    net.split_utterances(y[train])
             except ValueError as exc:
-                split = net.train_split
-                described = (f"ValidSplit(cv={split.cv!r}, stratified={split.stratified})"
-                             if isinstance(split, ValidSplit) else repr(split))
-                problem = net._split_problem(y_train) or (
-                    f"train_split={described} cannot split the {len(y_train)} training "
-                    "utterances")
-                raise ValueError(
-                    f"fold {i} of {len(splits)}: {problem}: {exc}. {_SPLIT_WAY_OUT}"
-                ) from exc
+                raise ValueError(f"fold {i} of {len(splits)}: {exc}") from exc
 
 
 def _epochs_text(epochs, member_history):

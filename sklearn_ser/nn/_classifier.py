@@ -407,8 +407,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
 
     def _split_problem(self, y):
         """Why a stratified ``ValidSplit`` failed, in the user's label names; None
-        when the split is another kind, or when no class is too small for it (the
-        error is then about something else and goes through unchanged)."""
+        when the split is another kind, or when no class is too small for it
+        (:meth:`split_utterances` then names the split in general terms)."""
         split = self.train_split
         if not (isinstance(split, ValidSplit) and split.stratified) or y is None or not len(y):
             return None
@@ -426,6 +426,40 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             f"validation part of the {len(y)} training utterances ({per_class})"
         )
 
+    def split_utterances(self, y, **fit_params):
+        """``train_split`` applied to the utterances (their indices, with labels ``y``).
+
+        What ``fit`` does first; :func:`~sklearn_ser.evaluation.cross_validate_report`
+        calls it for every fold before training, so that a class too small for
+        a stratified validation split is named before hours of training.
+
+        Returns
+        -------
+        utterances : skorch.dataset.Dataset
+            The indices ``0 .. len(y) - 1`` with ``y``.
+        parts : tuple
+            What ``train_split`` returned for them (training part, validation part).
+
+        Raises
+        ------
+        ValueError
+            The split failed; the message names the split and the number of
+            utterances, the class counts when a class is too small for it (in
+            the user's label names), and how to get out of it.
+        """
+        utterances = Dataset(np.arange(len(y)), y)
+        try:
+            return utterances, self.train_split(utterances, y, **fit_params)
+        except ValueError as exc:
+            split = self.train_split
+            if not isinstance(split, ValidSplit):  # the user's own splitter: its own words
+                raise ValueError(f"train_split={split!r} failed on the {len(y)} training "
+                                 f"utterances: {exc}") from exc
+            problem = self._split_problem(y) or (
+                f"train_split=ValidSplit(cv={split.cv!r}, stratified={split.stratified}) "
+                f"cannot split the {len(y)} training utterances")
+            raise ValueError(f"{problem}: {exc}. {_SPLIT_WAY_OUT}") from exc
+
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split *utterances* with ``train_split``, then expand each side to chunks."""
         if isinstance(X, torch.utils.data.Dataset):
@@ -433,14 +467,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         X = as_chunked(X)
         if not self.train_split:
             return self.chunk_dataset(X, y), None
-        utterances = Dataset(np.arange(len(X)), y)
-        try:
-            parts = self.train_split(utterances, y, **fit_params)
-        except ValueError as exc:
-            problem = self._split_problem(y)
-            if problem is None:
-                raise
-            raise ValueError(f"{problem}: {exc} {_SPLIT_WAY_OUT}") from exc
+        utterances, parts = self.split_utterances(y, **fit_params)
 
         def expand(part):
             if part is None or part is utterances:
