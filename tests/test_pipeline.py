@@ -144,13 +144,20 @@ def test_early_stopping_stops_and_keeps_the_best_validation_epoch(features):
     best = int(np.argmin(valid_losses))
     assert len(clf.history) == best + 1 + 2  # stopped `patience` epochs after the best
     _, valid = clf.get_split_datasets(X, np.searchsorted(clf.classes_, y))
-    loader = torch.utils.data.DataLoader(valid, batch_size=len(valid))
-    (chunks, targets), = loader
+    # The validation batches as skorch drew them, through the net's own forward
+    # (under bfloat16 autocast where precision="auto" chose it), averaged as
+    # skorch averages them: weighted by batch size.
+    total = count = 0
     with torch.no_grad():
         clf.module_.eval()
-        logits = clf.module_(chunks)
-        logits = logits[0] if isinstance(logits, tuple) else logits
-        loss = torch.nn.functional.cross_entropy(logits, targets).item()
+        for chunks, targets in clf.get_iterator(valid, training=False):
+            logits = clf.infer(chunks)
+            logits = logits[0] if isinstance(logits, tuple) else logits
+            total += torch.nn.functional.cross_entropy(logits.float(), targets).item() * len(
+                targets
+            )
+            count += len(targets)
+    loss = total / count
     assert loss == pytest.approx(valid_losses[best], rel=1e-5)
     assert loss != pytest.approx(valid_losses[-1], rel=1e-3)
 

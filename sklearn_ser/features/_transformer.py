@@ -371,41 +371,72 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.n_frames_seen_ = n_frames
         self.chunk_shape_ = (3, self.chunk_frames, self.n_mels)
 
-    def _chunk(self, groups):
-        """Normalise and cut every utterance into zero-padded chunks."""
+    def _chunk_layout(self, frame_offsets):
+        """Where every chunk of a group's utterances reads its frames.
+
+        Returns ``(chunk_offsets, frame_index, real_frames)``: utterance ``u``
+        owns chunks ``chunk_offsets[u]:chunk_offsets[u + 1]``; ``frame_index``
+        ``(n_chunks, chunk_frames)`` holds the group frame behind every chunk
+        frame, and ``n_frames_total`` (one past the last frame) where the
+        chunk is padded; ``real_frames`` counts each chunk's real frames.
+        """
         chunk_frames = self.chunk_frames
         hop = self.chunk_hop_frames or chunk_frames
-        mean = self.mean_.astype(np.float32)
-        inv_scale = (1.0 / self.scale_).astype(np.float32)
+        lengths = np.diff(frame_offsets)
+        n_chunks = chunk_count(lengths, chunk_frames, hop)
+        if self.max_chunks is not None:
+            n_chunks = np.minimum(n_chunks, self.max_chunks)
+        chunk_offsets = np.concatenate([[0], np.cumsum(n_chunks)])
+        owner = np.repeat(np.arange(len(lengths)), n_chunks)
+        first_frame = (np.arange(chunk_offsets[-1]) - chunk_offsets[owner]) * hop
+        real_frames = np.clip(lengths[owner] - first_frame, 0, chunk_frames)
+        frame_index = (frame_offsets[owner] + first_frame)[:, None] + np.arange(chunk_frames)
+        frame_index[np.arange(chunk_frames)[None, :] >= real_frames[:, None]] = frame_offsets[-1]
+        return chunk_offsets, frame_index, real_frames
+
+    def _chunk(self, groups):
+        """Normalise and cut every utterance into zero-padded chunks.
+
+        A list of groups (``fit_transform``) is written straight into one
+        output array; a generator (``transform``, one group's raw features in
+        memory at a time) is chunked group by group and joined at the end.
+        """
+        mean = self.mean_.astype(np.float32)[:, None, :]
+        inv_scale = (1.0 / self.scale_).astype(np.float32)[:, None, :]
+        chunk_shape = (3, self.chunk_frames, self.n_mels)
+
+        def fill(features, frame_index, out):
+            # Normalise the group's real frames once and append a zero frame,
+            # which every padding position reads: one gather per channel then
+            # writes each chunk whole, padding included.
+            n_frames = features.shape[1]
+            normalised = np.empty((features.shape[0], n_frames + 1, features.shape[2]),
+                                  np.float32)
+            np.subtract(features, mean, out=normalised[:, :n_frames])
+            normalised[:, :n_frames] *= inv_scale
+            normalised[:, n_frames] = 0.0
+            for channel, source in enumerate(normalised):
+                np.take(source, frame_index, axis=0, out=out[:, channel], mode="clip")
+
+        if isinstance(groups, list):
+            layouts = [self._chunk_layout(frame_offsets) for _, frame_offsets in groups]
+            starts = np.cumsum([0] + [len(real) for _, _, real in layouts])
+            chunks = np.empty((starts[-1], *chunk_shape), np.float32)
+            for (features, _), (_, frame_index, _), start, stop in zip(
+                groups, layouts, starts[:-1], starts[1:], strict=True
+            ):
+                fill(features, frame_index, chunks[start:stop])
+            counts = np.concatenate([np.diff(offsets) for offsets, _, _ in layouts])
+            return ChunkedFeatures(
+                chunks,
+                np.concatenate([[0], np.cumsum(counts)]),
+                np.concatenate([real for _, _, real in layouts]),
+            )
         parts = []
         for features, frame_offsets in groups:
-            lengths = np.diff(frame_offsets)
-            n_chunks = chunk_count(lengths, chunk_frames, hop)
-            if self.max_chunks is not None:
-                n_chunks = np.minimum(n_chunks, self.max_chunks)
-            chunk_offsets = np.concatenate([[0], np.cumsum(n_chunks)])
-            owner = np.repeat(np.arange(len(lengths)), n_chunks)
-            position = np.arange(chunk_offsets[-1]) - chunk_offsets[owner]
-            first_frame = position * hop
-            real_frames = np.clip(lengths[owner] - first_frame, 0, chunk_frames)
-            # Index of every (chunk, frame) into the group's frames (padding reads
-            # frame 0 and is zeroed after normalisation).
-            frame_index = frame_offsets[owner][:, None] + first_frame[:, None] + np.arange(
-                chunk_frames
-            )
-            is_padding = np.arange(chunk_frames)[None, :] >= real_frames[:, None]
-            frame_index[is_padding] = 0
-            # Gather each channel straight into the (chunks, 3, frames, mels)
-            # layout, then normalise in place: no full-size temporary.
-            chunks = np.empty(
-                (len(owner), features.shape[0], chunk_frames, features.shape[2]), np.float32
-            )
-            for channel, source in enumerate(features):
-                target = chunks[:, channel]
-                np.take(source, frame_index, axis=0, out=target, mode="clip")
-                target -= mean[channel]
-                target *= inv_scale[channel]
-            chunks.transpose(0, 2, 1, 3)[is_padding] = 0.0
+            chunk_offsets, frame_index, real_frames = self._chunk_layout(frame_offsets)
+            chunks = np.empty((len(real_frames), *chunk_shape), np.float32)
+            fill(features, frame_index, chunks)
             parts.append(ChunkedFeatures(chunks, chunk_offsets, real_frames))
         return parts[0] if len(parts) == 1 else ChunkedFeatures.concatenate(parts)
 

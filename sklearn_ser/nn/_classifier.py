@@ -299,7 +299,17 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if isinstance(nonlin, str) and nonlin == "auto":
             self.check_is_fitted()
             return softmax_of_logits
-        return super()._get_predict_nonlinearity()
+        user_nonlin = super()._get_predict_nonlinearity()
+
+        def float32_output(output):
+            # under bfloat16 autocast a user's function may hand back bfloat16,
+            # which numpy (and so skorch's to_numpy) has no type for
+            result = user_nonlin(output)
+            if isinstance(result, torch.Tensor) and result.dtype == torch.bfloat16:
+                result = result.float()
+            return result
+
+        return float32_output
 
     # -- building the parts from the data -----------------------------------
     def initialize_module(self):
