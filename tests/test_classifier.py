@@ -438,6 +438,26 @@ def test_predict_nonlinearity_auto_is_the_softmax_and_none_is_refused(features):
         clf.predict_proba(X)
 
 
+def test_a_users_nonlinearity_under_bfloat16_autocast_gives_float32(features):
+    # Under bfloat16 autocast (precision="auto" picks it on CPUs with AVX512-BF16 or
+    # AMX) a user's function sees bfloat16 logits; numpy has no such type.
+    X, y = features
+    clf = make_clf(max_epochs=1, precision="bfloat16").fit(X, y)
+    seen = []
+
+    def softmax(logits):
+        seen.append(logits.dtype)
+        return torch.softmax(logits, dim=-1)
+
+    expected = clf.predict_proba(X)
+    proba = clf.set_params(predict_nonlinearity=softmax).predict_proba(X)
+    assert set(seen) == {torch.float32}  # the logits, cast from bfloat16
+    np.testing.assert_array_equal(proba, expected)
+    clf.set_params(predict_nonlinearity=lambda logits: torch.softmax(logits, dim=-1)[:, 0])
+    with pytest.raises(ValueError, match=r"gave an array of shape \(\d+,\) for \d+ chunks"):
+        clf.predict_proba(X)
+
+
 def test_later_partial_fits_continue_the_random_stream(features):
     X, y = features
     order = BatchOrder()

@@ -34,6 +34,15 @@ def softmax_of_logits(output):
     return torch.softmax(logits.float(), dim=-1)
 
 
+def _bfloat16_to_float32(output):
+    """``output`` (a tensor, or a tuple of them) with bfloat16 tensors cast to float32."""
+    if isinstance(output, tuple):
+        return tuple(_bfloat16_to_float32(part) for part in output)
+    if isinstance(output, torch.Tensor) and output.dtype == torch.bfloat16:
+        return output.float()
+    return output
+
+
 @contextmanager
 def _float32_default():
     """torch's default dtype at float32 while the network and criterion are built,
@@ -301,15 +310,14 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             return softmax_of_logits
         user_nonlin = super()._get_predict_nonlinearity()
 
-        def float32_output(output):
-            # under bfloat16 autocast a user's function may hand back bfloat16,
-            # which numpy (and so skorch's to_numpy) has no type for
-            result = user_nonlin(output)
-            if isinstance(result, torch.Tensor) and result.dtype == torch.bfloat16:
-                result = result.float()
-            return result
+        def in_float32(output):
+            # Under bfloat16 autocast the logits are bfloat16, which numpy (and so
+            # skorch's to_numpy) has no type for: the user's function gets them
+            # in float32, as in a float32 run, and its result is cast too.
+            result = user_nonlin(_bfloat16_to_float32(output))
+            return _bfloat16_to_float32(result)
 
-        return float32_output
+        return in_float32
 
     # -- building the parts from the data -----------------------------------
     def initialize_module(self):
@@ -584,6 +592,13 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if self.aggregate not in AGGREGATES:  # a predict-time option: set_params after fit
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         chunk_proba = self.predict_chunk_proba(X).astype(np.float64)
+        if chunk_proba.shape != (X.offsets[-1], len(self.classes_)):
+            raise ValueError(
+                f"{type(self).__name__}: predict_nonlinearity={self.predict_nonlinearity!r} "
+                f"gave an array of shape {chunk_proba.shape} for {X.offsets[-1]} chunks; "
+                f"predict_proba needs one probability per chunk and class, shape "
+                f"({X.offsets[-1]}, {len(self.classes_)})"
+            )
         starts = X.offsets[:-1]
         finite = np.isfinite(chunk_proba).all(axis=1)
         if finite.all() and len(chunk_proba) and not (
