@@ -265,8 +265,8 @@ def _log_mel_stack(
         : n_slots * hop_length : hop_length
     ]
     taper = _window(window, frame_length, dtype)
-    # |X|^2 W^T / n_fft: square the interleaved (re, im) pairs in place, add
-    # each pair, and project; the 1/n_fft of eq. 1 is folded into the sparse matrix.
+    # |X|^2 W^T / n_fft (eq. 1-3): the magnitude squared, as psf computes it, then
+    # projected; the 1/n_fft of eq. 1 is folded into the sparse matrix.
     # (mel_filterbank first: it checks the range and names the values as given.)
     mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max)
     projection = _sparse_projection(
@@ -290,16 +290,15 @@ def _log_mel_stack(
         # torch's FFT (MKL on x86) runs twice as fast as scipy's pocketfft here.
         spectrum = spectrum_buffer[: len(frames)]
         torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
-        squared = spectrum.view(dtype)
-        np.square(squared, out=squared)
-        power = np.add(squared[:, 0::2], squared[:, 1::2], out=power_buffer[: len(frames)])
-        # (W / n_fft) P^T: (n_mels, block), read through its transpose.
-        energies = (projection @ power.T).T
+        power = np.abs(spectrum, out=power_buffer[: len(frames)])
+        np.square(power, out=power)
+        # (W / n_fft) P^T: (n_mels, block), logged in this layout (contiguous,
+        # so torch's vectorised log applies) and written out transposed.
+        energies = projection @ power.T
         energies[energies == 0] = LOG_ENERGY_FLOOR
-        torch.log(
-            torch.from_numpy(energies),
-            out=torch.from_numpy(slot_log_mel[block : block + block_frames]),
-        )
+        energies_tensor = torch.from_numpy(energies)
+        torch.log(energies_tensor, out=energies_tensor)
+        slot_log_mel[block : block + block_frames] = energies.T
     del padded, slot_frames  # before the output is allocated: a lower peak for long files
     stack = np.empty((n_channels, frame_offsets[-1], n_mels), dtype=dtype)
     # frame_slots < n_slots by construction; "clip" writes straight into the output
