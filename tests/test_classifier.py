@@ -313,7 +313,8 @@ def test_pickle_in_a_fresh_process_and_auto_device_on_load(tmp_path, corpus):
     # Pretend the model was trained on a GPU: a device="auto" model must
     # come back on whatever this machine has (here the CPU) without warnings.
     clf = pipe.named_steps["clf"]
-    clf.device = "cuda" if not torch.cuda.is_available() else clf.device
+    assert clf.get_params()["device"] == "auto"
+    clf.device_ = "cuda" if not torch.cuda.is_available() else clf.device_
     path = tmp_path / "model.joblib"
     joblib.dump(pipe, path)
     signals_path = tmp_path / "signals.npy"

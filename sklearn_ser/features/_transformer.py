@@ -54,7 +54,9 @@ def _as_source_list(X):
             try:  # a 2-D object array of numbers holds signals too
                 X = X.astype(np.float64)
             except (TypeError, ValueError) as exc:
-                raise ValueError(
+                # a TypeError for an object that is no number at all (a dict), a
+                # ValueError for a value that is not one ("abc"), as numpy says
+                raise type(exc)(
                     f"a 2-D object array must hold numbers (one signal per row): {exc}"
                 ) from exc
         if X.dtype.kind == "c":

@@ -80,8 +80,8 @@ class ChunkedAccelerateMixin(AccelerateMixin):
             )
         self.device_ = str(self.accelerator.device)
         self.autocast_dtype_ = None
-        self._seed()
-        return super().initialize()
+        with self._random_stream(fresh=True, keep=False):
+            return super().initialize()
 
     def _initialize_callbacks(self):
         # The mixin's "auto" sink, accelerator.print, is not `print`, so PrintLog

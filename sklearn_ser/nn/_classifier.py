@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils.multiclass import unique_labels
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
@@ -129,10 +130,12 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         a mean weighted by each chunk's number of real frames, or the
         normalised geometric mean (mean of log-probabilities).
     random_state : int or None, default=None
-        Seeds torch's global generator before initialisation and before the
-        first training of the network (weights, shuffling, dropout), which
-        makes CPU runs repeatable; later ``partial_fit`` calls and warm-start
-        fits continue the random stream.
+        Seeds torch's generator for the initialisation and for the first
+        training of the network (weights, shuffling, dropout), which makes
+        CPU runs repeatable; later ``partial_fit`` calls and warm-start fits
+        continue that stream. The caller's own torch generators are left as
+        they were (the stream is forked). None uses torch's global
+        generators as they are.
     predict_nonlinearity : callable, default=softmax_of_logits
         Softmax over the logits; set explicitly because skorch only infers
         it for a bare ``CrossEntropyLoss``.
@@ -153,7 +156,11 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     input_shape_ : tuple of int
         ``(n_channels, chunk_frames, n_mels)`` seen in fit.
     device_ : str
-        The device actually used.
+        The device actually used: ``device`` with ``"auto"`` resolved. The
+        ``device`` parameter itself keeps what was asked for (``"auto"``), as
+        scikit-learn's conventions want of a parameter; reading ``net.device``
+        gives ``device_`` once the net is built, which is what skorch's
+        methods move the data to.
     autocast_dtype_ : torch.dtype or None
         The autocast dtype actually used (None is plain float32).
     """
@@ -210,16 +217,68 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         ]
 
     # -- device, precision and seeding -------------------------------------
-    def _seed(self):
-        # torch's generator drives the weight init, the shuffling and dropout.
-        if self.random_state is None:
-            return
-        if not is_integer(self.random_state):
+    def _check_random_state(self):
+        if self.random_state is not None and not is_integer(self.random_state):
             raise ValueError(
                 f"random_state={self.random_state!r} must be an int or None: it seeds torch's "
                 "generator, which takes an integer"
             )
-        torch.manual_seed(self.random_state)
+
+    @contextmanager
+    def _random_stream(self, *, fresh, keep):
+        """torch's generators (weights, shuffling, dropout) seeded from
+        ``random_state`` for the block, and the caller's left as they were.
+
+        ``fresh`` seeds them; otherwise the stream kept by the last training
+        (``keep=True``) goes on. ``random_state=None`` uses torch's global
+        generators as they are, which the caller may have seeded.
+        """
+        self._check_random_state()
+        if self.random_state is None:
+            yield
+            return
+        device = torch.device(self.device_ if getattr(self, "device_", None) else "cpu")
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            kept = None if fresh else self.__dict__.get("_random_stream_state")
+            if kept is None:
+                # a fresh stream, or a net pickled without one: seeded from
+                # random_state (and the epochs done, so a later call draws anew)
+                seed = self.random_state + (0 if fresh else len(self.history))
+                torch.random.default_generator.manual_seed(seed)
+                for index in cuda:
+                    torch.cuda.default_generators[index].manual_seed(seed)
+            else:
+                torch.set_rng_state(kept[0])
+                for index, state in zip(cuda, kept[1], strict=False):
+                    torch.cuda.set_rng_state(state, index)
+            try:
+                yield
+            finally:
+                if keep:
+                    self._random_stream_state = (
+                        torch.get_rng_state(),
+                        [torch.cuda.get_rng_state(index) for index in cuda],
+                    )
+
+    # The parameter ``device`` lives in ``__dict__["device"]`` untouched by fit
+    # (scikit-learn's check_dont_overwrite_parameters); skorch reads
+    # ``self.device`` wherever it moves data or modules, and gets the device
+    # "auto" resolved to once the net is built.
+    @property
+    def device(self):
+        requested = self.__dict__.get("device")
+        if isinstance(requested, str) and requested == "auto":
+            return self.__dict__.get("device_", requested)
+        return requested
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+        if "device_" in self.__dict__ and value is not None:
+            # a built net runs where it is now told to (torch has no "auto" device);
+            # an unbuilt one resolves it in initialize
+            self.__dict__["device_"] = resolve_device(value)
 
     def initialize(self):
         """Resolve ``device="auto"`` and the precision, seed, then build the parts."""
@@ -227,28 +286,36 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             raise ValueError(f"precision={self.precision!r} must be one of {PRECISIONS}")
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
-        if getattr(self, "device_auto_", False) or self.device == "auto":
-            self.device_auto_ = True
-            self.device = resolve_device("auto")
-        self.device_ = self.device
+        self.device_ = resolve_device(self.__dict__.get("device"))
         self.autocast_dtype_ = autocast_dtype(self.precision, self.device)
-        self._seed()
-        return super().initialize()
+        with self._random_stream(fresh=True, keep=False):
+            return super().initialize()
 
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
-        if getattr(self, "device_auto_", False):
-            params["device"] = "auto"  # report what the user asked for, not what it became
+        params["device"] = self.__dict__.get("device")  # what was asked for, not what it became
         return params
 
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``; a ``device="auto"`` parameter stays ``"auto"``
+        (skorch writes the device it mapped the weights to into it)."""
+        requested = self.__dict__.get("device")
+        try:
+            return super().load_params(*args, **kwargs)
+        finally:
+            self._keep_auto_device(requested)
+
+    def _keep_auto_device(self, requested):
+        """After skorch wrote the device it mapped tensors to into ``device``:
+        that device becomes ``device_``, and a requested ``"auto"`` stays the
+        parameter (any other value is skorch's to change, as skorch does)."""
+        mapped = self.__dict__.get("device")
+        if "device_" in self.__dict__ and mapped is not None:
+            self.__dict__["device_"] = mapped
+        if isinstance(requested, str) and requested == "auto":
+            self.__dict__["device"] = "auto"
+
     def set_params(self, **kwargs):
-        if "device" in kwargs:
-            self.device_auto_ = isinstance(kwargs["device"], str) and kwargs["device"] == "auto"
-            if getattr(self, "initialized_", False):
-                # "auto" (what get_params reports) is resolved now on a built net:
-                # skorch may move the module before the next initialize, and torch
-                # has no "auto" device. An unbuilt net resolves it in initialize.
-                kwargs["device"] = resolve_device(kwargs["device"])
         built = getattr(self, "initialized_", False)
         if "precision" in kwargs and built and kwargs["precision"] not in PRECISIONS:
             raise ValueError(f"precision={kwargs['precision']!r} must be one of {PRECISIONS}")
@@ -263,21 +330,24 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
 
     def __setstate__(self, state):
         _check_version(state, type(self).__name__)
-        if state.get("device_auto_"):
+        if state.pop("device_auto_", False):
+            state["device"] = "auto"  # pickled before the parameter kept "auto" itself
+        requested = state.get("device")
+        auto = isinstance(requested, str) and requested == "auto"
+        if auto and "device_" in state:
             # A net trained with device="auto" re-resolves where it is loaded,
             # so a GPU-trained model loads on a CPU-only machine without fuss.
-            state["device"] = resolve_device("auto")
-            state["device_"] = state["device"]
-            state["autocast_dtype_"] = autocast_dtype(state["precision"], state["device"])
-        # An unfitted net still holds device="auto" (initialize resolves it), and
-        # skorch's unpickling maps tensors to state["device"]: there are none yet,
-        # so any real device does. joblib (loky, dask) pickles unfitted clones.
-        unresolved = state.get("device") == "auto"
-        if unresolved:
-            state["device"] = "cpu"
+            state["device_"] = resolve_device("auto")
+            state["autocast_dtype_"] = autocast_dtype(state["precision"], state["device_"])
+        # skorch's unpickling maps the tensors to state["device"], which must be a
+        # real device: the resolved one (an unfitted net, as joblib's loky and dask
+        # pickle clones, has no tensors yet, so any real device does).
+        if auto:
+            state["device"] = state.get("device_", "cpu")
         super().__setstate__(state)
-        if unresolved:
-            self.device = "auto"
+        # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU
+        # it cannot find) into the parameter; "auto" stays "auto"
+        self._keep_auto_device(requested)
 
     def infer(self, x, **fit_params):
         """Forward pass under autocast when a reduced precision is in use."""
@@ -369,9 +439,29 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             f"{type(self).__name__} has no classes_ yet: fit it, or give the labels in classes="
         )
 
-    def _infer_classes(self, y):
-        if y is None and self.classes is None:
+    def _check_labels(self, y, n_utterances):
+        """``y`` as a 1-D array of one label per utterance.
+
+        A column vector ``(n, 1)`` is raveled with scikit-learn's
+        ``DataConversionWarning``; NaN and infinite labels are refused by name.
+        """
+        if y is None:
             raise ValueError(f"{type(self).__name__}.fit needs y, one label per utterance")
+        given, y = y, np.asarray(y)
+        if y.dtype.kind == "U" and y.ndim == 1 and not isinstance(given, np.ndarray):
+            unique_labels(given)  # names a mix of strings and numbers, which asarray hides
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.ndim != 1 or len(y) != n_utterances:
+            raise ValueError(
+                f"y must be 1-D with one label per utterance: got shape {y.shape} for "
+                f"{n_utterances} utterances"
+            )
+        if y.dtype.kind in "fc":
+            assert_all_finite(y, input_name="y")
+        return y
+
+    def _infer_classes(self, y):
         if self.classes is not None:
             classes = _sorted_labels(self.classes)
         else:
@@ -379,7 +469,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes, but y holds "
-                f"only {list(classes)!r}"
+                f"only 1 class: {list(classes)!r}"
             )
         self.classes_inferred_ = np.asarray(classes)
 
@@ -514,8 +604,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         X = as_chunked(X)
         self._check_max_epochs()
         self._check_fit_params(fit_params)
-        if y is None:
-            raise ValueError(f"{type(self).__name__}.fit needs y, one label per utterance")
+        y = self._check_labels(y, len(X))
         if not self.warm_start or not self.initialized_:
             self._infer_classes(y)
             self.input_shape_ = tuple(X.chunk_shape)
@@ -544,6 +633,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         """
         X = as_chunked(X)
         self._check_fit_params(fit_params)
+        y = self._check_labels(y, len(X))
         if not self.initialized_:
             self._infer_classes(y if classes is None else classes)
             self.input_shape_ = tuple(X.chunk_shape)
@@ -556,9 +646,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
                 f"network was built for, {self.classes_.tolist()!r}"
             )
         self._check_input_shape(X)
-        if not len(self.history):
-            self._seed()
-        return super().partial_fit(X, self._encode(y, len(X)), classes=None, **fit_params)
+        with self._random_stream(fresh=not len(self.history), keep=True):
+            return super().partial_fit(X, self._encode(y, len(X)), classes=None, **fit_params)
 
     def _check_fit_params(self, fit_params):
         if "sample_weight" in fit_params:
