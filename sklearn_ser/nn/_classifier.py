@@ -248,6 +248,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
                 torch.random.default_generator.manual_seed(seed)
                 for index in cuda:
                     torch.cuda.default_generators[index].manual_seed(seed)
+                if device.type not in ("cpu", "cuda", "meta"):
+                    torch.manual_seed(seed)  # mps, xpu, ...: their generators too (not forked)
             else:
                 torch.set_rng_state(kept[0])
                 for index, state in zip(cuda, kept[1], strict=False):
