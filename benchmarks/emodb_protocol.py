@@ -58,8 +58,11 @@ PROTOCOLS = {"paper": ("5", "stratified shuffled 5-fold, seed 0"),
 #: Every stored row trained its batches in file order, the same every epoch:
 #: the classifiers did not ask skorch to shuffle before session 8. The rows
 #: keep that (``shuffle=False``, ``--no-shuffle``) so that their commands
-#: reproduce them; a configuration that shuffles is a new row.
-STORED_ROWS = dict(shuffle=False)
+#: reproduce them; a configuration that shuffles is a new row. They all
+#: trained in float32 (on a CPU without native bfloat16, where
+#: ``precision="auto"`` is float32): pinned, so that a host with AMX or a GPU
+#: reproduces them too; a bfloat16 configuration is a new row.
+STORED_ROWS = dict(shuffle=False, precision="float32")
 #: The paper's training set-up (Pham et al. 2020): Adam 1e-4, batch 32, 3-s
 #: chunks; every epoch trains on the whole training part, nothing selected.
 PAPER_RECIPE = dict(epochs=40, lr=1e-4, batch_size=32, chunk_frames=300, valid_fraction=0.0,
@@ -100,6 +103,12 @@ VARIANTS.update({f"adcrnn-cc-small-trim-all-seed{seed}": dict(VARIANTS["adcrnn-c
 VARIANTS.update({name + "-shuffled": dict(VARIANTS[name], shuffle=True)
                  for name in ["adcrnn-cc-small-trim-all",
                               *(f"adcrnn-cc-small-trim-all-seed{s}" for s in TRIM_ALL_SEEDS)]})
+#: The shuffled rows again under bfloat16 autocast (session 10, on a CPU with
+#: AMX, where ``precision="auto"`` picks it): what the default costs or gains.
+VARIANTS.update({name + "-bf16": dict(VARIANTS[name], precision="bfloat16")
+                 for name in ["adcrnn-cc-small-trim-all-shuffled",
+                              *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled"
+                                for s in TRIM_ALL_SEEDS)]})
 LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
 
 
@@ -131,6 +140,9 @@ ENSEMBLES = {
     "adcrnn-cc-small-trim-all-shuffled-x3": (
         "adcrnn-cc-small-trim-all-shuffled",
         *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled" for s in TRIM_ALL_SEEDS)),
+    "adcrnn-cc-small-trim-all-shuffled-bf16-x3": (
+        "adcrnn-cc-small-trim-all-shuffled-bf16",
+        *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled-bf16" for s in TRIM_ALL_SEEDS)),
 }
 
 
@@ -198,6 +210,8 @@ def cli_command(name, protocol):
         words.append("--trim-zeros")
     if not config.get("shuffle", True):
         words.append("--no-shuffle")
+    if config.get("precision", "auto") != "auto":
+        words.append(f"--precision {config['precision']}")
     words.append(f"--cv {PROTOCOLS[protocol][0]} --seed 0")
     return " ".join(words)
 
@@ -221,11 +235,13 @@ def _test_set_hash(corpus, test):
 
 
 def _stored_params(record):
-    """A record's configuration; one written before ``shuffle`` existed trained
-    unshuffled (the classifiers' behaviour then), which is what it says."""
+    """A record's configuration; one written before ``shuffle`` or ``precision``
+    was a setting trained unshuffled and in float32 (the classifiers' behaviour
+    then, on the hosts they ran on), which is what it says."""
     params = record.get("params")
-    if isinstance(params, dict) and params.get("kind") != "svm" and "shuffle" not in params:
-        params = {**params, **STORED_ROWS}
+    if isinstance(params, dict) and params.get("kind") != "svm":
+        params = {**{key: value for key, value in STORED_ROWS.items() if key not in params},
+                  **params}
     return params
 
 

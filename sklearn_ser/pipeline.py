@@ -125,8 +125,8 @@ def _check_choices(model, width, loss, module_params, valid_fraction):
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
                    epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
                    valid_fraction=0.2, schedule=None, patience=None, augment=False,
-                   trim_zeros=False, shuffle=True, seed=0, n_seeds=1, verbose=1,
-                   **module_params):
+                   trim_zeros=False, shuffle=True, precision="auto", seed=0, n_seeds=1,
+                   verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
     or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``.
 
@@ -177,6 +177,11 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         (``iterator_train__shuffle``); False keeps the chunks in utterance
         order, the same batches every epoch (how the classifiers trained
         before session 8, kept to reproduce the results stored then).
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        The classifier's ``precision``: ``"auto"`` trains under bfloat16
+        autocast where the device computes it natively (CUDA with bf16, CPUs
+        with AVX512-BF16 or AMX) and in float32 elsewhere; ``"float32"``
+        gives the same arithmetic on every machine.
     seed : int, default=0
         ``random_state`` of the classifier and of the validation split.
     n_seeds : int, default=1
@@ -204,8 +209,11 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     from skorch.dataset import ValidSplit
 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
+    from .nn._runtime import PRECISIONS
 
     _check_choices(model, width, loss, module_params, valid_fraction)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} must be one of {PRECISIONS}")
     if not is_integer(n_seeds) or n_seeds < 1:
         raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1 (networks to train)")
     if n_seeds > 1 and not is_integer(seed):
@@ -232,6 +240,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
             train_split=train_split,
             random_state=seed,
             iterator_train__shuffle=shuffle,
+            precision=precision,
             verbose=verbose,
             callbacks=callbacks or None,
         )

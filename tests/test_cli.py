@@ -56,7 +56,7 @@ def model_path(corpus, tmp_path_factory):
     root, _, _ = corpus
     path = tmp_path_factory.mktemp("model") / "model.joblib"
     assert main(["train", "--dataset", "folder", "--root", str(root), *TINY, "-q",
-                 "--out", str(path)]) == 0
+                 "--precision", "float32", "--out", str(path)]) == 0
     return path
 
 
@@ -139,6 +139,7 @@ def test_train_saves_a_fitted_pipeline(model, corpus):
     assert isinstance(model, Pipeline)
     assert isinstance(model[0], LogMel3DTransformer) and model[0].chunk_frames == 100
     assert isinstance(model[-1], ADCRNNClassifier) and len(model[-1].history) == 1
+    assert model[-1].precision == "float32" and model[-1].autocast_dtype_ is None
     assert model.classes_.tolist() == sorted(set(y))
     assert model.predict_proba([str(f) for f in files]).shape == (len(files), 2)
 

@@ -162,6 +162,14 @@ def test_early_stopping_stops_and_keeps_the_best_validation_epoch(features):
     assert loss != pytest.approx(valid_losses[-1], rel=1e-3)
 
 
+def test_precision_reaches_every_network_and_is_checked():
+    assert build_pipeline(verbose=0)[-1].precision == "auto"
+    vote = build_pipeline(precision="bfloat16", n_seeds=2, verbose=0)[-1]
+    assert [net.precision for _, net in vote.estimators] == ["bfloat16", "bfloat16"]
+    with pytest.raises(ValueError, match=r"precision='half' must be one of \('auto'"):
+        build_pipeline(precision="half")
+
+
 def test_n_seeds_builds_a_soft_vote_of_the_single_seed_networks():
     ensemble = build_pipeline(n_seeds=3, seed=5, patience=4, schedule="cosine", **TINY_RUN)
     vote = ensemble[-1]

@@ -178,6 +178,11 @@ def add_model_options(parser):
                        help="keep the training chunks in file order, the same batches every "
                             "epoch (how results before session 8 were trained; default: a new "
                             "random order every epoch)")
+    group.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                       help="arithmetic of the network: auto trains under bfloat16 autocast "
+                            "where the device computes it natively (CUDA with bf16, CPUs with "
+                            "AVX512-BF16 or AMX), float32 elsewhere; float32 gives the same "
+                            "arithmetic on every machine (default: %(default)s)")
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
     group.add_argument("--n-seeds", type=positive_int, default=1, metavar="N",
@@ -207,7 +212,7 @@ def pipeline_from_args(args):
         valid_fraction=args.valid_fraction,
         schedule=None if args.schedule == "constant" else args.schedule,
         patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros,
-        shuffle=args.shuffle, seed=args.seed,
+        shuffle=args.shuffle, precision=args.precision, seed=args.seed,
         n_seeds=args.n_seeds, verbose=int(progress(args)),
     )
 
