@@ -117,6 +117,9 @@ def test_params_clone_and_errors(features, make_accelerator):
     assert fitted.precision == "float32" and fitted.autocast_dtype_ is None
     np.testing.assert_array_equal(fitted.set_params(precision="float32").predict_proba(X),
                                   expected)
+    # a built net names the value given, not the device it resolves to
+    with pytest.raises(ValueError, match=r"device='auto'.*set device=None"):
+        fitted.set_params(device="auto").fit(X, y)
 
 
 def test_verbose_follows_the_parameter(features, make_accelerator, capsys):

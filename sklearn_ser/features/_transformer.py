@@ -56,7 +56,8 @@ def _as_source_list(X):
             except (TypeError, ValueError) as exc:
                 # a TypeError for an object that is no number at all (a dict), a
                 # ValueError for a value that is not one ("abc"), as numpy says
-                raise type(exc)(
+                kind = TypeError if isinstance(exc, TypeError) else ValueError
+                raise kind(
                     f"a 2-D object array must hold numbers (one signal per row): {exc}"
                 ) from exc
         if X.dtype.kind == "c":

@@ -73,9 +73,10 @@ class ChunkedAccelerateMixin(AccelerateMixin):
         self._check_precision(self.precision)
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
-        if self.device is not None and self.accelerator.device_placement:
+        requested = self.__dict__.get("device")  # the parameter, not the device in use
+        if requested is not None and self.accelerator.device_placement:
             raise ValueError(
-                f"device={self.device!r}: the accelerator places the model and the batches "
+                f"device={requested!r}: the accelerator places the model and the batches "
                 "(device_placement=True); set device=None"
             )
         self.device_ = str(self.accelerator.device)

@@ -133,9 +133,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         Seeds torch's generator for the initialisation and for the first
         training of the network (weights, shuffling, dropout), which makes
         CPU runs repeatable; later ``partial_fit`` calls and warm-start fits
-        continue that stream. The caller's own torch generators are left as
-        they were (the stream is forked). None uses torch's global
-        generators as they are.
+        continue that stream. The caller's own CPU and CUDA generators are
+        left as they were (the stream is forked; an MPS or XPU generator is
+        seeded, not forked). None uses torch's global generators as they
+        are.
     predict_nonlinearity : callable, default=softmax_of_logits
         Softmax over the logits; set explicitly because skorch only infers
         it for a bare ``CrossEntropyLoss``.
@@ -231,34 +232,40 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
 
         ``fresh`` seeds them; otherwise the stream kept by the last training
         (``keep=True``) goes on. ``random_state=None`` uses torch's global
-        generators as they are, which the caller may have seeded.
+        generators as they are, which the caller may have seeded. The CPU's
+        and a CUDA device's generators are forked; another accelerator's (MPS,
+        XPU) is seeded as ``torch.manual_seed`` seeds it, and not restored.
         """
         self._check_random_state()
         if self.random_state is None:
             yield
             return
         device = torch.device(self.device_ if getattr(self, "device_", None) else "cpu")
-        cuda = [device.index or 0] if device.type == "cuda" else []
+        cuda = []
+        if device.type == "cuda":
+            cuda = [device.index if device.index is not None else torch.cuda.current_device()]
         with torch.random.fork_rng(devices=cuda):
-            kept = None if fresh else self.__dict__.get("_random_stream_state")
+            kept = None if fresh else self.__dict__.get("_random_stream_state_")
+            # a fresh stream, or a net pickled without one (or without this GPU's):
+            # seeded from random_state, and the epochs done, so a later call draws anew
+            seed = self.random_state + (0 if fresh else len(self.history))
             if kept is None:
-                # a fresh stream, or a net pickled without one: seeded from
-                # random_state (and the epochs done, so a later call draws anew)
-                seed = self.random_state + (0 if fresh else len(self.history))
                 torch.random.default_generator.manual_seed(seed)
-                for index in cuda:
-                    torch.cuda.default_generators[index].manual_seed(seed)
                 if device.type not in ("cpu", "cuda", "meta"):
-                    torch.manual_seed(seed)  # mps, xpu, ...: their generators too (not forked)
+                    torch.manual_seed(seed)  # mps, xpu, ...: seeded, not forked
             else:
                 torch.set_rng_state(kept[0])
-                for index, state in zip(cuda, kept[1], strict=False):
-                    torch.cuda.set_rng_state(state, index)
+            for position, index in enumerate(cuda):
+                if kept is not None and position < len(kept[1]):
+                    torch.cuda.set_rng_state(kept[1][position], index)
+                else:
+                    torch.cuda.default_generators[index].manual_seed(seed)
             try:
                 yield
             finally:
                 if keep:
-                    self._random_stream_state = (
+                    # ends in "_": a fitted attribute, not one of skorch's parameters
+                    self._random_stream_state_ = (
                         torch.get_rng_state(),
                         [torch.cuda.get_rng_state(index) for index in cuda],
                     )
@@ -280,7 +287,14 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if "device_" in self.__dict__ and value is not None:
             # a built net runs where it is now told to (torch has no "auto" device);
             # an unbuilt one resolves it in initialize
-            self.__dict__["device_"] = resolve_device(value)
+            self._set_device_(resolve_device(value))
+
+    def _set_device_(self, device):
+        """Where a built net now runs, and the autocast that device calls for
+        (bfloat16 under ``precision="auto"`` only where it is native)."""
+        self.__dict__["device_"] = device
+        if "autocast_dtype_" in self.__dict__:
+            self.autocast_dtype_ = autocast_dtype(self.precision, device)
 
     def initialize(self):
         """Resolve ``device="auto"`` and the precision, seed, then build the parts."""
@@ -313,7 +327,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         parameter (any other value is skorch's to change, as skorch does)."""
         mapped = self.__dict__.get("device")
         if "device_" in self.__dict__ and mapped is not None:
-            self.__dict__["device_"] = mapped
+            # skorch may hand back a torch.device; device_ is a string
+            self._set_device_(str(mapped) if isinstance(mapped, torch.device) else mapped)
         if isinstance(requested, str) and requested == "auto":
             self.__dict__["device"] = "auto"
 
@@ -441,14 +456,14 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             f"{type(self).__name__} has no classes_ yet: fit it, or give the labels in classes="
         )
 
-    def _check_labels(self, y, n_utterances):
+    def _check_labels(self, y, n_utterances, method="fit"):
         """``y`` as a 1-D array of one label per utterance.
 
         A column vector ``(n, 1)`` is raveled with scikit-learn's
         ``DataConversionWarning``; NaN and infinite labels are refused by name.
         """
         if y is None:
-            raise ValueError(f"{type(self).__name__}.fit needs y, one label per utterance")
+            raise ValueError(f"{type(self).__name__}.{method} needs y, one label per utterance")
         given, y = y, np.asarray(y)
         if y.dtype.kind == "U" and y.ndim == 1 and not isinstance(given, np.ndarray):
             unique_labels(given)  # names a mix of strings and numbers, which asarray hides
@@ -635,7 +650,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         """
         X = as_chunked(X)
         self._check_fit_params(fit_params)
-        y = self._check_labels(y, len(X))
+        y = self._check_labels(y, len(X), method="partial_fit")
         if not self.initialized_:
             self._infer_classes(y if classes is None else classes)
             self.input_shape_ = tuple(X.chunk_shape)
