@@ -137,6 +137,14 @@ def add_dataset_options(parser):
                        help=f"demo dataset: number of emotions, 2-7 (default: {DEMO_SIZE[1]})")
 
 
+def add_precision_option(parser):
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                        help="arithmetic of the network: auto trains under bfloat16 autocast "
+                             "where the device computes it natively (CUDA with bf16, CPUs with "
+                             "AVX512-BF16 or AMX), float32 elsewhere; float32 gives the same "
+                             "arithmetic on every machine (default: %(default)s)")
+
+
 def add_model_options(parser):
     group = parser.add_argument_group("model and training")
     group.add_argument("--model", choices=tuple(WIDTHS), default="adcrnn",
@@ -178,11 +186,7 @@ def add_model_options(parser):
                        help="keep the training chunks in file order, the same batches every "
                             "epoch (how results before session 8 were trained; default: a new "
                             "random order every epoch)")
-    group.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
-                       help="arithmetic of the network: auto trains under bfloat16 autocast "
-                            "where the device computes it natively (CUDA with bf16, CPUs with "
-                            "AVX512-BF16 or AMX), float32 elsewhere; float32 gives the same "
-                            "arithmetic on every machine (default: %(default)s)")
+    add_precision_option(group)
     group.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, shuffling and folds (default: %(default)s)")
     group.add_argument("--n-seeds", type=positive_int, default=1, metavar="N",

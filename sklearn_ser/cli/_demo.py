@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ._common import (
     UsageError,
+    add_precision_option,
     add_runtime_options,
     build_pipeline,
     log,
@@ -53,6 +54,7 @@ def add_parser(subparsers):
                         help="training epochs (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the data, weights and folds (default: %(default)s)")
+    add_precision_option(parser)
     # One thread by default: the tiny network gains little from a second one,
     # and a busy machine slows a two-thread run several times over.
     add_runtime_options(parser, threads_default=1)
@@ -78,7 +80,8 @@ def run(args):
     if verbose:
         log(f"demo: {len(y)} synthetic utterances of 2 s, {N_CLASSES} emotions, "
             f"{N_SPEAKERS} speakers")
-    pipe = build_pipeline(**DEMO_MODEL, epochs=args.epochs, seed=args.seed, verbose=verbose)
+    pipe = build_pipeline(**DEMO_MODEL, epochs=args.epochs, seed=args.seed,
+                          precision=args.precision, verbose=verbose)
     with progress_to_stderr():
         report = cross_validate_report(pipe, X, y, groups=groups, cv=CV, random_state=args.seed,
                                        verbose=verbose)
