@@ -144,6 +144,16 @@ def test_a_prediction_between_partial_fits_does_not_change_the_training(features
     np.testing.assert_array_equal(two_calls(True), two_calls(False))
 
 
+def test_a_numpy_integer_random_state_seeds_like_the_int(features):
+    # parameter grids are often numpy arrays: np.int64(3) must act as 3
+    def fitted_proba(random_state):
+        clf = clone(tiny_pipeline()[-1]).set_params(max_epochs=1, random_state=random_state)
+        clf.fit(*features).partial_fit(*features)
+        return clf.predict_proba(features[0])
+
+    np.testing.assert_array_equal(fitted_proba(np.int64(3)), fitted_proba(3))
+
+
 def test_random_state_none_uses_torchs_generator_as_seeded(features):
     def fitted_proba():
         torch.manual_seed(7)

@@ -248,7 +248,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             kept = None if fresh else self.__dict__.get("_random_stream_state_")
             # a fresh stream, or a net pickled without one (or without this GPU's):
             # seeded from random_state, and the epochs done, so a later call draws anew
-            seed = self.random_state + (0 if fresh else len(self.history))
+            # int(): a generator's manual_seed takes no numpy integer (grids often hold them)
+            seed = int(self.random_state) + (0 if fresh else len(self.history))
             if kept is None:
                 torch.random.default_generator.manual_seed(seed)
                 if device.type not in ("cpu", "cuda", "meta"):
