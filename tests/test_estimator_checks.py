@@ -205,3 +205,22 @@ def test_a_device_that_changes_on_loading_brings_its_own_autocast(features):
     assert loaded.device_ == "cpu" and str(loaded.device) == "cpu"
     assert loaded.autocast_dtype_ == autocast_dtype("auto", "cpu")
     assert loaded.predict_proba(features[0]).shape == (12, 2)
+
+
+def test_load_params_that_map_no_device_keep_auto_working(features, tmp_path):
+    # skorch writes a device into `device` only when it loads tensors: loading a
+    # history alone must leave device="auto" and device_ as they were
+    clf = clone(tiny_pipeline()[-1]).set_params(max_epochs=1).fit(*features)
+    expected = clf.predict_proba(features[0])
+    clf.save_params(f_history=tmp_path / "history.json", f_params=tmp_path / "params.pt")
+    clf.load_params(f_history=tmp_path / "history.json")
+    assert vars(clf)["device"] == "auto" and clf.device_ in ("cpu", "cuda")
+    clf.load_params(f_params=tmp_path / "params.pt")
+    assert vars(clf)["device"] == "auto" and clf.device_ in ("cpu", "cuda")
+    np.testing.assert_array_equal(clf.predict_proba(features[0]), expected)
+
+
+def test_device_is_a_string_whatever_form_it_was_given_in(features):
+    clf = clone(tiny_pipeline()[-1]).set_params(max_epochs=1).fit(*features)
+    clf.set_params(device=torch.device("cpu"))
+    assert clf.device_ == "cpu" and isinstance(clf.device_, str)

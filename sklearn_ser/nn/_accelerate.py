@@ -84,6 +84,14 @@ class ChunkedAccelerateMixin(AccelerateMixin):
         with self._random_stream(fresh=True, keep=False):
             return super().initialize()
 
+    def _set_device_(self, device):
+        # The accelerator places the model and the batches: the device it chose
+        # stays device_ whatever skorch writes into ``device`` (load_params sets
+        # it to "cpu" for a moment).
+        if "device_" in self.__dict__ and self.accelerator.device_placement:
+            device = str(self.accelerator.device)
+        super()._set_device_(device)
+
     def _initialize_callbacks(self):
         # The mixin's "auto" sink, accelerator.print, is not `print`, so PrintLog
         # would print whatever `verbose` says: silence it for verbose=0, and keep

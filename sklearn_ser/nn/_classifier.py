@@ -293,6 +293,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     def _set_device_(self, device):
         """Where a built net now runs, and the autocast that device calls for
         (bfloat16 under ``precision="auto"`` only where it is native)."""
+        if isinstance(device, torch.device):
+            device = str(device)  # device_ is a string
         self.__dict__["device_"] = device
         if "autocast_dtype_" in self.__dict__:
             self.autocast_dtype_ = autocast_dtype(self.precision, device)
@@ -327,9 +329,9 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         that device becomes ``device_``, and a requested ``"auto"`` stays the
         parameter (any other value is skorch's to change, as skorch does)."""
         mapped = self.__dict__.get("device")
-        if "device_" in self.__dict__ and mapped is not None:
-            # skorch may hand back a torch.device; device_ is a string
-            self._set_device_(str(mapped) if isinstance(mapped, torch.device) else mapped)
+        unmapped = mapped is None or (isinstance(mapped, str) and mapped == "auto")
+        if "device_" in self.__dict__ and not unmapped:  # skorch loaded nothing: "auto" stays
+            self._set_device_(mapped)
         if isinstance(requested, str) and requested == "auto":
             self.__dict__["device"] = "auto"
 
@@ -348,6 +350,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
 
     def __setstate__(self, state):
         _check_version(state, type(self).__name__)
+        state.pop("_random_stream_state", None)  # a development build's name for the stream
         if state.pop("device_auto_", False):
             state["device"] = "auto"  # pickled before the parameter kept "auto" itself
         requested = state.get("device")
