@@ -217,6 +217,17 @@ def cli_command(name, protocol):
     return " ".join(words)
 
 
+def trained_precision(config):
+    """The arithmetic a configuration's network trains in on this machine
+    (``precision="auto"`` is bfloat16 only where it is native)."""
+    from sklearn_ser.nn._runtime import autocast_dtype, resolve_device
+
+    if config.get("kind") == "svm":
+        return "float32"
+    dtype = autocast_dtype(config.get("precision", "auto"), resolve_device("auto"))
+    return "float32" if dtype is None else str(dtype).replace("torch.", "")
+
+
 def _fold_file(name, protocol, fold):
     return RESULTS / name / protocol / f"fold-{fold:02d}.json"
 
@@ -323,7 +334,6 @@ def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None
 
     import sklearn_ser
     from sklearn_ser.evaluation import cross_validate_report
-    from sklearn_ser.nn._runtime import autocast_dtype, resolve_device
 
     config = CONFIGS[name]
     _, test = splits[fold - 1]
@@ -341,7 +351,6 @@ def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None
         raise SystemExit(f"{name} {protocol} fold {fold}: training stopped after "
                          f"{len(history)} of {config['epochs']} epochs (interrupted); not stored. "
                          "Run the command again (with --checkpoint-dir it resumes).")
-    dtype = None if config.get("kind") == "svm" else autocast_dtype("auto", resolve_device("auto"))
     record = {
         "config": name,
         "params": config,
@@ -369,7 +378,7 @@ def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None
         "classes": report["classes"][0],
         "probabilities": None if report["probabilities"][0] is None else
         np.round(report["probabilities"][0], 5).tolist(),
-        "precision": "float32" if dtype is None else str(dtype).replace("torch.", ""),
+        "precision": trained_precision(config),
         "threads": threads or torch.get_num_threads(),
         "versions": {"sklearn_ser": sklearn_ser.__version__, "torch": torch.__version__},
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -194,3 +194,12 @@ def test_grid_pairs_compare_the_same_test_folds_only(protocol):
         # a tie (fold 1) counts on neither side
         "| adcrnn-cc-small-tuned | adcrnn-ce-small-tuned | loso | 3 | +0.083 | +0.167 | 2 / 0 |",
     ]
+
+
+def test_a_fold_records_the_precision_its_configuration_trains_in(protocol):
+    # a pinned float32 row is float32 on every machine, a bfloat16 row bfloat16
+    assert protocol.trained_precision(protocol.CONFIGS["adcrnn-cc-small-trim-all-shuffled"]) \
+        == "float32"
+    assert protocol.trained_precision(
+        protocol.CONFIGS["adcrnn-cc-small-trim-all-shuffled-bf16"]) == "bfloat16"
+    assert protocol.trained_precision(protocol.CONFIGS["svm"]) == "float32"
