@@ -224,3 +224,5 @@ def test_device_is_a_string_whatever_form_it_was_given_in(features):
     clf = clone(tiny_pipeline()[-1]).set_params(max_epochs=1).fit(*features)
     clf.set_params(device=torch.device("cpu"))
     assert clf.device_ == "cpu" and isinstance(clf.device_, str)
+    built = clone(clf).fit(*features)  # given as a torch.device from the start
+    assert built.device_ == "cpu" and isinstance(built.device_, str)

@@ -305,7 +305,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             raise ValueError(f"precision={self.precision!r} must be one of {PRECISIONS}")
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
-        self.device_ = resolve_device(self.__dict__.get("device"))
+        device = resolve_device(self.__dict__.get("device"))
+        self.device_ = str(device) if isinstance(device, torch.device) else device
         self.autocast_dtype_ = autocast_dtype(self.precision, self.device)
         with self._random_stream(fresh=True, keep=False):
             return super().initialize()
