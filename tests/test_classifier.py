@@ -239,7 +239,7 @@ def test_training_batches_are_shuffled_every_epoch_by_default(features, shuffle)
     clf = make_clf(max_epochs=2, batch_size=4, callbacks=[("order", BatchOrder())], **params)
     assert clf.get_params()["iterator_train__shuffle"] is shuffle
     first, second = dict(clf.fit(X, y).callbacks_)["order"].epochs_
-    chunk_labels = np.repeat(clf._encode(y, len(y)), X.n_chunks).tolist()
+    chunk_labels = np.repeat(clf._encode(y), X.n_chunks).tolist()
     in_utterance_order = [chunk_labels[i : i + 4] for i in range(0, len(chunk_labels), 4)]
     assert (first == second) is (not shuffle)
     assert (first == in_utterance_order) is (not shuffle)
@@ -499,7 +499,7 @@ def test_predefined_split_takes_utterances_with_their_labels(features):
     assert len(history) == 2 and np.isfinite(history[-1, "valid_loss"])
     # the validation accuracy is that of the held-out chunks
     chunk_proba = clf.predict_chunk_proba(X[valid])
-    truth = np.repeat(clf._encode(y[valid], valid.sum()), X[valid].n_chunks)
+    truth = np.repeat(clf._encode(y[valid]), X[valid].n_chunks)
     assert history[-1, "valid_acc"] == pytest.approx(np.mean(chunk_proba.argmax(1) == truth))
 
 

@@ -155,12 +155,13 @@ def test_a_numpy_integer_random_state_seeds_like_the_int(features):
 
 
 def test_random_state_none_uses_torchs_generator_as_seeded(features):
-    def fitted_proba():
-        torch.manual_seed(7)
+    def fitted_proba(global_seed):
+        torch.manual_seed(global_seed)
         clf = clone(tiny_pipeline()[-1]).set_params(max_epochs=1, random_state=None)
         return clf.fit(*features).predict_proba(features[0])
 
-    np.testing.assert_array_equal(fitted_proba(), fitted_proba())
+    np.testing.assert_array_equal(fitted_proba(7), fitted_proba(7))
+    assert not np.array_equal(fitted_proba(7), fitted_proba(8))  # the caller's seed decides
 
 
 def test_labels_follow_scikit_learns_rules(features):

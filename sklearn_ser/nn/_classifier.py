@@ -495,13 +495,9 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             )
         self.classes_inferred_ = np.asarray(classes)
 
-    def _encode(self, y, n_utterances):
+    def _encode(self, y):
+        """Class indices of the labels ``y`` (checked by :meth:`_check_labels`)."""
         y = np.asarray(y)
-        if y.ndim != 1 or len(y) != n_utterances:
-            raise ValueError(
-                f"y must be 1-D with one label per utterance: got shape {y.shape} for "
-                f"{n_utterances} utterances"
-            )
         classes = self.classes_
         order = np.argsort(classes)
         position = np.searchsorted(classes[order], y)
@@ -607,7 +603,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
                 return self.chunk_dataset(X[index], None if y is None else np.asarray(y)[index])
             if isinstance(part, Dataset) and isinstance(part.X, ChunkedFeatures):
                 # predefined_split(Dataset(features, labels)): utterances with their labels
-                return self.chunk_dataset(part.X, self._encode(part.y, len(part.X)))
+                return self.chunk_dataset(part.X, self._encode(part.y))
             return part  # a ready-made dataset of chunks
 
         return expand(parts[0]), expand(parts[1])
@@ -669,7 +665,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             )
         self._check_input_shape(X)
         with self._random_stream(fresh=not len(self.history), keep=True):
-            return super().partial_fit(X, self._encode(y, len(X)), classes=None, **fit_params)
+            return super().partial_fit(X, self._encode(y), classes=None, **fit_params)
 
     def _check_fit_params(self, fit_params):
         if "sample_weight" in fit_params:
