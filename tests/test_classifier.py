@@ -514,3 +514,19 @@ def test_epoch_scoring_with_scorer_names_scores_the_validation_chunks(features):
     # the same chunk accuracy as the built-in valid_acc, every epoch
     assert clf.history[:, "valid_accuracy"] == clf.history[:, "valid_acc"]
     assert all(0.0 <= value <= 1.0 for value in clf.history[:, "valid_bacc"])
+
+
+def test_inference_leaves_torch_global_generator_alone(features):
+    X, y = features
+    clf = make_clf(max_epochs=1).fit(X, y)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    first = clf.predict_proba(X)
+    clf.predict(X)
+    clf.forward(clf.chunk_dataset(X))
+    clf.score(X, y)
+    # skorch's DataLoader would have drawn a base seed per call from the global
+    # generator: the caller's next numbers would differ
+    assert torch.equal(torch.rand(3), expected)
+    np.testing.assert_array_equal(clf.predict_proba(X), first)

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import unique_labels
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, ValidSplit
-from skorch.utils import to_tensor
+from skorch.utils import to_device, to_tensor
 
 from .._checks import is_integer
 from .._persistence import _add_version, _check_version
@@ -379,6 +379,25 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         device_type = torch.device(self.device).type
         with torch.autocast(device_type=device_type, dtype=dtype):
             return super().infer(x, **fit_params)
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """skorch's ``forward_iter``, with the DataLoader started on a fork of
+        torch's CPU generator.
+
+        Starting a DataLoader draws its base seed from torch's global
+        generator, so skorch's inference would move the caller's random
+        stream (and a later ``torch.rand`` would give other numbers after a
+        ``predict``). The seed only seeds loader workers, which inference has
+        no use for: drawing it from a fork leaves the caller's generator as
+        it was. Training is unchanged (its loaders draw from the classifier's
+        own stream, see ``random_state``).
+        """
+        dataset = self.get_dataset(X)
+        iterator = self.get_iterator(dataset, training=training)
+        with torch.random.fork_rng(devices=[]):
+            batches = iter(iterator)  # a DataLoader draws its base seed here
+        for batch in batches:
+            yield to_device(self.evaluation_step(batch, training=training), device=device)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Criterion on float32 outputs (autocast may have produced bfloat16)."""
