@@ -124,6 +124,12 @@ def _grid():
                                                            **TUNED_RECIPE)
     for name, variant in VARIANTS.items():
         configs[name] = dict(model="adcrnn", loss="contrastive-center", **variant)
+    # The center-loss baseline at a weight of its own (session 11): lambda = 1 is the
+    # paper's weight for contrastive-center, and the center loss (a squared distance,
+    # with no denominator to bound it) is usually weighted far lower (Wen et al. 2016:
+    # 0.003-0.01). 0.01 was fixed before the row ran; one run, no search on the folds.
+    configs["adcrnn-center-small-tuned-w0.01"] = dict(configs["adcrnn-center-small-tuned"],
+                                                      aux_weight=0.01)
     return configs
 
 
@@ -199,6 +205,8 @@ def cli_command(name, protocol):
              "epochs": config["epochs"], "lr": config["lr"],
              "batch-size": config["batch_size"], "chunk-frames": config["chunk_frames"],
              "valid-fraction": config["valid_fraction"]}
+    if config.get("aux_weight", 1.0) != 1.0:
+        flags["aux-weight"] = config["aux_weight"]
     if config.get("schedule"):
         flags["schedule"] = config["schedule"]
     if config.get("patience"):
