@@ -78,6 +78,12 @@ def test_cpu_path_trains_exactly_like_the_plain_classifier(
     assert list(clf.classes_) == sorted(set(y))
     assert set(clf.predict(X)) <= set(y) and clf.predict(X).dtype.kind == "U"
     assert clf.predict_chunk_proba(X).shape == (X.n_chunks.sum(), 3)
+    # accelerate's loader draws its seeds at the first batch: on the fork too
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    clf.predict_proba(X)
+    assert torch.equal(torch.rand(2), expected)
     # Unwrapped after training, the optimizer still prepared.
     assert type(clf.module_) is module and isinstance(clf.optimizer_, AcceleratedOptimizer)
     assert clf.device is None and clf.device_ == "cpu" and clf.autocast_dtype_ is None

@@ -530,3 +530,12 @@ def test_inference_leaves_torch_global_generator_alone(features):
     # generator: the caller's next numbers would differ
     assert torch.equal(torch.rand(3), expected)
     np.testing.assert_array_equal(clf.predict_proba(X), first)
+
+
+def test_forward_in_training_mode_still_draws_new_dropout_masks(features):
+    X, y = features
+    clf = make_clf(max_epochs=1, module__dropout=0.5).fit(X, y)
+    dataset = clf.chunk_dataset(X)
+    first, second = (clf.forward(dataset, training=True)[0] for _ in range(2))
+    assert not torch.equal(first, second)  # Monte Carlo dropout works as in skorch
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))

@@ -27,6 +27,7 @@ from ._runtime import PRECISIONS, autocast_dtype, resolve_device
 __all__ = ["ACRNNClassifier", "ADCRNNClassifier", "ChunkedNeuralNetClassifier"]
 
 AGGREGATES = ("mean", "frame-weighted", "geometric")
+_NO_BATCH = object()  # end of forward_iter's loader
 
 
 def softmax_of_logits(output):
@@ -388,16 +389,23 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         generator, so skorch's inference would move the caller's random
         stream (and a later ``torch.rand`` would give other numbers after a
         ``predict``). The seed only seeds loader workers, which inference has
-        no use for: drawing it from a fork leaves the caller's generator as
-        it was. Training is unchanged (its loaders draw from the classifier's
+        no use for (and a shuffled inference loader, which then draws the
+        same order every call): drawing it from a fork leaves the caller's
+        generator as it was. Training is unchanged (its loaders draw from the classifier's
         own stream, see ``random_state``).
         """
         dataset = self.get_dataset(X)
         iterator = self.get_iterator(dataset, training=training)
         with torch.random.fork_rng(devices=[]):
-            batches = iter(iterator)  # a DataLoader draws its base seed here
-        for batch in batches:
+            # A DataLoader draws its seeds when it starts: in iter(), or at the
+            # first batch for a loader whose __iter__ is a generator (accelerate's).
+            # Only the start is on the fork, not the forward passes, so
+            # forward_iter(training=True) still draws new dropout masks each call.
+            batches = iter(iterator)
+            batch = next(batches, _NO_BATCH)
+        while batch is not _NO_BATCH:
             yield to_device(self.evaluation_step(batch, training=training), device=device)
+            batch = next(batches, _NO_BATCH)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Criterion on float32 outputs (autocast may have produced bfloat16)."""
