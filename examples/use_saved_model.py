@@ -4,7 +4,8 @@ The saved ``Pipeline`` carries the front end's settings and normalisation
 statistics with the network, so raw audio goes straight in; a model trained
 on a GPU with ``device="auto"`` loads on a CPU-only machine. A file in the
 safe format (``sklearn_ser.save_model``) is read without running any of its
-content; a ``.joblib`` pickle is unpickled, so only from a source you trust.
+content; a joblib pickle (``.joblib``, ``.pkl``, ``.pickle``, compressed or
+not) is unpickled, so only from a source you trust.
 
 Run (after ``python examples/quickstart.py``)::
 
@@ -13,20 +14,24 @@ Run (after ``python examples/quickstart.py``)::
 
 # %%
 import argparse
+import re
 
 import joblib
 
 from sklearn_ser import load_model
 
+#: Names of joblib pickles, compressed or not, as the command line reads them.
+PICKLE_NAME = re.compile(r"\.(joblib|pkl|pickle)(\.(z|gz|bz2|xz|lzma))?$", re.IGNORECASE)
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a pipeline saved with sklearn_ser.save_model, or a "
-                                          ".joblib file saved with joblib.dump")
+                                          "pickle saved with joblib.dump (.joblib, .pkl, ...)")
     parser.add_argument("files", nargs="+", help="audio files (any rate, mono or not)")
     args = parser.parse_args(argv)
 
-    pipe = joblib.load(args.model) if args.model.endswith(".joblib") else load_model(args.model)
+    pipe = joblib.load(args.model) if PICKLE_NAME.search(args.model) else load_model(args.model)
     proba = pipe.predict_proba(args.files)
     classes = pipe.classes_
     for path, row in zip(args.files, proba, strict=True):

@@ -14,6 +14,7 @@ __all__ = [
     "ModelFileError",
     "NonFiniteLossError",
     "NotFittedError",
+    "ShortSignalWarning",
     "SklearnSerError",
     "SklearnSerVersionWarning",
     "TrainingInterruptedWarning",
@@ -142,3 +143,13 @@ class TrainingInterruptedWarning(UserWarning):
 
     def __init__(self, message):
         super().__init__(message)
+
+
+class ShortSignalWarning(UserWarning):
+    """An utterance is no longer than one analysis frame (25 ms by default).
+
+    Such a signal gives a single zero-padded frame, far too little to
+    recognise an emotion from; it usually means the input was not what was
+    meant (a ``(n_samples, n_channels)`` array read as one signal per row, a
+    truncated file). The message names the utterances.
+    """

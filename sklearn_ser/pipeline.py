@@ -122,6 +122,21 @@ def _check_choices(model, width, loss, module_params, valid_fraction):
                          "(the share of the training utterances held out)")
 
 
+def _check_chunk_frames(classifier, widths, chunk_frames):
+    """Refuse chunks too short for the network before any feature is computed:
+    the network is built on torch's meta device (no memory, no random draw)
+    to read its ``min_frames``, which also checks the widths."""
+    import torch
+
+    with torch.device("meta"):
+        network = classifier().module(n_classes=2, **widths)
+    if is_integer(chunk_frames) and chunk_frames < network.min_frames:
+        raise ValueError(
+            f"chunk_frames={chunk_frames} is too short for {type(network).__name__}, which "
+            f"needs chunks of at least {network.min_frames} frames"
+        )
+
+
 def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
                    epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
                    valid_fraction=0.2, schedule=None, patience=None, augment=False,
@@ -224,6 +239,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
                         valid_fraction=valid_fraction)
     classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
     widths = {**WIDTHS[model][width], **module_params}
+    _check_chunk_frames(classifier, widths, chunk_frames)
 
     def network(seed):
         train_split = (ValidSplit(valid_fraction, stratified=True, random_state=seed)

@@ -2,6 +2,7 @@
 and every odd-but-valid input works. All files are generated here."""
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.datasets import load_audio_folder
-from sklearn_ser.exceptions import AudioFileError, InvalidSignalError
+from sklearn_ser.exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
 from sklearn_ser.io import load_audio
 
 RATE = 16000
@@ -118,12 +119,41 @@ def test_shorter_than_one_frame_and_all_zero_give_finite_features():
     """37 samples (2.3 ms) make one zero-padded frame; silence gives log(eps) everywhere,
     i.e. 0 after normalisation by statistics that saw other audio."""
     transformer = LogMel3DTransformer().fit([tone(), np.zeros(RATE)])
-    out = transformer.transform([np.full(37, 0.1), np.zeros(RATE)])
+    with pytest.warns(ShortSignalWarning, match=r"^1 of 2 utterance\(s\) .*: signal #0\.$"):
+        out = transformer.transform([np.full(37, 0.1), np.zeros(RATE)])
     assert out.n_frames.tolist() == [1, 99]
     assert np.isfinite(out.chunks).all()
     raw = LogMel3DTransformer(normalize=False).fit_transform([np.zeros(RATE)])
     real = raw.chunks[0, 0, :99]
     np.testing.assert_allclose(real, np.log(np.finfo(np.float64).eps), rtol=1e-6)
+
+
+def test_utterances_no_longer_than_a_frame_are_named_in_one_warning(tmp_path):
+    short = tmp_path / "click.wav"
+    sf.write(short, np.full(400, 0.1), RATE)  # exactly one frame: 25 ms
+    sf.write(tmp_path / "ok.wav", tone(), RATE)
+    sources = [tone(), str(short), str(tmp_path / "ok.wav"), np.full(401, 0.1)]
+    with pytest.warns(ShortSignalWarning) as record:
+        out = LogMel3DTransformer(n_jobs=2).fit_transform(sources)
+    assert len(record) == 1  # one warning for the call, whatever the groups or jobs
+    message = str(record[0].message)
+    assert message.startswith("1 of 4 utterance(s) are no longer than one analysis frame (400 "
+                              "samples, 25 ms at 16000 Hz)")
+    assert message.endswith(f"an emotion from: {short}.")
+    assert out.n_frames.tolist()[1:] == [1, 49, 2]  # 0.5 s of tone: 49 frames
+
+
+def test_a_multichannel_array_read_as_rows_gets_the_way_out_in_the_warning():
+    stereo = np.random.default_rng(0).standard_normal((4000, 2)) * 0.1  # as soundfile.read gives
+    with pytest.warns(ShortSignalWarning, match=r"4000 of 4000 .*: signal #0, signal #1, signal "
+                      r"#2, signal #3, signal #4, \.\.\.\. X is a 2-D array of shape \(4000, "
+                      r"2\), read as one signal per row; .*\[\(x\.mean\(axis=1\), sample_rate\)\]"):
+        LogMel3DTransformer().fit(stereo)
+    # the suggested input is one utterance, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = LogMel3DTransformer().fit_transform([(stereo.mean(axis=1), RATE)])
+    assert len(out) == 1 and out.n_frames.tolist() == [24]
 
 
 # -- arrays -----------------------------------------------------------------------------

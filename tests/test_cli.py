@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -126,6 +127,17 @@ def test_version(capsys):
         (["train", "--dataset", "demo", "--seed", "-1", "--n-seeds", "2", "--out", "m.sser"],
          "'seed-1'"),
         (["train", "--dataset", "demo", "--n-seeds", "65", "--out", "m.sser"], "not 65"),
+        (["train", "--dataset", "demo", "--root", ".", "--out", "m.sser"],
+         "--root does not apply to --dataset demo"),
+        (["train", "--dataset", "demo", "--on-error", "skip", "--out", "m.sser"],
+         "--on-error applies to a corpus"),
+        (["train", "--dataset", "emodb", "--root", ".", "--extensions", ".aiff", "--out",
+          "m.sser"], "--extensions applies to --dataset folder only"),
+        # before any feature is computed, not after
+        (["train", "--dataset", "demo", "--chunk-frames", "2", "--out", "m.sser"],
+         "--chunk-frames 2 is too short for ADCRNN, which needs chunks of at least 4"),
+        (["cross-validate", "--dataset", "demo", "--model", "acrnn", "--chunk-frames", "1"],
+         "--chunk-frames 1 is too short for ACRNN"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv, fragment, capsys):
@@ -346,8 +358,10 @@ def test_predict_skips_an_unreadable_file_and_keeps_the_others(model_path, model
     np.testing.assert_allclose([list(r["probabilities"].values()) for r in records], expected,
                                rtol=1e-6)
     lines = captured.err.strip().splitlines()
-    assert any(line.startswith("sklearn-ser predict: skipping") and str(empty) in line
-               for line in lines)
+    skipped = [line for line in lines if line.startswith("sklearn-ser predict: skipping")]
+    # the file is named once: the error's own "<name>: " prefix is not repeated
+    assert skipped == [f"sklearn-ser predict: skipping {empty}: cannot decode audio file: the "
+                       "file is empty (0 bytes)"]
     assert "1 of 3 files could not be read" in lines[-1] and str(empty) in lines[-1]
 
 
@@ -659,3 +673,32 @@ def test_demo_writes_a_model_that_predicts(tmp_path, capsys):
     if "skipping" not in captured.err:
         assert (tmp_path / "confusion_matrix.png").exists()
         assert (tmp_path / "log_mel_3d.png").exists()
+
+
+def test_a_folder_corpus_names_skipped_and_left_out_files(corpus, tmp_path, capsys):
+    _, files, y = corpus
+    for path in files:  # a copy of the corpus, to add files to
+        (tmp_path / path.parent.name).mkdir(exist_ok=True)
+        (tmp_path / path.parent.name / path.name).write_bytes(path.read_bytes())
+    signal, rate = sf.read(files[0])
+    sf.write(tmp_path / y[0] / "spk9_extra.aiff", signal, rate)  # another format
+    (tmp_path / y[1] / "spk9_bad.wav").write_bytes(b"RIFF....WAVEjunk")  # not decodable
+    (tmp_path / y[1] / "notes.txt").write_text("not audio, and not reported")
+    out = tmp_path / "m.sser"
+    argv = ["train", "--dataset", "folder", "--root", str(tmp_path), *TINY, "--epochs", "1",
+            "--out", str(out)]
+    assert main(argv) == 1  # the bad file stops the run, named
+    warning, error = capsys.readouterr().err.strip().splitlines()[-2:]
+    # a warning is one line, as an error is (not Python's file:line and source line)
+    assert re.fullmatch(r"sklearn-ser: warning: 1 audio file\(s\) .* left out.*spk9_extra\.aiff"
+                        r".*--extensions \.wav \.flac \.ogg \.aiff\)", warning)
+    assert error.startswith("sklearn-ser: error: ") and "spk9_bad.wav" in error
+    assert main([*argv, "--on-error", "skip", "-q"]) == 0
+    err = capsys.readouterr().err  # skipped files are named even with -q
+    assert "left out" in err
+    assert f"sklearn-ser: skipping {tmp_path / y[1] / 'spk9_bad.wav'}: cannot decode audio file: " \
+        in err
+    assert "notes.txt" not in err
+    assert main([*argv, "--on-error", "skip", "--extensions", ".wav", ".AIFF"]) == 0
+    err = capsys.readouterr().err
+    assert f"folder: {len(files) + 1} files from {tmp_path} (1 skipped)" in err

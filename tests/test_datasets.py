@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -478,8 +479,17 @@ def test_folder_file_in_root_has_no_label(folder_root):
 
 
 def test_folder_options(folder_root):
-    data = load_audio_folder(folder_root, extensions=".flac")
+    # the .wav files left out by extensions are named, not dropped silently
+    with pytest.warns(UserWarning, match=r"^2 audio file\(s\) under .* are left out, since their "
+                      r"names do not end in \.flac: .*spk1_a\.wav, .*spk1_c\.WAV\. To load them, "
+                      r"add their endings to extensions= \(command line: --extensions \.flac "
+                      r"\.wav\)$"):
+        data = load_audio_folder(folder_root, extensions=".flac")
     assert data.target.tolist() == ["anger"]
+    (folder_root / "anger" / "notes.txt").write_text("not audio: ignored without a word")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_audio_folder(folder_root).filenames) == 3
     with pytest.raises(ValueError, match="extensions=\\('wav',\\)"):
         load_audio_folder(folder_root, extensions=("wav",))
     with pytest.raises(TypeError, match="label must be"):

@@ -43,10 +43,11 @@ def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, cap
     printed = capsys.readouterr().out
     assert all(f"clip {i}.wav:" in printed for i in range(2))
     # The same pipeline as a joblib pickle predicts the same.
-    joblib.dump(load_model(model_path), tmp_path / "model.joblib")
-    np.testing.assert_allclose(
-        load_example("use_saved_model").main([str(tmp_path / "model.joblib"), *paths]), proba,
-        rtol=1e-6)
+    for name in ("model.joblib", "model.PKL", "model.pickle.gz"):  # as the CLI names pickles
+        joblib.dump(load_model(model_path), tmp_path / name)
+        np.testing.assert_allclose(
+            load_example("use_saved_model").main([str(tmp_path / name), *paths]), proba,
+            rtol=1e-6)
     # The timeline example takes the .sser too (it used to unpickle every model file).
     rows, truth = load_example("timeline").main([str(model_path), paths[0]])
     assert truth is None and len(rows) == 1  # a clip no longer than one window

@@ -188,6 +188,20 @@ def test_bad_tuple_rate():
         load_audio((np.zeros(10), -5))
     with pytest.raises(InvalidSignalError, match=r"\(array, sample_rate\)"):
         load_audio((np.zeros(10), 16000, "extra"))
+    # a pair whose rate is no number says so (it said "a tuple of 2 items")
+    with pytest.raises(InvalidSignalError, match=r"must be a number in Hz, got '16000' \(str\)"):
+        load_audio((np.zeros(10), "16000"))
+    with pytest.raises(InvalidSignalError, match=r"got True \(bool\)"):
+        load_audio((np.zeros(10), True))
+    assert load_audio((np.zeros(10) + 0.1, np.float32(16000))).shape == (10,)
+
+
+def test_a_file_open_in_text_mode_is_named_with_the_way_out(tmp_path):
+    path = tmp_path / "clip.wav"
+    sf.write(path, np.full(160, 0.1), 16000)
+    message = r"'.*clip\.wav': it is open in text mode; open it in binary mode, open\(path, 'rb'\)"
+    with open(path) as text, pytest.raises(AudioFileError, match=message):
+        load_audio(text)
 
 
 def test_unknown_resampler():

@@ -17,6 +17,7 @@ import torch
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EpochTimer
@@ -367,6 +368,18 @@ def test_save_refuses_what_it_cannot_store_safely(signals, labels, tmp_path):
     custom = make_clf(module=type("MyNet", (ADCRNN,), {}), max_epochs=1)
     with pytest.raises(TypeError, match=r"module=ADCRNN/ACRNN only.*joblib"):
         save_model(custom.fit(X, labels), tmp_path / "custom.zip")
+    search = GridSearchCV(make_clf(max_epochs=1), {"lr": [1e-3]}, cv=2).fit(X, labels)
+    with pytest.raises(TypeError, match=r"got GridSearchCV .* Save its best_estimator_"):
+        save_model(search, tmp_path / "search.sser")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["model.joblib", "model.PKL", "model.pickle.gz"])
+def test_save_refuses_a_name_that_promises_a_pickle(saved, pipeline, name, tmp_path):
+    # joblib.load of such a file failed with "persistent IDs in protocol 0 must be ASCII"
+    with pytest.raises(ValueError, match=r"named like a joblib pickle .* joblib\.load cannot "
+                                         r"read: give it another name"):
+        save_model(pipeline, tmp_path / name)
     assert not list(tmp_path.iterdir())
 
 

@@ -219,3 +219,22 @@ def test_n_seeds_needs_an_integer_seed():
 def test_bad_n_seeds_names_the_parameter(n_seeds):
     with pytest.raises(ValueError, match=f"n_seeds={n_seeds!r}"):
         build_pipeline(n_seeds=n_seeds, verbose=0)
+
+
+@pytest.mark.parametrize(("model", "shortest"), [("adcrnn", 4), ("acrnn", 2)])
+def test_chunks_too_short_for_the_network_are_refused_when_built(model, shortest):
+    torch.manual_seed(0)
+    expected = torch.rand(2)
+    torch.manual_seed(0)
+    build_pipeline(model=model, chunk_frames=shortest)  # the shortest that works
+    # the network is built on the meta device: no random draw, no memory
+    assert torch.equal(torch.rand(2), expected)
+    with pytest.raises(ValueError, match=rf"chunk_frames={shortest - 1} is too short for "
+                                         rf"{model.upper()}, which needs chunks of at least "
+                                         rf"{shortest} frames"):
+        build_pipeline(model=model, chunk_frames=shortest - 1)
+    # and it used to fail only once the features were computed, in fit
+    X, y, _ = make_emotional_speech(6, n_classes=2, duration=0.5, random_state=0)
+    pipe = build_pipeline(model=model, width="tiny", epochs=1, valid_fraction=0,
+                          chunk_frames=shortest, verbose=0)
+    assert pipe.fit(X, y).predict_proba(X).shape == (6, 2)

@@ -21,6 +21,24 @@ METADATA_MEMBER = "metadata.json"
 WEIGHTS_MEMBER = "weights.safetensors"
 _MAX_METADATA_BYTES = 1 << 20  # a genuine metadata.json is a few kB
 
+#: Extensions of joblib pickles; the command line saves any other name in the safe format.
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+#: Endings after which joblib compresses a pickle (``model.joblib.gz``).
+COMPRESSION_SUFFIXES = (".z", ".gz", ".bz2", ".xz", ".lzma")
+
+
+def is_pickle_name(path):
+    """Whether ``path`` is named like a joblib pickle: it ends in one of
+    :data:`PICKLE_SUFFIXES`, optionally followed by one of joblib's
+    :data:`COMPRESSION_SUFFIXES`."""
+    from pathlib import Path
+
+    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    return bool(suffixes) and suffixes[-1] in PICKLE_SUFFIXES
+
+
 #: Key the estimators add to their pickled state (as scikit-learn's ``_sklearn_version``).
 VERSION_KEY = "_sklearn_ser_version"
 

@@ -21,6 +21,7 @@ from ._format import (
     _VOTE,
     FORMAT_NAME,
     METADATA_MEMBER,
+    PICKLE_SUFFIXES,
     VOTE_FORMAT_VERSION,
     WEIGHTS_MEMBER,
     _current_version,
@@ -28,6 +29,7 @@ from ._format import (
     _split_params,
     _to_json,
     _weights_problem,
+    is_pickle_name,
 )
 
 # -- saving ---------------------------------------------------------------------------------
@@ -51,8 +53,10 @@ def _steps(estimator):
             "save_model stores a fitted ADCRNNClassifier or ACRNNClassifier (or a "
             "VotingClassifier of them), alone or as "
             "Pipeline([(name, LogMel3DTransformer), (name, classifier)]); got "
-            f"{type(estimator).__name__} with steps {names}. Use joblib to pickle "
-            "other estimators (trusted files only)."
+            f"{type(estimator).__name__} with steps {names}. "
+            + ("Save its best_estimator_ (fitted with refit=True). "
+               if hasattr(estimator, "best_estimator_") else "")
+            + "Use joblib to pickle other estimators (trusted files only)."
         )
     described = [(name, role, step) for (name, step), role in zip(steps, roles, strict=True)]
     return pipeline_params, described
@@ -224,6 +228,13 @@ def save_model(estimator, path):
     import skorch
     import torch
 
+    if is_pickle_name(path):
+        raise ValueError(
+            f"{os.fspath(path)!r} is named like a joblib pickle ({', '.join(PICKLE_SUFFIXES)}), "
+            "but save_model writes the safe format, which joblib.load cannot read: give it "
+            "another name (e.g. model.sser), or pickle the model with joblib.dump (trusted "
+            "files only)"
+        )
     pipeline_params, steps = _steps(estimator)
     tensors, described = {}, []
     chunk_shape = None  # what the front end feeds the classifier, once it is fitted

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 from .. import __version__
 from ..exceptions import SklearnSerError
@@ -49,6 +50,13 @@ def _message(exc):
     return " ".join(text.split())
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A warning as one line on stderr, as the command's errors are (no source line
+    of the library that issued it); the category unless it is a plain UserWarning."""
+    kind = "" if category is UserWarning else f" ({category.__name__})"
+    print(f"{PROG}: warning: {_message(message)}{kind}", file=sys.stderr)
+
+
 def _silence_stdout():
     """Point stdout at /dev/null, so flushing it at exit does not raise again (Python docs,
     "Note on SIGPIPE")."""
@@ -66,6 +74,12 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 2
+    with warnings.catch_warnings():  # restores the caller's showwarning on return
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _run(args):
     try:
         return args.run(args)
     except UsageError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._persistence._format import PICKLE_SUFFIXES, is_pickle_name
 from ..pipeline import LOSSES, WIDTHS, build_pipeline
 
 PROG = "sklearn-ser"
@@ -45,6 +46,15 @@ class Parser(argparse.ArgumentParser):
 def log(message):
     """A progress line on stderr, so stdout keeps only results."""
     print(message, file=sys.stderr, flush=True)
+
+
+def strip_name(message, name):
+    """``message`` on one line, without the file's name, which the caller's line
+    already shows: errors about a file start with ``"<name>: "`` or say
+    ``"... file '<name>': ..."``."""
+    message = " ".join(str(message).split()).replace(f" '{name}'", "")
+    prefix = f"{name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def progress(args):
@@ -130,6 +140,14 @@ def add_dataset_options(parser):
                        help="folder dataset: regular expression whose first group, searched in "
                             "each file's path relative to ROOT, is the speaker (needed for "
                             "--cv loso/groupK)")
+    group.add_argument("--extensions", nargs="+", metavar="EXT",
+                       help="folder dataset: file name endings to load, e.g. .wav .aiff "
+                            "(default: .wav .flac .ogg; audio files with other endings are "
+                            "named in a warning)")
+    group.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                       help="a corpus file that cannot be decoded or labelled: stop with an "
+                            "error naming it, or skip it and name it on stderr "
+                            "(default: %(default)s)")
     # default None, so that giving them with another dataset can be refused
     group.add_argument("--n-samples", type=positive_int, default=None, metavar="N",
                        help=f"demo dataset: number of utterances (default: {DEMO_SIZE[0]})")
@@ -209,16 +227,21 @@ def pipeline_from_args(args):
             f"--patience {args.patience} watches the validation loss: give --valid-fraction > 0 "
             "(early stopping never looks at the test fold)"
         )
-    return build_pipeline(
-        model=args.model, width=args.width, loss=args.loss, aux_weight=args.aux_weight,
-        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-        chunk_frames=args.chunk_frames, chunk_hop_frames=args.chunk_hop,
-        valid_fraction=args.valid_fraction,
-        schedule=None if args.schedule == "constant" else args.schedule,
-        patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros,
-        shuffle=args.shuffle, precision=args.precision, seed=args.seed,
-        n_seeds=args.n_seeds, verbose=int(progress(args)),
-    )
+    try:
+        return build_pipeline(
+            model=args.model, width=args.width, loss=args.loss, aux_weight=args.aux_weight,
+            epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+            chunk_frames=args.chunk_frames, chunk_hop_frames=args.chunk_hop,
+            valid_fraction=args.valid_fraction,
+            schedule=None if args.schedule == "constant" else args.schedule,
+            patience=args.patience, augment=args.augment, trim_zeros=args.trim_zeros,
+            shuffle=args.shuffle, precision=args.precision, seed=args.seed,
+            n_seeds=args.n_seeds, verbose=int(progress(args)),
+        )
+    except ValueError as exc:  # chunks too short for the network: an option, exit 2
+        if "chunk_frames=" not in str(exc):
+            raise
+        raise UsageError(str(exc).replace("chunk_frames=", "--chunk-frames ")) from exc
 
 
 def load_dataset(args):
@@ -236,7 +259,14 @@ def load_dataset(args):
         except re.error as exc:
             raise UsageError(f"--{option} {pattern!r} is not a valid regular expression: "
                              f"{exc}") from exc
+    if getattr(args, "extensions", None) is not None and args.dataset != "folder":
+        raise UsageError("--extensions applies to --dataset folder only")
     if args.dataset == "demo":
+        if args.root is not None:
+            raise UsageError("--root does not apply to --dataset demo (synthetic speech, made "
+                             "in memory)")
+        if getattr(args, "on_error", "raise") != "raise":
+            raise UsageError("--on-error applies to a corpus (--root), not to --dataset demo")
         if args.n_samples is None:
             args.n_samples = DEMO_SIZE[0]
         if args.n_classes is None:
@@ -251,36 +281,28 @@ def load_dataset(args):
                 raise UsageError(f"--{option.replace('_', '-')} applies to --dataset demo only")
         if args.root is None:
             raise UsageError(f"--dataset {args.dataset} needs --root PATH, the corpus folder")
+        on_error = getattr(args, "on_error", "raise")
         if args.dataset == "folder":
-            data = datasets.load_audio_folder(args.root, label=args.label, groups=args.groups)
+            extensions = {} if args.extensions is None else {"extensions": args.extensions}
+            data = datasets.load_audio_folder(args.root, label=args.label, groups=args.groups,
+                                              on_error=on_error, **extensions)
         else:
             loader = {"emodb": datasets.load_emodb, "cremad": datasets.load_cremad,
                       "ravdess": datasets.load_ravdess}[args.dataset]
-            data = loader(args.root)
+            data = loader(args.root, on_error=on_error)
+        for path, reason in data.skipped:  # always shown: these files are not trained on
+            log(f"{PROG}: skipping {path}: {strip_name(reason, path)}")
         X, y, groups = data.filenames, data.target, data.groups
-        what = f"{len(y)} files from {args.root}"
+        skipped = f" ({len(data.skipped)} skipped)" if data.skipped else ""
+        what = f"{len(y)} files from {args.root}{skipped}"
     if progress(args):
         speakers = "no speaker groups" if groups is None else f"{len(np.unique(groups))} speakers"
         log(f"{args.dataset}: {what}, {len(np.unique(y))} labels, {speakers}")
     return X, y, groups
 
 
-#: Extensions saved as joblib pickles; any other name gets the safe format.
-PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
-#: Endings after which joblib compresses a pickle (``model.joblib.gz``).
-COMPRESSION_SUFFIXES = (".z", ".gz", ".bz2", ".xz", ".lzma")
 #: First bytes of a pickle (protocol >= 2) and of joblib's compressed files.
 _PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00")
-
-
-def is_pickle_name(path):
-    """Whether ``path`` is named like a joblib pickle: it ends in one of
-    :data:`PICKLE_SUFFIXES`, optionally followed by one of joblib's
-    :data:`COMPRESSION_SUFFIXES`. Only such files are saved or loaded as pickles."""
-    suffixes = [suffix.lower() for suffix in Path(path).suffixes]
-    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
-        suffixes.pop()
-    return bool(suffixes) and suffixes[-1] in PICKLE_SUFFIXES
 
 
 def save_model(model, path):

@@ -53,6 +53,7 @@ def run(args):
     from ..evaluation import cross_validate_report, format_report, speaker_cv
 
     set_threads(args)
+    pipe = pipeline_from_args(args)  # its usage errors before the corpus is read
     X, y, groups = load_dataset(args)
     if groups is None and isinstance(args.cv, str):
         raise UsageError(
@@ -63,7 +64,6 @@ def run(args):
         speaker_cv(args.cv, groups, random_state=args.seed)
     except ValueError as exc:
         raise UsageError(re.sub(r"\bcv='(\w+)'", r"--cv \1", str(exc))) from exc
-    pipe = pipeline_from_args(args)
     if args.output:  # after the usage checks, before the training
         prepare_output_folder(args.output)
     with progress_to_stderr():

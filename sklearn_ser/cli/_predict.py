@@ -16,6 +16,7 @@ from ._common import (
     log,
     progress,
     set_threads,
+    strip_name,
 )
 
 #: Files put through the pipeline at a time, which bounds the features in memory.
@@ -102,5 +103,5 @@ def _predict_batch(model, batch, failed):
             results.append((name, model.predict_proba([name])[0]))
         except (AudioFileError, InvalidSignalError, OSError) as exc:
             failed.append(name)
-            log(f"{PROG} predict: skipping {name}: {' '.join(str(exc).split())}")
+            log(f"{PROG} predict: skipping {name}: {strip_name(exc, name)}")
     return results

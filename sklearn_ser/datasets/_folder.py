@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 from ._base import build_bunch, check_options, check_root, read_files, walk_files
 
 __all__ = ["load_audio_folder"]
+
+#: Endings of audio files a folder may hold (libsndfile's formats and common
+#: compressed ones): those left out by ``extensions`` are named in a warning, so
+#: that a class recorded in another format does not vanish without a word.
+AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif",
+                  ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64", ".m4a", ".aac", ".wma",
+                  ".webm")
 
 
 def _check_extensions(extensions):
@@ -123,7 +131,10 @@ def load_audio_folder(
         such as ``GroupKFold`` fails loudly instead of splitting one speaker's
         files across folds.
     extensions : sequence of str, default=(".wav", ".flac", ".ogg")
-        File name endings to load, matched case-insensitively.
+        File name endings to load, matched case-insensitively. Audio files
+        with another ending (``.aiff``, ``.mp3``, ``.wave``, ``.m4a`` and the
+        other common audio endings) are named in a ``UserWarning``; other
+        files (annotations, READMEs) are ignored silently.
     on_error : {"raise", "skip"}, default="raise"
         What to do with a file without a label or group or, with
         ``check_files=True``, that cannot be decoded. ``"raise"`` raises the
@@ -168,12 +179,23 @@ def load_audio_folder(
     read_group = None if groups is None else _path_reader(groups, "groups")
     root = check_root(root)
     layout = f"ROOT/**/*{{{','.join(extensions)}}}"
-    paths = [
-        path
-        for path in walk_files(root)
-        if path.name.lower().endswith(extensions)
-        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    visible = [
+        path for path in walk_files(root)
+        if not any(part.startswith(".") for part in path.relative_to(root).parts)
     ]
+    paths = [path for path in visible if path.name.lower().endswith(extensions)]
+    left_out = [path for path in visible if path.suffix.lower() in AUDIO_SUFFIXES
+                and not path.name.lower().endswith(extensions)]
+    if left_out:
+        endings = sorted({path.suffix.lower() for path in left_out})
+        warnings.warn(
+            f"{len(left_out)} audio file(s) under {root} are left out, since their names "
+            f"do not end in {', '.join(extensions)}: "
+            f"{', '.join(str(path) for path in left_out[:5])}{', ...' if len(left_out) > 5 else ''}"
+            f". To load them, add their endings to extensions= (command line: --extensions "
+            f"{' '.join(extensions + tuple(endings))})",
+            UserWarning, stacklevel=2,
+        )
     if not paths:
         raise FileNotFoundError(f"no files ending in {', '.join(extensions)} under {root}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import _add_version, _check_version
+from ..exceptions import ShortSignalWarning
 from ..io._audio import RESAMPLERS, load_audio, source_name
 from ._chunked import ChunkedFeatures, chunk_count
 from ._logmel import WINDOWS, log_mel_3d_batch, samples_per
@@ -87,6 +89,35 @@ def _as_source_list(X):
             f"X must be a sequence of audio sources, got {type(X).__name__}"
         ) from exc
     return sources
+
+
+def _warn_short_signals(groups, sources, X, frame_length, sample_rate):
+    """Pass the groups through, then warn once (ShortSignalWarning) naming the
+    utterances that gave a single frame, i.e. no more than ``frame_length``
+    samples: too little audio for the task, and usually a wrong input."""
+    short = []
+    first = 0
+    for group in groups:
+        n_frames = np.diff(group[1])
+        short.extend((first + np.flatnonzero(n_frames == 1)).tolist())
+        first += len(n_frames)
+        yield group
+    if not short:
+        return
+    names = ", ".join(source_name(sources[i], i) for i in short[:5])
+    message = (
+        f"{len(short)} of {len(sources)} utterance(s) are no longer than one analysis frame "
+        f"({frame_length} samples, {1000 * frame_length / sample_rate:g} ms at {sample_rate} "
+        f"Hz), so each gives a single zero-padded frame, far too little audio to recognise "
+        f"an emotion from: {names}{', ...' if len(short) > 5 else ''}."
+    )
+    if getattr(X, "ndim", None) == 2:
+        message += (
+            f" X is a 2-D array of shape {X.shape}, read as one signal per row; a "
+            "multichannel signal as soundfile.read returns it, (n_samples, n_channels), goes "
+            "in as [(x.mean(axis=1), sample_rate)], or pass the file's path."
+        )
+    warnings.warn(message, ShortSignalWarning, stacklevel=4)
 
 
 def _extract_group(sources, first_index, load_params, feature_params):
@@ -351,6 +382,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             groups = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
         if self.verbose:
             groups = _with_progress(groups, len(sources))
+        frame_length = samples_per(self.frame_seconds, self.sample_rate)
+        groups = _warn_short_signals(groups, sources, X, frame_length, self.sample_rate)
         return groups if lazy else list(groups)
 
     # -- statistics and chunking -----------------------------------------

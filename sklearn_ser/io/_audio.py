@@ -15,10 +15,11 @@ in a corpus of thousands of files points at the one to fix.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from math import gcd
-from numbers import Integral
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,11 @@ def _read_file(source, name, dtype):
         decoded = read_wav(path, dtype)
         if decoded is not None:
             return _mono(*decoded, dtype)
+    if isinstance(source, io.TextIOBase):
+        raise AudioFileError(
+            f"cannot decode audio file '{name}': it is open in text mode; open it in binary "
+            f"mode, open(path, 'rb'), or pass the path itself"
+        )
     # A file object is read from where it stands and put back there, so the
     # same objects can go through fit, then transform or predict.
     position = _position(source)
@@ -242,10 +248,15 @@ def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64,
     if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
         signal, source_rate = _read_file(source, name, dtype)
     elif isinstance(source, tuple):
-        if len(source) != 2 or not isinstance(source[1], Integral | float):
+        if len(source) != 2:
             raise InvalidSignalError(
                 f"{name}: a tuple source must be (array, sample_rate), got a tuple of "
                 f"{len(source)} items"
+            )
+        if isinstance(source[1], bool) or not isinstance(source[1], Real):
+            raise InvalidSignalError(
+                f"{name}: the sample rate of an (array, sample_rate) pair must be a number "
+                f"in Hz, got {source[1]!r} ({type(source[1]).__name__})"
             )
         signal = _as_signal(source[0], name, dtype)
         source_rate = source[1]

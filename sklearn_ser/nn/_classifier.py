@@ -508,6 +508,21 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             )
         if y.dtype.kind in "fc":
             assert_all_finite(y, input_name="y")
+        if y.dtype.kind == "O":
+            missing = np.flatnonzero((y == None) | (y != y))  # noqa: E711 (element-wise: None, NaN)
+            if len(missing):
+                raise ValueError(
+                    f"y has no label (None or NaN) for {len(missing)} utterance(s), at "
+                    f"positions {missing[:10].tolist()}{' ...' if len(missing) > 10 else ''}: "
+                    "every utterance needs a label"
+                )
+            try:
+                unique_labels(y)  # sorts them: a mix of types fails here
+            except TypeError as exc:
+                raise TypeError(
+                    f"y must hold labels of one kind (all strings or all numbers), which "
+                    f"can be sorted into classes_: {exc}"
+                ) from exc
         return y
 
     def _infer_classes(self, y):
