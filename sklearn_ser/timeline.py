@@ -7,11 +7,12 @@ reading the file in blocks so memory does not grow with its length.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .exceptions import AudioFileError, InvalidSignalError
+from .exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
 from .features import LogMel3DTransformer, chunk_count
 from .io import load_audio
 from .io._audio import check_audio_path
@@ -107,6 +108,12 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
         raise ValueError(
             f"window_seconds={window_seconds} and hop_seconds={hop_seconds} must be > 0"
         )
+    if window_seconds <= front_end.frame_seconds:
+        raise ValueError(
+            f"window_seconds={window_seconds} is no longer than one analysis frame of the "
+            f"model's front end ({front_end.frame_seconds:g} s): each window would be a single "
+            "zero-padded frame"
+        )
     path = Path(path)
     check_audio_path(path, str(path))  # the front end's errors: missing, a folder, empty
     try:
@@ -115,6 +122,13 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
         raise AudioFileError(f"cannot decode audio file '{path}': {exc}") from exc
     if info.frames == 0:
         raise InvalidSignalError(f"audio file '{path}' holds no samples")
+    if info.frames <= front_end.frame_seconds * info.samplerate:
+        warnings.warn(
+            f"audio file '{path}' holds {info.frames} samples ({info.frames / info.samplerate:g} "
+            f"s), no longer than one analysis frame: its one window is a single zero-padded "
+            "frame, far too little audio to recognise an emotion from",
+            ShortSignalWarning, stacklevel=2,
+        )
     # Validated now; the generator below reads the file only as it is consumed.
     return _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_per_block)
 
@@ -150,6 +164,9 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
                 for a, samples, skip in zip(block_starts, windows, silent, strict=True)
                 if not skip
             ]
-            proba = iter(model.predict_proba(signals) if signals else ())
+            with warnings.catch_warnings():
+                # a short last window is the tail of a longer file (checked as a whole above)
+                warnings.simplefilter("ignore", ShortSignalWarning)
+                proba = iter(model.predict_proba(signals) if signals else ())
             for a, b, skip in zip(block_starts, block_stops, silent, strict=True):
                 yield a / rate, b / rate, np.full(n_classes, np.nan) if skip else next(proba)

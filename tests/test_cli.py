@@ -519,6 +519,30 @@ def test_timeline_errors(model_path, model, tmp_path, capsys):
     sf.write(audio, np.zeros(16000, dtype=np.float32), 16000)
     assert main(["timeline", str(bare), str(audio)]) == 1
     one_line_error(capsys.readouterr(), "LogMel3DTransformer")
+    # a window no longer than an analysis frame is the option's fault, said before any row
+    assert main(["timeline", str(model_path), str(audio), "--window", "0.001"]) == 2
+    one_line_error(capsys.readouterr(), "--window 0.001 is no longer than one analysis frame")
+
+
+def test_timeline_warns_once_of_a_file_shorter_than_a_frame_not_of_a_short_tail(
+        model_path, tmp_path, capsys):
+    click = tmp_path / "click.wav"
+    sf.write(click, np.full(160, 0.1), 16000)  # 10 ms
+    assert main(["timeline", str(model_path), str(click), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 2  # the header and the one window
+    warnings_ = [line for line in captured.err.splitlines() if ": warning: " in line]
+    assert warnings_ == [f"sklearn-ser: warning: audio file '{click}' holds 160 samples (0.01 s), "
+                         "no longer than one analysis frame: its one window is a single "
+                         "zero-padded frame, far too little audio to recognise an emotion from "
+                         "(ShortSignalWarning)"]
+    tail = tmp_path / "tail.wav"  # 0.6 s windows every 0.6 s: the last one holds 10 ms
+    sf.write(tail, np.random.default_rng(0).standard_normal(16000 * 6 // 5 + 160) * 0.1, 16000)
+    assert main(["timeline", str(model_path), str(tail), "--window", "0.6", "--hop", "0.6",
+                 "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().splitlines()[-1].startswith("1.200,1.210,")
+    assert "warning" not in captured.err
 
 
 # -- cross-validate and demo ------------------------------------------------------------

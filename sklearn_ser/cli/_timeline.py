@@ -10,6 +10,7 @@ import numpy as np
 from ..timeline import predict_timeline
 from ._common import (
     RowWriter,
+    UsageError,
     add_runtime_options,
     load_model,
     log,
@@ -47,7 +48,13 @@ def run(args):
     model = load_model(args.model, args)
     set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
-    rows = predict_timeline(model, args.audio, window_seconds=args.window, hop_seconds=args.hop)
+    try:
+        rows = predict_timeline(model, args.audio, window_seconds=args.window,
+                                hop_seconds=args.hop)
+    except ValueError as exc:  # a window too short for the model: the option's fault
+        if "window_seconds=" not in str(exc) or not args.window:
+            raise
+        raise UsageError(str(exc).replace("window_seconds=", "--window ")) from exc
     writer = RowWriter(args.format, ["start", "end"], classes, key_widths=[9, 9])
     started = time.perf_counter()
     n_windows = 0
