@@ -15,6 +15,7 @@ Run::
 
 # %%
 import argparse
+import re
 import time
 
 import joblib
@@ -57,7 +58,7 @@ def main(argv=None):
 
     # %% Refit on everything and save the whole pipeline
     pipe = small_pipeline(args.epochs).fit(X, y)
-    if str(args.out).endswith(".joblib"):
+    if re.search(r"\.(joblib|pkl|pickle)(\.(z|gz|bz2|xz|lzma))?$", str(args.out), re.I):
         joblib.dump(pipe, args.out)  # a pickle: load it only where you trust the file
     else:
         save_model(pipe, args.out)

@@ -15,6 +15,7 @@ Run (after ``python examples/quickstart.py``)::
 # %%
 import argparse
 import re
+import zipfile
 
 import joblib
 
@@ -31,7 +32,9 @@ def main(argv=None):
     parser.add_argument("files", nargs="+", help="audio files (any rate, mono or not)")
     args = parser.parse_args(argv)
 
-    pipe = joblib.load(args.model) if PICKLE_NAME.search(args.model) else load_model(args.model)
+    # a zip is the safe format whatever its name (save_model wrote any name before 0.1)
+    pickled = PICKLE_NAME.search(args.model) and not zipfile.is_zipfile(args.model)
+    pipe = joblib.load(args.model) if pickled else load_model(args.model)
     proba = pipe.predict_proba(args.files)
     classes = pipe.classes_
     for path, row in zip(args.files, proba, strict=True):

@@ -130,7 +130,8 @@ def _check_chunk_frames(classifier, widths, chunk_frames):
 
     with torch.device("meta"):
         network = classifier().module(n_classes=2, **widths)
-    if is_integer(chunk_frames) and chunk_frames < network.min_frames:
+    # (below 1 frame, the front end's own check names the range when fitted)
+    if is_integer(chunk_frames) and 1 <= chunk_frames < network.min_frames:
         raise ValueError(
             f"chunk_frames={chunk_frames} is too short for {type(network).__name__}, which "
             f"needs chunks of at least {network.min_frames} frames"

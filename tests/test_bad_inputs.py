@@ -132,21 +132,25 @@ def test_utterances_no_longer_than_a_frame_are_named_in_one_warning(tmp_path):
     short = tmp_path / "click.wav"
     sf.write(short, np.full(400, 0.1), RATE)  # exactly one frame: 25 ms
     sf.write(tmp_path / "ok.wav", tone(), RATE)
-    sources = [tone(), str(short), str(tmp_path / "ok.wav"), np.full(401, 0.1)]
+    # 70 sources: three groups of files (32 a group), over two jobs
+    sources = [tone(), str(short), str(tmp_path / "ok.wav"), np.full(401, 0.1)] * 17
+    sources += [tone(), np.full(37, 0.1)]
     with pytest.warns(ShortSignalWarning) as record:
         out = LogMel3DTransformer(n_jobs=2).fit_transform(sources)
     assert len(record) == 1  # one warning for the call, whatever the groups or jobs
     message = str(record[0].message)
-    assert message.startswith("1 of 4 utterance(s) are no longer than one analysis frame (400 "
+    assert message.startswith("18 of 70 utterance(s) are no longer than one analysis frame (400 "
                               "samples, 25 ms at 16000 Hz)")
-    assert message.endswith(f"an emotion from: {short}.")
-    assert out.n_frames.tolist()[1:] == [1, 49, 2]  # 0.5 s of tone: 49 frames
+    assert message.endswith(f"an emotion from: {short}, {short}, {short}, {short}, {short} and 13 "
+                            "more.")
+    assert record[0].filename == __file__  # it points at the caller's line, not sklearn's
+    assert out.n_frames.tolist()[:4] == [49, 1, 49, 2]  # 0.5 s of tone: 49 frames
 
 
 def test_a_multichannel_array_read_as_rows_gets_the_way_out_in_the_warning():
     stereo = np.random.default_rng(0).standard_normal((4000, 2)) * 0.1  # as soundfile.read gives
     with pytest.warns(ShortSignalWarning, match=r"4000 of 4000 .*: signal #0, signal #1, signal "
-                      r"#2, signal #3, signal #4, \.\.\.\. X is a 2-D array of shape \(4000, "
+                      r"#2, signal #3, signal #4 and 3995 more\. X is a 2-D array of shape \(4000, "
                       r"2\), read as one signal per row; .*\[\(x\.mean\(axis=1\), sample_rate\)\]"):
         LogMel3DTransformer().fit(stereo)
     # the suggested input is one utterance, without a warning

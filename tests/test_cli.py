@@ -27,7 +27,7 @@ from sklearn_ser import (
     __version__,
     load_model,
 )
-from sklearn_ser.cli import main
+from sklearn_ser.cli import console_main, main
 from sklearn_ser.datasets import make_emotional_speech
 from sklearn_ser.timeline import WINDOWS_PER_BLOCK, predict_timeline, window_bounds
 
@@ -133,6 +133,8 @@ def test_version(capsys):
          "--on-error applies to a corpus"),
         (["train", "--dataset", "emodb", "--root", ".", "--extensions", ".aiff", "--out",
           "m.sser"], "--extensions applies to --dataset folder only"),
+        (["train", "--dataset", "folder", "--root", ".", "--extensions", ".wav", "aiff",
+          "--out", "m.sser"], "--extensions takes endings that start with a dot, e.g. .aiff"),
         # before any feature is computed, not after
         (["train", "--dataset", "demo", "--chunk-frames", "2", "--out", "m.sser"],
          "--chunk-frames 2 is too short for ADCRNN, which needs chunks of at least 4"),
@@ -528,7 +530,7 @@ def test_timeline_warns_once_of_a_file_shorter_than_a_frame_not_of_a_short_tail(
         model_path, tmp_path, capsys):
     click = tmp_path / "click.wav"
     sf.write(click, np.full(160, 0.1), 16000)  # 10 ms
-    assert main(["timeline", str(model_path), str(click), "--format", "csv"]) == 0
+    assert console_main(["timeline", str(model_path), str(click), "--format", "csv"]) == 0
     captured = capsys.readouterr()
     assert len(captured.out.strip().splitlines()) == 2  # the header and the one window
     warnings_ = [line for line in captured.err.splitlines() if ": warning: " in line]
@@ -538,8 +540,8 @@ def test_timeline_warns_once_of_a_file_shorter_than_a_frame_not_of_a_short_tail(
                          "(ShortSignalWarning)"]
     tail = tmp_path / "tail.wav"  # 0.6 s windows every 0.6 s: the last one holds 10 ms
     sf.write(tail, np.random.default_rng(0).standard_normal(16000 * 6 // 5 + 160) * 0.1, 16000)
-    assert main(["timeline", str(model_path), str(tail), "--window", "0.6", "--hop", "0.6",
-                 "--format", "csv"]) == 0
+    assert console_main(["timeline", str(model_path), str(tail), "--window", "0.6", "--hop",
+                         "0.6", "--format", "csv"]) == 0
     captured = capsys.readouterr()
     assert captured.out.strip().splitlines()[-1].startswith("1.200,1.210,")
     assert "warning" not in captured.err
@@ -711,18 +713,37 @@ def test_a_folder_corpus_names_skipped_and_left_out_files(corpus, tmp_path, caps
     out = tmp_path / "m.sser"
     argv = ["train", "--dataset", "folder", "--root", str(tmp_path), *TINY, "--epochs", "1",
             "--out", str(out)]
-    assert main(argv) == 1  # the bad file stops the run, named
+    # main() leaves warnings to its caller (pytest.warns here, logging elsewhere)
+    with pytest.warns(UserWarning, match=r"1 audio file\(s\) .* left out.*spk9_extra\.aiff.*"
+                                         r"--extensions \.wav \.flac \.ogg \.aiff"):
+        assert main(argv) == 1  # the bad file stops the run, named
+    one_line_error(capsys.readouterr(), "spk9_bad.wav")
+    # the program prints a warning as one line, as an error is (not Python's file:line
+    # and source line)
+    assert console_main(argv) == 1
     warning, error = capsys.readouterr().err.strip().splitlines()[-2:]
-    # a warning is one line, as an error is (not Python's file:line and source line)
     assert re.fullmatch(r"sklearn-ser: warning: 1 audio file\(s\) .* left out.*spk9_extra\.aiff"
                         r".*--extensions \.wav \.flac \.ogg \.aiff\)", warning)
     assert error.startswith("sklearn-ser: error: ") and "spk9_bad.wav" in error
-    assert main([*argv, "--on-error", "skip", "-q"]) == 0
+    with pytest.warns(UserWarning, match="left out"):
+        assert main([*argv, "--on-error", "skip", "-q"]) == 0
     err = capsys.readouterr().err  # skipped files are named even with -q
-    assert "left out" in err
     assert f"sklearn-ser: skipping {tmp_path / y[1] / 'spk9_bad.wav'}: cannot decode audio file: " \
         in err
     assert "notes.txt" not in err
-    assert main([*argv, "--on-error", "skip", "--extensions", ".wav", ".AIFF"]) == 0
+    assert main([*argv, "--on-error", "skip", "--extensions", ".wav", ".AIFF"]) == 0  # no warning
     err = capsys.readouterr().err
     assert f"folder: {len(files) + 1} files from {tmp_path} (1 skipped)" in err
+
+
+@pytest.mark.parametrize("message", [
+    "/c/x.wav: the signal is empty (0 samples)",
+    "cannot decode audio file '/c/x.wav': the file is empty (0 bytes)",
+    "[Errno 2] audio file not found (a broken link?): '/c/x.wav'",
+])
+def test_a_skip_line_names_the_file_once(message):
+    from sklearn_ser.cli._common import strip_name
+
+    reason = strip_name(message, "/c/x.wav")
+    assert "/c/x.wav" not in reason and not reason.endswith(":")
+    assert reason.split()[-1] in ("samples)", "bytes)", "link?)")

@@ -185,16 +185,24 @@ def test_labels_follow_scikit_learns_rules(features):
         clf.fit(X, np.c_[y, y])
     # an object array with a missing label or labels of two kinds: named as y's fault
     # (numpy's sort failed with "'<' not supported between 'NoneType' and 'str'")
-    for wrong in (None, np.nan, 1):
+    class NA:  # pandas.NA's behaviour, without pandas: its truth value is ambiguous
+        def __ne__(self, other):
+            return self
+
+        def __bool__(self):
+            raise TypeError("boolean value of NA is ambiguous")
+
+    for missing in (None, np.nan, NA()):
         bad = y.astype(object)
-        bad[3] = wrong
-        if wrong == 1:
-            with pytest.raises(TypeError, match="y must hold labels of one kind"):
-                clf.fit(X, bad)
-            continue
-        with pytest.raises(ValueError, match=r"y has no label \(None or NaN\) for 1 "
+        bad[3] = missing
+        with pytest.raises(ValueError, match=r"y has no label \(None, NaN or NA\) for 1 "
                                              r"utterance\(s\), at positions \[3\]"):
             clf.fit(X, bad)
+    bad = y.astype(object)
+    bad[3] = 1
+    # a ValueError, as scikit-learn's "Mix of label input types" for a list
+    with pytest.raises(ValueError, match="y must hold labels of one kind"):
+        clf.fit(X, bad)
 
 
 def test_a_2d_object_array_of_non_numbers_is_a_type_error():

@@ -18,7 +18,7 @@ from ..exceptions import SklearnSerError
 from . import _cross_validate, _demo, _predict, _timeline, _train
 from ._common import PROG, CliError, Parser, UsageError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
 
 _COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline)
 
@@ -67,6 +67,15 @@ def _silence_stdout():
         pass
 
 
+def console_main(argv=None):
+    """The ``sklearn-ser`` program (and ``python -m sklearn_ser``): :func:`main`, with
+    every warning printed as one line on stderr, as the errors are. :func:`main`
+    itself leaves warnings to the caller (``pytest.warns``, ``logging``, filters)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return main(argv)
+
+
 def main(argv=None):
     """Run ``sklearn-ser`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -74,12 +83,6 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 2
-    with warnings.catch_warnings():  # restores the caller's showwarning on return
-        warnings.showwarning = _show_warning
-        return _run(args)
-
-
-def _run(args):
     try:
         return args.run(args)
     except UsageError as exc:

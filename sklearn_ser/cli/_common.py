@@ -52,7 +52,8 @@ def strip_name(message, name):
     """``message`` on one line, without the file's name, which the caller's line
     already shows: errors about a file start with ``"<name>: "`` or say
     ``"... file '<name>': ..."``."""
-    message = " ".join(str(message).split()).replace(f" '{name}'", "")
+    message = " ".join(str(message).split())
+    message = message.replace(f": '{name}'", "").replace(f" '{name}'", "")  # OSError, decoder
     prefix = f"{name}: "
     return message[len(prefix):] if message.startswith(prefix) else message
 
@@ -259,8 +260,13 @@ def load_dataset(args):
         except re.error as exc:
             raise UsageError(f"--{option} {pattern!r} is not a valid regular expression: "
                              f"{exc}") from exc
-    if getattr(args, "extensions", None) is not None and args.dataset != "folder":
-        raise UsageError("--extensions applies to --dataset folder only")
+    if getattr(args, "extensions", None) is not None:
+        if args.dataset != "folder":
+            raise UsageError("--extensions applies to --dataset folder only")
+        bad = [ext for ext in args.extensions if not ext.startswith(".")]
+        if bad:
+            raise UsageError(f"--extensions takes endings that start with a dot, e.g. "
+                             f".{bad[0]}; got {' '.join(bad)}")
     if args.dataset == "demo":
         if args.root is not None:
             raise UsageError("--root does not apply to --dataset demo (synthetic speech, made "

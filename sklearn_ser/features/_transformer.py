@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._persistence import _add_version, _check_version
+from .._stacklevel import caller_stacklevel
 from ..exceptions import ShortSignalWarning
 from ..io._audio import RESAMPLERS, load_audio, source_name
 from ._chunked import ChunkedFeatures, chunk_count
@@ -109,7 +110,7 @@ def _warn_short_signals(groups, sources, X, frame_length, sample_rate):
         f"{len(short)} of {len(sources)} utterance(s) are no longer than one analysis frame "
         f"({frame_length} samples, {1000 * frame_length / sample_rate:g} ms at {sample_rate} "
         f"Hz), so each gives a single zero-padded frame, far too little audio to recognise "
-        f"an emotion from: {names}{', ...' if len(short) > 5 else ''}."
+        f"an emotion from: {names}{f' and {len(short) - 5} more' if len(short) > 5 else ''}."
     )
     if getattr(X, "ndim", None) == 2:
         message += (
@@ -117,7 +118,7 @@ def _warn_short_signals(groups, sources, X, frame_length, sample_rate):
             "multichannel signal as soundfile.read returns it, (n_samples, n_channels), goes "
             "in as [(x.mean(axis=1), sample_rate)], or pass the file's path."
         )
-    warnings.warn(message, ShortSignalWarning, stacklevel=4)
+    warnings.warn(message, ShortSignalWarning, stacklevel=caller_stacklevel())
 
 
 def _extract_group(sources, first_index, load_params, feature_params):

@@ -57,6 +57,19 @@ def _float32_default():
         torch.set_default_dtype(previous)
 
 
+def _is_missing(label):
+    """Whether an object array's label is a missing value: None, a float NaN, or
+    pandas' ``NA`` (whose truth value is ambiguous, a TypeError)."""
+    if label is None:
+        return True
+    try:
+        return bool(label != label)
+    except TypeError:
+        return True
+    except ValueError:  # an array as a label: not missing, refused when sorted
+        return False
+
+
 def _sorted_labels(classes):
     """``classes`` as a sorted array, or a ValueError naming a repeated label."""
     given = np.asarray(classes)
@@ -391,8 +404,12 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         ``predict``). The seed only seeds loader workers, which inference has
         no use for (and a shuffled inference loader, which then draws the
         same order every call): drawing it from a fork leaves the caller's
-        generator as it was. Training is unchanged (its loaders draw from the classifier's
-        own stream, see ``random_state``).
+        generator as it was. Training's own loaders are unchanged; a scoring
+        callback that predicts during training without skorch's caching
+        (``EpochScoring(..., use_caching=False)``) no longer draws from the
+        training stream, so such a seeded run gives other numbers than
+        before. As for training's fork, the generator's state is restored
+        afterwards: another thread's draws in between are undone.
         """
         dataset = self.get_dataset(X)
         iterator = self.get_iterator(dataset, training=training)
@@ -509,17 +526,17 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         if y.dtype.kind in "fc":
             assert_all_finite(y, input_name="y")
         if y.dtype.kind == "O":
-            missing = np.flatnonzero((y == None) | (y != y))  # noqa: E711 (element-wise: None, NaN)
+            missing = np.flatnonzero([_is_missing(label) for label in y])
             if len(missing):
                 raise ValueError(
-                    f"y has no label (None or NaN) for {len(missing)} utterance(s), at "
+                    f"y has no label (None, NaN or NA) for {len(missing)} utterance(s), at "
                     f"positions {missing[:10].tolist()}{' ...' if len(missing) > 10 else ''}: "
                     "every utterance needs a label"
                 )
             try:
                 unique_labels(y)  # sorts them: a mix of types fails here
-            except TypeError as exc:
-                raise TypeError(
+            except TypeError as exc:  # a ValueError, as scikit-learn's "Mix of label types"
+                raise ValueError(
                     f"y must hold labels of one kind (all strings or all numbers), which "
                     f"can be sorted into classes_: {exc}"
                 ) from exc
