@@ -109,6 +109,13 @@ VARIANTS.update({name + "-bf16": dict(VARIANTS[name], precision="bfloat16")
                  for name in ["adcrnn-cc-small-trim-all-shuffled",
                               *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled"
                                 for s in TRIM_ALL_SEEDS)]})
+#: Two more seeds of the bfloat16 shuffled row (session 11), the members 3 and 4
+#: of a five-network vote (fixed before they ran): does the vote keep gaining
+#: past three networks?
+MORE_SEEDS = (3, 4)
+VARIANTS.update({f"adcrnn-cc-small-trim-all-seed{seed}-shuffled-bf16":
+                 dict(VARIANTS["adcrnn-cc-small-trim-all-shuffled-bf16"], seed=seed)
+                 for seed in MORE_SEEDS})
 LOSSES = {"cc": "contrastive-center", "center": "center", "ce": "none"}
 
 
@@ -149,6 +156,9 @@ ENSEMBLES = {
     "adcrnn-cc-small-trim-all-shuffled-bf16-x3": (
         "adcrnn-cc-small-trim-all-shuffled-bf16",
         *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled-bf16" for s in TRIM_ALL_SEEDS)),
+    "adcrnn-cc-small-trim-all-shuffled-bf16-x5": (
+        "adcrnn-cc-small-trim-all-shuffled-bf16",
+        *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled-bf16" for s in TRIM_ALL_SEEDS + MORE_SEEDS)),
 }
 
 
