@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 
@@ -31,8 +32,6 @@ def is_pickle_name(path):
     """Whether ``path`` is named like a joblib pickle: it ends in one of
     :data:`PICKLE_SUFFIXES`, optionally followed by one of joblib's
     :data:`COMPRESSION_SUFFIXES`."""
-    from pathlib import Path
-
     suffixes = [suffix.lower() for suffix in Path(path).suffixes]
     if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
         suffixes.pop()

@@ -191,8 +191,9 @@ def load_audio_folder(
         warnings.warn(
             f"{len(left_out)} audio file(s) under {root} are left out, since their names "
             f"do not end in {', '.join(extensions)}: "
-            f"{', '.join(str(path) for path in left_out[:5])}{', ...' if len(left_out) > 5 else ''}"
-            f". To load them, add their endings to extensions= (command line: --extensions "
+            f"{', '.join(str(path) for path in left_out[:5])}"
+            f"{f' and {len(left_out) - 5} more' if len(left_out) > 5 else ''}. To load "
+            f"them, add their endings to extensions= (command line: --extensions "
             f"{' '.join(extensions + tuple(endings))})",
             UserWarning, stacklevel=2,
         )
