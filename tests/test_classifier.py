@@ -54,7 +54,7 @@ def features(corpus):
 
 
 def make_clf(cls=ADCRNNClassifier, **params):
-    widths = TINY if cls is ADCRNNClassifier else TINY_ACRNN
+    widths = TINY if issubclass(cls, ADCRNNClassifier) else TINY_ACRNN
     defaults = dict(lr=3e-3, max_epochs=12, batch_size=8, train_split=None, random_state=0,
                     verbose=0)
     return cls(**{**widths, **defaults, **params})
@@ -210,13 +210,77 @@ def test_precision_set_after_fit_takes_effect(features):
     float32 = clf.predict_proba(X)
     clf.set_params(precision="bfloat16")
     assert clf.autocast_dtype_ is torch.bfloat16
+    # training's precision: inference stays float32
+    np.testing.assert_array_equal(clf.predict_proba(X), float32)
+    clf.set_params(predict_precision="bfloat16")
     assert not np.array_equal(clf.predict_proba(X), float32)  # bfloat16 rounds differently
-    clf.set_params(precision="float32")
+    clf.set_params(precision="float32", predict_precision="float32")
     assert clf.autocast_dtype_ is None
     np.testing.assert_array_equal(clf.predict_proba(X), float32)
     with pytest.raises(ValueError, match="precision='half'"):
         clf.set_params(precision="half")
+    with pytest.raises(ValueError, match=r"predict_precision='auto' must be one of \('float32'"):
+        clf.set_params(predict_precision="auto")
     assert clf.precision == "float32" and clf.autocast_dtype_ is None  # left as it was
+    assert clf.predict_precision == "float32"
+
+
+class AutocastDtypes(Callback):
+    """The autocast dtype of every training and validation forward pass."""
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        self.seen_ = {*getattr(self, "seen_", set()),
+                      (training, torch.get_autocast_dtype("cpu") if
+                       torch.is_autocast_enabled("cpu") else None)}
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_trains_in_bfloat16_where_native_and_predicts_in_float32(features, native,
+                                                                         monkeypatch):
+    # Both branches of the hardware probe, whatever this CPU has.
+    from sklearn_ser.nn import _runtime
+
+    monkeypatch.setattr(_runtime, "_bfloat16_is_native", lambda device_type: native)
+    X, y = features
+    dtypes = AutocastDtypes()
+    seen = []
+
+    class Recording(ADCRNNClassifier):
+        def infer(self, x, **fit_params):
+            output = super().infer(x, **fit_params)
+            seen.append((self.module_.training, output[0].dtype))
+            return output
+
+    clf = make_clf(Recording, max_epochs=1, train_split=ValidSplit(3),
+                   callbacks=[("dtypes", dtypes)]).fit(X, y)
+    assert clf.precision == "auto" and clf.predict_precision == "float32"
+    assert clf.autocast_dtype_ is (torch.bfloat16 if native else None)
+    trained = {dtype for training, dtype in seen if training}
+    validated = {dtype for training, dtype in seen if not training}
+    assert trained == {torch.bfloat16 if native else torch.float32}
+    assert validated == {torch.float32}
+    seen.clear()
+    clf.predict_proba(X)
+    assert {dtype for _, dtype in seen} == {torch.float32}
+
+
+def test_predictions_do_not_depend_on_the_batch_under_the_defaults(features, monkeypatch):
+    # On a CPU with native bfloat16, "auto" trains under bfloat16; an utterance
+    # alone or among others must still get the same probabilities.
+    from sklearn_ser.nn import _runtime
+
+    monkeypatch.setattr(_runtime, "_bfloat16_is_native", lambda device_type: True)
+    X, y = features
+    clf = make_clf(max_epochs=2).fit(X, y)
+    assert clf.autocast_dtype_ is torch.bfloat16
+    together = clf.predict_proba(X)
+    alone = np.vstack([clf.predict_proba(X[[i]]) for i in range(len(X))])
+    # float32 rounding only (oneDNN may sum in another order for another batch
+    # size); bfloat16 inference can differ by about 1e-3 where it is native
+    np.testing.assert_allclose(alone, together, rtol=0, atol=1e-6)
+    shuffled = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(clf.set_params(batch_size=5).predict_proba(X[shuffled]),
+                               together[shuffled], rtol=0, atol=1e-6)
 
 
 class BatchOrder(Callback):
@@ -443,7 +507,7 @@ def test_a_users_nonlinearity_under_bfloat16_autocast_gives_float32(features):
     # Under bfloat16 autocast (precision="auto" picks it on CPUs with AVX512-BF16 or
     # AMX) a user's function sees bfloat16 logits; numpy has no such type.
     X, y = features
-    clf = make_clf(max_epochs=1, precision="bfloat16").fit(X, y)
+    clf = make_clf(max_epochs=1, precision="bfloat16", predict_precision="bfloat16").fit(X, y)
     seen = []
 
     def softmax(logits):

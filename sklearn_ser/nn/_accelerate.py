@@ -50,19 +50,21 @@ class ChunkedAccelerateMixin(AccelerateMixin):
     """
 
     @staticmethod
-    def _check_precision(precision):
+    def _check_precision(name, precision):
         if precision != "float32":
             raise ValueError(
-                f"precision={precision!r}: with Accelerate, choose mixed precision on the "
-                "accelerator, e.g. Accelerator(mixed_precision='bf16'), and keep "
-                "precision='float32'"
+                f"{name}={precision!r}: with Accelerate, choose mixed precision on the "
+                f"accelerator, e.g. Accelerator(mixed_precision='bf16'), and keep "
+                f"{name}='float32'"
             )
 
     def set_params(self, **kwargs):
-        """As the parent's; ``precision`` stays ``"float32"`` (the accelerator's
-        ``mixed_precision`` chooses the autocast)."""
-        if "precision" in kwargs and getattr(self, "initialized_", False):
-            self._check_precision(kwargs["precision"])
+        """As the parent's; ``precision`` and ``predict_precision`` stay
+        ``"float32"`` (the accelerator's ``mixed_precision`` chooses the autocast)."""
+        names = [name for name in ("precision", "predict_precision") if name in kwargs]
+        if names and getattr(self, "initialized_", False):
+            for name in names:
+                self._check_precision(name, kwargs[name])
             result = super().set_params(**kwargs)
             self.autocast_dtype_ = None
             return result
@@ -70,7 +72,8 @@ class ChunkedAccelerateMixin(AccelerateMixin):
 
     def initialize(self):
         """Check the precision and device, seed torch, then build and ``prepare`` the parts."""
-        self._check_precision(self.precision)
+        self._check_precision("precision", self.precision)
+        self._check_precision("predict_precision", self.predict_precision)
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         requested = self.__dict__.get("device")  # the parameter, not the device in use

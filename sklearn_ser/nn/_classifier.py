@@ -22,7 +22,12 @@ from ._adcrnn import ADCRNN
 from ._finite import StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss
 from ._printlog import TerminalPrintLog
-from ._runtime import PRECISIONS, autocast_dtype, resolve_device
+from ._runtime import (
+    PRECISIONS,
+    autocast_dtype,
+    predict_autocast_dtype,
+    resolve_device,
+)
 
 __all__ = ["ACRNNClassifier", "ADCRNNClassifier", "ChunkedNeuralNetClassifier"]
 
@@ -137,8 +142,17 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
     device : str, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Autocast dtype of the forward pass; master weights stay float32.
-        ``"auto"`` picks bfloat16 only where the device runs it natively.
+        Autocast dtype of the training forward pass; master weights stay
+        float32. ``"auto"`` picks bfloat16 only where the device runs it
+        natively (CUDA with bf16 support, CPUs with AVX512-BF16 or AMX).
+    predict_precision : {"float32", "bfloat16"}, default="float32"
+        Autocast dtype of inference (``predict``, ``predict_proba``, the
+        validation pass). In float32 an utterance's probabilities do not
+        depend on the other utterances of its batch. ``"bfloat16"`` is faster
+        where bfloat16 is native, but rounds each chunk's activations in a way
+        that changes with the batch (differences around 1e-3 in a
+        probability), so the same file alone or among others can score
+        differently.
     aggregate : {"mean", "frame-weighted", "geometric"}, default="mean"
         How chunk probabilities become an utterance's: their arithmetic mean,
         a mean weighted by each chunk's number of real frames, or the
@@ -177,7 +191,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         gives ``device_`` once the net is built, which is what skorch's
         methods move the data to.
     autocast_dtype_ : torch.dtype or None
-        The autocast dtype actually used (None is plain float32).
+        The autocast dtype training actually uses (None is plain float32).
     """
 
     def __init__(
@@ -193,6 +207,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         device="auto",
         predict_nonlinearity=softmax_of_logits,
         precision="auto",
+        predict_precision="float32",
         aggregate="mean",
         random_state=None,
         **kwargs,
@@ -214,6 +229,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
             **kwargs,
         )
         self.precision = precision
+        self.predict_precision = predict_precision
         self.aggregate = aggregate
         self.random_state = random_state
 
@@ -317,6 +333,7 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         """Resolve ``device="auto"`` and the precision, seed, then build the parts."""
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} must be one of {PRECISIONS}")
+        predict_autocast_dtype(self.predict_precision)
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         device = resolve_device(self.__dict__.get("device"))
@@ -354,6 +371,8 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         built = getattr(self, "initialized_", False)
         if "precision" in kwargs and built and kwargs["precision"] not in PRECISIONS:
             raise ValueError(f"precision={kwargs['precision']!r} must be one of {PRECISIONS}")
+        if "predict_precision" in kwargs and built:
+            predict_autocast_dtype(kwargs["predict_precision"])
         result = super().set_params(**kwargs)
         if "precision" in kwargs and built:
             # a built net autocasts with what initialize resolved: resolve the new value
@@ -386,8 +405,13 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         self._keep_auto_device(requested)
 
     def infer(self, x, **fit_params):
-        """Forward pass under autocast when a reduced precision is in use."""
-        dtype = getattr(self, "autocast_dtype_", None)
+        """Forward pass under autocast when a reduced precision is in use:
+        ``precision``'s in training mode, ``predict_precision``'s in evaluation
+        mode (prediction and the validation pass)."""
+        if self.module_.training:
+            dtype = getattr(self, "autocast_dtype_", None)
+        else:
+            dtype = predict_autocast_dtype(self.predict_precision)
         if dtype is None:
             return super().infer(x, **fit_params)
         device_type = torch.device(self.device).type

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["PRECISIONS", "autocast_dtype", "resolve_device"]
+__all__ = ["PRECISIONS", "PREDICT_PRECISIONS", "autocast_dtype", "predict_autocast_dtype",
+           "resolve_device"]
 
+#: Choices of ``precision``, the autocast dtype of training.
 PRECISIONS = ("auto", "float32", "bfloat16")
+#: Choices of ``predict_precision``, the autocast dtype of inference. No
+#: ``"auto"``: under bfloat16 a chunk's probabilities change with the other
+#: chunks of its batch, so bfloat16 inference is asked for by name.
+PREDICT_PRECISIONS = ("float32", "bfloat16")
 
 
 def resolve_device(device):
@@ -30,8 +36,26 @@ def _bfloat16_is_native(device_type):
     return False
 
 
+def predict_autocast_dtype(predict_precision):
+    """The dtype inference autocasts to, or ``None`` for plain float32.
+
+    Parameters
+    ----------
+    predict_precision : {"float32", "bfloat16"}
+
+    Returns
+    -------
+    dtype : torch.dtype or None
+    """
+    if predict_precision not in PREDICT_PRECISIONS:
+        raise ValueError(
+            f"predict_precision={predict_precision!r} must be one of {PREDICT_PRECISIONS}"
+        )
+    return torch.bfloat16 if predict_precision == "bfloat16" else None
+
+
 def autocast_dtype(precision, device):
-    """The dtype to autocast to, or ``None`` for plain float32.
+    """The dtype training autocasts to, or ``None`` for plain float32.
 
     Parameters
     ----------
