@@ -302,7 +302,7 @@ def _interrupted(history, config):
         return True
     from skorch.callbacks import EarlyStopping
 
-    from sklearn_ser.nn._checkpoints import _replay_early_stopping
+    from sklearn_ser.callbacks._checkpoints import _replay_early_stopping
 
     # the recipe's EarlyStopping (threshold 0): stopped iff `patience` misses at the end
     stopping = EarlyStopping(patience=patience, threshold=0.0)
@@ -327,7 +327,7 @@ def with_checkpoints(estimator, config, folder):
     from its last complete epoch, with the same weights as an uninterrupted
     run. The checkpoint callbacks go first, the recipe's after them.
     """
-    from sklearn_ser.nn import resumable_callbacks
+    from sklearn_ser.callbacks import resumable_callbacks
 
     if config.get("kind") == "svm":
         return estimator

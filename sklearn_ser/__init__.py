@@ -6,12 +6,11 @@ emotion recognition", JAEC 2020: a 3-D log-Mel front end
 with softmax cross-entropy plus the contrastive-center loss.
 """
 
-__version__ = "0.1.0.dev0"
-
-from ._persistence import load_model, save_model
+from ._version import __version__
 from .features import ChunkedFeatures, LogMel3DTransformer
 
-_LAZY = {"ACRNNClassifier": "nn", "ADCRNNClassifier": "nn"}
+_LAZY = {"ACRNNClassifier": "nn", "ADCRNNClassifier": "nn",
+         "load_model": "persistence", "save_model": "persistence"}
 
 
 def __getattr__(name):

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 
 from joblib import cpu_count
 
-from ._checks import is_integer
+from .utils.validation import is_integer
 
 try:
     import dask

@@ -6,7 +6,7 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
-from ._checks import is_integer, is_number
+from .utils.validation import is_integer, is_number
 
 __all__ = ["LOSSES", "SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
@@ -73,7 +73,7 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
     """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
     from skorch.callbacks import EarlyStopping
 
-    from .nn import CosineAnnealing, SpecAugment
+    from .callbacks import CosineAnnealing, SpecAugment
 
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule={schedule!r} must be one of {SCHEDULES}")
@@ -173,7 +173,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     schedule : {None, "cosine"}, default=None
         Learning-rate schedule: constant, or cosine annealing from ``lr`` to
         ``lr / 100`` over the run
-        (:class:`~sklearn_ser.nn.CosineAnnealing`, which reads ``lr`` and
+        (:class:`~sklearn_ser.callbacks.CosineAnnealing`, which reads ``lr`` and
         ``max_epochs`` when training begins, so ``set_params`` and grid
         searches over them are honoured).
     patience : int or None, default=None
@@ -184,7 +184,7 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
         on test data.
     augment : bool, default=False
         Mask random time and Mel bands of every training batch
-        (:class:`~sklearn_ser.nn.SpecAugment` with its defaults).
+        (:class:`~sklearn_ser.callbacks.SpecAugment` with its defaults).
     trim_zeros : bool, default=False
         The front end drops each file's leading and trailing digital silence
         (``LogMel3DTransformer(trim_zeros=True)``).

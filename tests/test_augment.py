@@ -6,7 +6,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from sklearn_ser import ADCRNNClassifier, ChunkedFeatures
-from sklearn_ser.nn import SpecAugment, mask_chunks
+from sklearn_ser.callbacks import SpecAugment, mask_chunks
 
 
 def test_masks_are_bands_shared_by_the_channels():

@@ -15,17 +15,19 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
-from sklearn_ser.exceptions import SklearnSerError
-from sklearn_ser.nn import (
+from sklearn_ser.callbacks import (
     AtomicCheckpoint,
     CosineAnnealing,
-    MissingBestWeightsWarning,
-    NonFiniteLossError,
     RecordTrainData,
     ResumeFromCheckpoint,
     StopOnNonFiniteLoss,
-    TrainingInterruptedWarning,
     resumable_callbacks,
+)
+from sklearn_ser.exceptions import (
+    MissingBestWeightsWarning,
+    NonFiniteLossError,
+    SklearnSerError,
+    TrainingInterruptedWarning,
 )
 
 TINY = dict(

@@ -2,11 +2,9 @@
 
 import json
 import os
-import pickle
 import subprocess
 import sys
 import textwrap
-import warnings
 import zipfile
 
 import joblib
@@ -22,19 +20,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import EpochTimer
 
-import sklearn_ser
 from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
-from sklearn_ser._persistence import (
-    VERSION_KEY,
-    ModelFileError,
-    SklearnSerVersionWarning,
-    _add_version,
-    _check_version,
-    load_model,
-    save_model,
-)
-from sklearn_ser.exceptions import SklearnSerError
+from sklearn_ser.exceptions import SklearnSerError, SklearnSerVersionWarning
 from sklearn_ser.nn import ADCRNN
+from sklearn_ser.persistence import ModelFileError, load_model, save_model
 
 TINY = {
     ADCRNNClassifier: dict(module__conv_channels=4, module__dilated_channels=8,
@@ -132,7 +121,7 @@ def test_round_trip_in_a_fresh_process_without_pickle(pipelines, vote_saved, sig
         import pickle, _pickle, warnings
         import numpy as np, skorch, torch
         import sklearn_ser.nn
-        from sklearn_ser._persistence import load_model
+        from sklearn_ser.persistence import load_model
 
         def refuse(*args, **kwargs):
             raise AssertionError("load_model must not unpickle")
@@ -505,7 +494,7 @@ def test_a_soft_vote_round_trips(vote_saved, signals, saved):
 
 
 def test_a_reader_of_format_1_asks_for_an_upgrade(vote_saved, monkeypatch):
-    monkeypatch.setattr("sklearn_ser._persistence._load.FORMAT_VERSION", 1)
+    monkeypatch.setattr("sklearn_ser.persistence._load.FORMAT_VERSION", 1)
     with pytest.raises(ModelFileError, match=r"format version 2 is newer .* upgrade"):
         load_model(vote_saved[1])
 
@@ -661,34 +650,3 @@ def test_a_file_from_another_version_warns(saved, tmp_path):
         load_model(path)
 
 
-# -- pickle: version stamp ------------------------------------------------------------------
-
-def test_add_version_stamps_a_copy():
-    state = {"a": 1}
-    stamped = _add_version(state)
-    assert stamped == {"a": 1, VERSION_KEY: sklearn_ser.__version__} and state == {"a": 1}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        _check_version(stamped, "X")
-    assert VERSION_KEY not in stamped  # consumed, so it never becomes an attribute
-    with pytest.warns(SklearnSerVersionWarning, match=r"X from sklearn_ser version unknown"):
-        _check_version({"a": 1}, "X")
-
-
-@pytest.mark.parametrize("step", ["features", "clf"])
-def test_pickle_records_and_checks_the_version(step, pipeline, monkeypatch):
-    estimator = pipeline.named_steps[step]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        same = pickle.loads(pickle.dumps(estimator))
-    assert not hasattr(same, VERSION_KEY)
-    monkeypatch.setattr(sklearn_ser, "__version__", "0.0.1")
-    data = pickle.dumps(estimator)
-    monkeypatch.undo()
-    with pytest.warns(SklearnSerVersionWarning) as record:
-        pickle.loads(data)
-    warning = record[0].message
-    assert warning.estimator_name == type(estimator).__name__
-    assert warning.original_sklearn_ser_version == "0.0.1"
-    assert warning.current_sklearn_ser_version == sklearn_ser.__version__
-    assert "save_model" in str(warning)

@@ -9,8 +9,8 @@ import torch
 from sklearn.base import clone
 from skorch.callbacks import EarlyStopping
 
+from sklearn_ser.callbacks import CosineAnnealing, SpecAugment
 from sklearn_ser.datasets import make_emotional_speech
-from sklearn_ser.nn import CosineAnnealing, SpecAugment
 from sklearn_ser.pipeline import WIDTHS, build_pipeline, width_params
 
 TINY_RUN = dict(width="tiny", chunk_frames=100, batch_size=16, verbose=0)

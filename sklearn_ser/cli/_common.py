@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._persistence._format import PICKLE_SUFFIXES, is_pickle_name
+from ..persistence._format import PICKLE_SUFFIXES, is_pickle_name
 from ..pipeline import LOSSES, WIDTHS, build_pipeline
 
 PROG = "sklearn-ser"

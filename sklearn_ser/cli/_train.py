@@ -53,7 +53,7 @@ def add_parser(subparsers):
 
 def _check_storable(pipe, out):
     """Refuse before training an ensemble the safe format cannot name (seed < 0, > 64 nets)."""
-    from .._persistence._format import _member_names_problem
+    from ..persistence._format import _member_names_problem
 
     members = getattr(pipe[-1], "estimators", None)
     if members is None or is_pickle_name(out):
@@ -76,7 +76,7 @@ def run(args):
     _check_storable(pipe, args.out)
     X, y, _ = load_dataset(args)
     if args.checkpoint_dir is not None:
-        from ..nn import resumable_callbacks
+        from ..callbacks import resumable_callbacks
 
         args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         monitor = "valid_loss_best" if args.valid_fraction else None

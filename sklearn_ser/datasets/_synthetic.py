@@ -27,7 +27,7 @@ import numpy as np
 from scipy.signal import lfilter
 from sklearn.utils import check_random_state
 
-from .._checks import is_integer, is_number
+from ..utils.validation import is_integer, is_number
 
 __all__ = ["EMOTIONS", "make_emotional_speech"]
 

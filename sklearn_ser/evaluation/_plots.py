@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import is_integer
+from ..utils.validation import is_integer
 
 __all__ = ["plot_confusion_matrix", "plot_log_mel_3d"]
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold
 
-from .._checks import is_integer
+from ..utils.validation import is_integer
 
 __all__ = ["parse_cv", "speaker_cv"]
 

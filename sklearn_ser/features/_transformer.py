@@ -14,10 +14,10 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._persistence import _add_version, _check_version
-from .._stacklevel import caller_stacklevel
+from .._version import add_version, check_version
 from ..exceptions import ShortSignalWarning
 from ..io._audio import RESAMPLERS, load_audio, source_name
+from ..utils import caller_stacklevel
 from ._chunked import ChunkedFeatures, chunk_count
 from ._logmel import WINDOWS, log_mel_3d_batch, samples_per
 
@@ -524,10 +524,10 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         return self._chunk(self._extract(X, lazy=True))
 
     def __getstate__(self):
-        return _add_version(super().__getstate__())
+        return add_version(super().__getstate__())
 
     def __setstate__(self, state):
-        _check_version(state, type(self).__name__)
+        check_version(state, type(self).__name__)
         # Parameters added since the first release, at the value older models had.
         state.setdefault("trim_zeros", False)
         super().__setstate__(state)

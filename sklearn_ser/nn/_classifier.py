@@ -14,14 +14,13 @@ from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.dataset import Dataset, ValidSplit
 from skorch.utils import to_device, to_tensor
 
-from .._checks import is_integer
-from .._persistence import _add_version, _check_version
+from .._version import add_version, check_version
+from ..callbacks import StopOnNonFiniteLoss, TerminalPrintLog
 from ..features._chunked import ChunkedFeatures
+from ..utils.validation import is_integer
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
-from ._finite import StopOnNonFiniteLoss
 from ._losses import CenterAugmentedLoss
-from ._printlog import TerminalPrintLog
 from ._runtime import (
     PRECISIONS,
     autocast_dtype,
@@ -380,10 +379,10 @@ class ChunkedNeuralNetClassifier(NeuralNetClassifier):
         return result
 
     def __getstate__(self):
-        return _add_version(super().__getstate__())
+        return add_version(super().__getstate__())
 
     def __setstate__(self, state):
-        _check_version(state, type(self).__name__)
+        check_version(state, type(self).__name__)
         state.pop("_random_stream_state", None)  # a development build's name for the stream
         if state.pop("device_auto_", False):
             state["device"] = "auto"  # pickled before the parameter kept "auto" itself

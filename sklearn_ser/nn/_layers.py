@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import is_integer, is_number
+from ..utils.validation import is_integer, is_number
 
 __all__ = [
     "LEAKY_RELU_SLOPE",

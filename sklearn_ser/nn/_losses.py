@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import is_number
+from ..utils.validation import is_number
 
 __all__ = ["AUX_LOSSES", "CenterAugmentedLoss", "CenterLoss", "ContrastiveCenterLoss"]
 

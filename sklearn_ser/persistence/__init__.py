@@ -1,4 +1,4 @@
-"""Safe, portable model files (:func:`save_model`, :func:`load_model`) and the pickle version check.
+"""Safe, portable model files: :func:`save_model`, :func:`load_model`.
 
 A model file is a zip archive of two stored (uncompressed) members:
 
@@ -25,11 +25,9 @@ available for anything else (trusted files only).
 from ._format import (
     FORMAT_NAME,
     FORMAT_VERSION,
-    VERSION_KEY,
+    PICKLE_SUFFIXES,
     ModelFileError,
-    SklearnSerVersionWarning,
-    _add_version,
-    _check_version,
+    is_pickle_name,
 )
 from ._load import load_model
 from ._save import save_model
@@ -37,11 +35,9 @@ from ._save import save_model
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
-    "VERSION_KEY",
+    "PICKLE_SUFFIXES",
     "ModelFileError",
-    "SklearnSerVersionWarning",
-    "_add_version",
-    "_check_version",
+    "is_pickle_name",
     "load_model",
     "save_model",
 ]

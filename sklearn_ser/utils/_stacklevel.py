@@ -14,7 +14,7 @@ def caller_stacklevel():
     import sklearn
 
     libraries = tuple(os.path.dirname(module.__file__) + os.sep
-                      for module in (sys.modules[__package__], sklearn))
+                      for module in (sys.modules[__package__.partition(".")[0]], sklearn))
     frame, level = sys._getframe(1), 1  # the function that warns is level 1
     while frame is not None and frame.f_code.co_filename.startswith(libraries):
         frame, level = frame.f_back, level + 1

@@ -11,7 +11,8 @@ import zipfile
 
 import numpy as np
 
-from .._checks import is_integer
+from .._version import current_version
+from ..utils.validation import is_integer
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
@@ -27,7 +28,6 @@ from ._format import (
     WEIGHTS_MEMBER,
     ModelFileError,
     SklearnSerVersionWarning,
-    _current_version,
     _member_names_problem,
     _runtime_only,
     _weights_problem,
@@ -437,11 +437,11 @@ def load_model(path, *, device=None):
     _check_device_argument(device)
     metadata, tensors = _read_archive(path)
     saved_version = metadata.get("sklearn_ser_version")
-    if saved_version != _current_version():
+    if saved_version != current_version():
         warnings.warn(
             SklearnSerVersionWarning(
                 estimator_name=_file_name(path), original_sklearn_ser_version=saved_version,
-                current_sklearn_ser_version=_current_version(), how="load",
+                current_sklearn_ser_version=current_version(), how="load",
             ),
             stacklevel=2,
         )

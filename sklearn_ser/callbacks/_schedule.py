@@ -25,7 +25,7 @@ class CosineAnnealing(Callback):
     its history plus ``max_epochs``), so ``set_params(max_epochs=...)`` and a
     grid search over ``lr`` or ``max_epochs`` anneal over the run they
     configure. The rate is computed from the epoch number alone, so a run
-    resumed from a checkpoint (:class:`~sklearn_ser.nn.ResumeFromCheckpoint`)
+    resumed from a checkpoint (:class:`~sklearn_ser.callbacks.ResumeFromCheckpoint`)
     continues on the same curve. Each group keeps its own ``lr_0`` (e.g. the
     centers' group of ``optimizer__param_groups``), remembered as the
     group's ``"initial_lr"`` as torch's schedulers do, which the optimizer's

@@ -8,7 +8,7 @@ from skorch.callbacks import Callback
 
 from ..exceptions import NonFiniteLossError
 
-__all__ = ["NonFiniteLossError", "StopOnNonFiniteLoss"]
+__all__ = ["StopOnNonFiniteLoss"]
 
 
 def _listing(names, shown=4):

@@ -26,10 +26,8 @@ from ..exceptions import MissingBestWeightsWarning, TrainingInterruptedWarning
 
 __all__ = [
     "AtomicCheckpoint",
-    "MissingBestWeightsWarning",
     "RecordTrainData",
     "ResumeFromCheckpoint",
-    "TrainingInterruptedWarning",
     "resumable_callbacks",
 ]
 
@@ -154,25 +152,26 @@ def _restore_best_scores(net):
 def _replay_early_stopping(callback, history):
     """``EarlyStopping``'s counters after the epochs of ``history``, as it kept them.
 
-    Uses the callback's own comparison (``_is_score_improved`` and
-    ``_calc_new_threshold``, skorch internals), so thresholds and
-    ``lower_is_better`` count exactly as during the run.
+    Follows skorch's documented rule from the callback's public parameters
+    (``monitor``, ``lower_is_better``, ``threshold``, ``threshold_mode``): a
+    score improves when it beats the best score so far by more than
+    ``threshold`` (a fraction of the score when ``threshold_mode="rel"``).
     """
-    misses = 0
-    best_epoch = 0
-    # _is_score_improved compares with the callback's own dynamic_threshold_
-    callback.dynamic_threshold_ = np.inf if callback.lower_is_better else -np.inf
+    lower = callback.lower_is_better
+    misses, best_epoch = 0, 0
+    threshold = np.inf if lower else -np.inf
     for row in history:
         score = row.get(callback.monitor)
         if score is None:
             continue
-        if callback._is_score_improved(score):
+        if (score < threshold) if lower else (score > threshold):
             misses, best_epoch = 0, row["epoch"]
-            callback.dynamic_threshold_ = callback._calc_new_threshold(score)
+            change = callback.threshold * score if callback.threshold_mode == "rel" \
+                else callback.threshold
+            threshold = score - change if lower else score + change
         else:
             misses += 1
-    return {"misses_": misses, "dynamic_threshold_": callback.dynamic_threshold_,
-            "best_epoch_": best_epoch}
+    return {"misses_": misses, "dynamic_threshold_": threshold, "best_epoch_": best_epoch}
 
 
 def _best_module_weights(net, checkpoint, epoch):
@@ -512,7 +511,7 @@ def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best
     Examples
     --------
     >>> from sklearn_ser import ADCRNNClassifier
-    >>> from sklearn_ser.nn import resumable_callbacks
+    >>> from sklearn_ser.callbacks import resumable_callbacks
     >>> clf = ADCRNNClassifier(callbacks=resumable_callbacks("runs/emodb"))
     """
     dirname = os.fspath(Path(checkpoint_dir))

@@ -1,16 +1,15 @@
-"""The model-file format: names, limits, errors, the version stamp, JSON conversion."""
+"""The model-file format: names, limits, allow-lists, JSON conversion."""
 
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
-from .._checks import is_number
 from ..exceptions import ModelFileError, SklearnSerVersionWarning  # noqa: F401 (re-exported)
+from ..utils.validation import is_number
 
 FORMAT_NAME = "sklearn_ser.model"
 #: Bumped when a file written now could not be read by an older load_model.
@@ -37,9 +36,6 @@ def is_pickle_name(path):
         suffixes.pop()
     return bool(suffixes) and suffixes[-1] in PICKLE_SUFFIXES
 
-
-#: Key the estimators add to their pickled state (as scikit-learn's ``_sklearn_version``).
-VERSION_KEY = "_sklearn_ser_version"
 
 #: Class names a file may name, mapped to where the class lives in sklearn_ser.
 _TRANSFORMERS = ("LogMel3DTransformer",)
@@ -110,37 +106,6 @@ def _weights_problem(weights, n_members):
                       and np.isfinite(total) and total > 0)
     return None if ok else (f"weights={weights!r} must be {n_members} finite non-negative "
                             "numbers, one per member, not all 0")
-
-
-def _current_version():
-    from .. import __version__  # at call time: this module is imported by the package's own
-
-    return __version__
-
-
-# -- pickle: version stamp and check (used by the estimators' __getstate__/__setstate__) ----
-
-def _add_version(state):
-    """A copy of a pickled ``state`` dict stamped with the running sklearn_ser version."""
-    return {**state, VERSION_KEY: _current_version()}
-
-
-def _check_version(state, estimator_name):
-    """Remove the version stamp from ``state``; warn if it is not the running version.
-
-    A state without a stamp comes from a version before the stamp existed.
-    """
-    original = state.pop(VERSION_KEY, "unknown (before 0.1.0)")
-    current = _current_version()
-    if original != current:
-        warnings.warn(
-            SklearnSerVersionWarning(
-                estimator_name=estimator_name,
-                original_sklearn_ser_version=original,
-                current_sklearn_ser_version=current,
-            ),
-            stacklevel=3,
-        )
 
 
 # -- parameters <-> JSON --------------------------------------------------------------------

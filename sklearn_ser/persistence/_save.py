@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import current_version
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
@@ -24,7 +25,6 @@ from ._format import (
     PICKLE_SUFFIXES,
     VOTE_FORMAT_VERSION,
     WEIGHTS_MEMBER,
-    _current_version,
     _member_names_problem,
     _split_params,
     _to_json,
@@ -221,7 +221,7 @@ def save_model(estimator, path):
     ``__pin_memory``, ...), which the loading script sets if it wants them
     (a file cannot start processes or a compiler where it is loaded). The
     optimizer state is not saved: resume training from a checkpoint
-    (:func:`sklearn_ser.nn.resumable_callbacks`).
+    (:func:`sklearn_ser.callbacks.resumable_callbacks`).
     """
     import safetensors.torch
     import sklearn
@@ -251,7 +251,7 @@ def save_model(estimator, path):
         "format": FORMAT_NAME,
         # the lowest version that reads it: a single network stays readable by version 1
         "format_version": VOTE_FORMAT_VERSION if described[-1]["class"] == _VOTE else 1,
-        "sklearn_ser_version": _current_version(),
+        "sklearn_ser_version": current_version(),
         "library_versions": {"torch": torch.__version__, "skorch": skorch.__version__,
                              "scikit-learn": sklearn.__version__, "numpy": np.__version__},
         "pipeline": pipeline_params,

@@ -1,0 +1,29 @@
+"""skorch callbacks, one concern each: checkpoints, a finite-loss guard, the
+learning-rate schedule, SpecAugment masking and the printed log.
+
+Built on skorch's public behaviour only; imports nothing above
+:mod:`sklearn_ser.exceptions` and :mod:`sklearn_ser.utils`.
+"""
+
+from ._augment import SpecAugment, mask_chunks
+from ._checkpoints import (
+    AtomicCheckpoint,
+    RecordTrainData,
+    ResumeFromCheckpoint,
+    resumable_callbacks,
+)
+from ._finite import StopOnNonFiniteLoss
+from ._printlog import TerminalPrintLog
+from ._schedule import CosineAnnealing
+
+__all__ = [
+    "AtomicCheckpoint",
+    "CosineAnnealing",
+    "RecordTrainData",
+    "ResumeFromCheckpoint",
+    "SpecAugment",
+    "StopOnNonFiniteLoss",
+    "TerminalPrintLog",
+    "mask_chunks",
+    "resumable_callbacks",
+]
