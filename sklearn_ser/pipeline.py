@@ -6,9 +6,10 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
+from .utils.choices import PRECISIONS
 from .utils.validation import is_integer, is_number
 
-__all__ = ["LOSSES", "SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
+__all__ = ["BUILD_DEFAULTS", "LOSSES", "SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
 #: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "medium"
@@ -225,7 +226,6 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     from skorch.dataset import ValidSplit
 
     from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
-    from .nn._runtime import PRECISIONS
 
     _check_choices(model, width, loss, module_params, valid_fraction)
     if precision not in PRECISIONS:
@@ -270,3 +270,17 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     features = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                                    trim_zeros=trim_zeros, verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
+
+
+def _keyword_defaults(function):
+    from inspect import Parameter, signature
+    from types import MappingProxyType
+
+    return MappingProxyType({name: parameter.default for name, parameter in
+                             signature(function).parameters.items()
+                             if parameter.default is not Parameter.empty})
+
+
+#: :func:`build_pipeline`'s defaults by argument name (read-only): the command
+#: line's ``default=`` values read them, so that the two never disagree.
+BUILD_DEFAULTS = _keyword_defaults(build_pipeline)

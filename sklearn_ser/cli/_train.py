@@ -53,12 +53,12 @@ def add_parser(subparsers):
 
 def _check_storable(pipe, out):
     """Refuse before training an ensemble the safe format cannot name (seed < 0, > 64 nets)."""
-    from ..persistence._format import _member_names_problem
+    from ..persistence import member_names_problem
 
     members = getattr(pipe[-1], "estimators", None)
     if members is None or is_pickle_name(out):
         return
-    problem = _member_names_problem([name for name, _ in members])
+    problem = member_names_problem([name for name, _ in members])
     if problem:
         raise UsageError(f"--out {out}: the safe format cannot hold this ensemble ({problem}); "
                          "use --seed >= 0 and --n-seeds <= 64, or a .joblib file")

@@ -34,9 +34,10 @@ import torch
 from skorch.hf import AccelerateMixin
 from skorch.utils import noop
 
+from ..utils.choices import AGGREGATES
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
-from ._classifier import AGGREGATES, ACRNNClassifier, ADCRNNClassifier
+from ._classifier import ACRNNClassifier, ADCRNNClassifier
 
 __all__ = ["AcceleratedACRNNClassifier", "AcceleratedADCRNNClassifier"]
 

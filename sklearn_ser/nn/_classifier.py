@@ -17,12 +17,12 @@ from skorch.utils import to_device, to_tensor
 from .._version import add_version, check_version
 from ..callbacks import StopOnNonFiniteLoss, TerminalPrintLog
 from ..features._chunked import ChunkedFeatures
+from ..utils.choices import AGGREGATES, PRECISIONS
 from ..utils.validation import is_integer
 from ._acrnn import ACRNN
 from ._adcrnn import ADCRNN
 from ._losses import CenterAugmentedLoss
 from ._runtime import (
-    PRECISIONS,
     autocast_dtype,
     predict_autocast_dtype,
     resolve_device,
@@ -30,7 +30,6 @@ from ._runtime import (
 
 __all__ = ["ACRNNClassifier", "ADCRNNClassifier", "ChunkedNeuralNetClassifier"]
 
-AGGREGATES = ("mean", "frame-weighted", "geometric")
 _NO_BATCH = object()  # end of forward_iter's loader
 
 

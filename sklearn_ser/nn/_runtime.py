@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["PRECISIONS", "PREDICT_PRECISIONS", "autocast_dtype", "predict_autocast_dtype",
-           "resolve_device"]
+from ..utils.choices import PRECISIONS, PREDICT_PRECISIONS
 
-#: Choices of ``precision``, the autocast dtype of training.
-PRECISIONS = ("auto", "float32", "bfloat16")
-#: Choices of ``predict_precision``, the autocast dtype of inference. No
-#: ``"auto"``: under bfloat16 a chunk's probabilities change with the other
-#: chunks of its batch, so bfloat16 inference is asked for by name.
-PREDICT_PRECISIONS = ("float32", "bfloat16")
-
+__all__ = ["autocast_dtype", "predict_autocast_dtype", "resolve_device"]
 
 def resolve_device(device):
     """Turn ``"auto"`` into ``"cuda"`` when a GPU is visible, else ``"cpu"``.

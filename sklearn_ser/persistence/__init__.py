@@ -28,6 +28,7 @@ from ._format import (
     PICKLE_SUFFIXES,
     ModelFileError,
     is_pickle_name,
+    member_names_problem,
 )
 from ._load import load_model
 from ._save import save_model
@@ -39,5 +40,6 @@ __all__ = [
     "ModelFileError",
     "is_pickle_name",
     "load_model",
+    "member_names_problem",
     "save_model",
 ]

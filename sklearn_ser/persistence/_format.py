@@ -69,7 +69,7 @@ def _runtime_only(key):
                                     and key.endswith(_RUNTIME_ONLY_SUFFIXES))
 
 
-def _member_names_problem(names):
+def member_names_problem(names):
     """Why ``names`` cannot name the members of a stored vote, or ``None``."""
     import re
 

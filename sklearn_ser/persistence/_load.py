@@ -28,9 +28,9 @@ from ._format import (
     WEIGHTS_MEMBER,
     ModelFileError,
     SklearnSerVersionWarning,
-    _member_names_problem,
     _runtime_only,
     _weights_problem,
+    member_names_problem,
 )
 
 # -- loading --------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def _build_vote(entry, tensors, device):
     _expect(params.get("voting") == "soft", f"voting={params.get('voting')!r} is not 'soft'")
     _expect(isinstance(members, list), "'members' must list the networks")
     names = [member.get("name") if isinstance(member, dict) else None for member in members]
-    problem = _member_names_problem(names)
+    problem = member_names_problem(names)
     _expect(problem is None, problem)
     weights = params.get("weights")
     problem = _weights_problem(weights, len(members))

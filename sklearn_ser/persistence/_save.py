@@ -25,11 +25,11 @@ from ._format import (
     PICKLE_SUFFIXES,
     VOTE_FORMAT_VERSION,
     WEIGHTS_MEMBER,
-    _member_names_problem,
     _split_params,
     _to_json,
     _weights_problem,
     is_pickle_name,
+    member_names_problem,
 )
 
 # -- saving ---------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _describe_vote(vote, tensors):
         raise TypeError(f"save_model stores a VotingClassifier with voting='soft' only, got "
                         f"voting={vote.voting!r}; use joblib for it (trusted files only)")
     names = [name for name, _ in vote.estimators]
-    problem = _member_names_problem(names)
+    problem = member_names_problem(names)
     if problem:
         raise TypeError(f"save_model cannot store this VotingClassifier: {problem}")
     weights = None if vote.weights is None else list(np.asarray(vote.weights).tolist())
