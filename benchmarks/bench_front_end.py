@@ -33,8 +33,7 @@ from scipy.signal import resample_poly
 
 from sklearn_ser import LogMel3DTransformer
 from sklearn_ser.features import log_mel_3d_batch
-from sklearn_ser.io import load_audio, resample
-from sklearn_ser.io._wav import read_wav
+from sklearn_ser.io import load_audio, read_wav, resample
 
 PSF_PARAMS = dict(samplerate=16000, winlen=0.025, winstep=0.01, nfilt=40, nfft=512,
                   lowfreq=300, highfreq=8000, preemph=0.97)

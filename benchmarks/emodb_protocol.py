@@ -238,7 +238,7 @@ def cli_command(name, protocol):
 def trained_precision(config):
     """The arithmetic a configuration's network trains in on this machine
     (``precision="auto"`` is bfloat16 only where it is native)."""
-    from sklearn_ser.nn._runtime import autocast_dtype, resolve_device
+    from sklearn_ser.nn import autocast_dtype, resolve_device
 
     if config.get("kind") == "svm":
         return "float32"
@@ -300,13 +300,15 @@ def _interrupted(history, config):
     patience = config.get("patience")
     if not patience:
         return True
-    from skorch.callbacks import EarlyStopping
-
-    from sklearn_ser.callbacks._checkpoints import _replay_early_stopping
-
-    # the recipe's EarlyStopping (threshold 0): stopped iff `patience` misses at the end
-    stopping = EarlyStopping(patience=patience, threshold=0.0)
-    return _replay_early_stopping(stopping, history)["misses_"] < patience
+    # The recipe's EarlyStopping (threshold 0, on valid_loss): an epoch improves when
+    # its loss is below every earlier one; it stopped iff the last `patience` did not.
+    misses, best = 0, float("inf")
+    for row in history:
+        loss = row.get("valid_loss")
+        if loss is None:
+            continue
+        misses, best = (0, loss) if loss < best else (misses + 1, best)
+    return misses < patience
 
 
 def _selected_epoch(history, config):
@@ -487,8 +489,7 @@ def ensemble_fold(name, parts, corpus):
     """
     from sklearn.metrics import confusion_matrix
 
-    from sklearn_ser.evaluation import uar_score
-    from sklearn_ser.evaluation._report import _recalls  # the report's own rule
+    from sklearn_ser.evaluation import per_class_recall, uar_score
 
     first = parts[0]
     key = ("test_index", "classes", "labels")
@@ -508,7 +509,7 @@ def ensemble_fold(name, parts, corpus):
         "protocol": first["protocol"], "fold": first["fold"], "n_folds": first["n_folds"],
         "labels": first["labels"], "accuracy": float(np.mean(y_true == y_pred)),
         "uar": uar_score(y_true, y_pred),
-        "per_class_recall": _recalls(cm),
+        "per_class_recall": per_class_recall(cm),
         "confusion_matrix": cm.tolist(),
         "fit_time": sum(part["fit_time"] for part in parts),
         "train_time": sum(part.get("train_time") or part["fit_time"] for part in parts),

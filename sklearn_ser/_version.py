@@ -1,11 +1,14 @@
 """The toolkit's version, and the stamp its estimators put into their pickled state.
 
-The bottom of the package: imports nothing of sklearn_ser's.
+At the bottom of the package with :mod:`sklearn_ser.exceptions`, the only
+module it imports.
 """
 
 from __future__ import annotations
 
 import warnings
+
+from .exceptions import SklearnSerVersionWarning
 
 __all__ = ["VERSION_KEY", "__version__", "add_version", "check_version", "current_version"]
 
@@ -30,8 +33,6 @@ def check_version(state, estimator_name):
 
     A state without a stamp comes from a version before the stamp existed.
     """
-    from .exceptions import SklearnSerVersionWarning
-
     original = state.pop(VERSION_KEY, "unknown (before 0.1.0)")
     current = current_version()
     if original != current:

@@ -6,6 +6,18 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 
 from __future__ import annotations
 
+import inspect
+from types import MappingProxyType
+
+import torch
+from sklearn.ensemble import VotingClassifier
+from sklearn.pipeline import Pipeline
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+
+from .callbacks import CosineAnnealing, SpecAugment
+from .features import LogMel3DTransformer
+from .nn import ACRNN, ADCRNN, ACRNNClassifier, ADCRNNClassifier
 from .utils.choices import PRECISIONS
 from .utils.validation import is_integer, is_number
 
@@ -72,10 +84,6 @@ LOSSES = ("contrastive-center", "center", "none")
 
 def _training_callbacks(*, schedule, patience, augment, valid_fraction):
     """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
-    from skorch.callbacks import EarlyStopping
-
-    from .callbacks import CosineAnnealing, SpecAugment
-
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule={schedule!r} must be one of {SCHEDULES}")
     callbacks = []
@@ -101,10 +109,6 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
 def _check_choices(model, width, loss, module_params, valid_fraction):
     """Refuse, by name, the arguments of :func:`build_pipeline` that only ``fit``
     (or a ``KeyError``) would otherwise catch."""
-    import inspect
-
-    from .nn import ACRNN, ADCRNN
-
     _check_width(model, width)
     if loss not in LOSSES:
         raise ValueError(f"loss={loss!r} must be one of {LOSSES}")
@@ -127,8 +131,6 @@ def _check_chunk_frames(classifier, widths, chunk_frames):
     """Refuse chunks too short for the network before any feature is computed:
     the network is built on torch's meta device (no memory, no random draw)
     to read its ``min_frames``, which also checks the widths."""
-    import torch
-
     with torch.device("meta"):
         network = classifier().module(n_classes=2, **widths)
     # (below 1 frame, the front end's own check names the range when fitted)
@@ -192,8 +194,8 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     shuffle : bool, default=True
         Draw the training batches in a new random order every epoch
         (``iterator_train__shuffle``); False keeps the chunks in utterance
-        order, the same batches every epoch (how the classifiers trained
-        before session 8, kept to reproduce the results stored then).
+        order, the same batches every epoch (to reproduce results trained
+        that way).
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         The classifier's ``precision``: ``"auto"`` trains under bfloat16
         autocast where the device computes it natively (CUDA with bf16, CPUs
@@ -221,11 +223,6 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     pipe : sklearn.pipeline.Pipeline
         Unfitted.
     """
-    from sklearn.ensemble import VotingClassifier
-    from sklearn.pipeline import Pipeline
-    from skorch.dataset import ValidSplit
-
-    from . import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
 
     _check_choices(model, width, loss, module_params, valid_fraction)
     if precision not in PRECISIONS:
@@ -273,12 +270,9 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
 
 
 def _keyword_defaults(function):
-    from inspect import Parameter, signature
-    from types import MappingProxyType
-
     return MappingProxyType({name: parameter.default for name, parameter in
-                             signature(function).parameters.items()
-                             if parameter.default is not Parameter.empty})
+                             inspect.signature(function).parameters.items()
+                             if parameter.default is not inspect.Parameter.empty})
 
 
 #: :func:`build_pipeline`'s defaults by argument name (read-only): the command

@@ -14,8 +14,7 @@ import numpy as np
 
 from .exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
 from .features import LogMel3DTransformer, chunk_count
-from .io import load_audio
-from .io._audio import check_audio_path
+from .io import check_audio_path, load_audio
 
 __all__ = ["WINDOWS_PER_BLOCK", "predict_timeline", "window_bounds"]
 

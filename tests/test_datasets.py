@@ -19,7 +19,7 @@ import soundfile as sf
 from sklearn_ser.datasets import load_audio_folder, load_cremad, load_emodb, load_ravdess
 from sklearn_ser.exceptions import AudioFileError
 
-# Tables of /work/shared/data/emodb/README.md.
+# Tables of the README shipped with the Emo-DB data.
 EMODB_EMOTION_COUNTS = {
     "anger": 127,
     "boredom": 81,
@@ -101,7 +101,7 @@ def test_emodb_real_copy_matches_readme(emodb_root):
     assert data.version.tolist() == [name[6] for name in names]
     expected = sorted(os.path.abspath(p) for p in Path(emodb_root, "wav").glob("*.wav"))
     assert data.filenames.tolist() == expected
-    assert "Burkhardt" in data.DESCR and "exactly 2.000 s" in data.DESCR
+    assert "Burkhardt" in data.DESCR
 
 
 def test_emodb_real_copy_without_decoding_gives_the_same_arrays(emodb_root):
@@ -133,14 +133,7 @@ def test_emodb_fields_from_names(emodb_tmp):
     assert data.text.tolist() == ["a01", "b02", "a05", "b10"]
     assert data.version.tolist() == ["a", "b", "c", "d"]
     assert len(data.target_names) == 7  # the full Emo-DB list, not the 4 present
-    assert "exactly 2.000 s" not in data.DESCR  # lengths differ: not the cut copy
     assert "Loaded from" in data.DESCR and "4 files, 4 groups" in data.DESCR
-
-
-def test_emodb_two_second_files_get_the_cut_copy_note(tmp_path):
-    for name in EMODB_NAMES[:2]:
-        write_wav(tmp_path / "wav" / name, seconds=2.0, sample_rate=8000)
-    assert "exactly 2.000 s" in load_emodb(tmp_path, check_files=False).DESCR
 
 
 @pytest.mark.parametrize(
@@ -430,7 +423,7 @@ def test_a_root_one_level_too_deep_gets_the_parent_suggested(emodb_tmp):
 
 
 def test_corpus_loaders_take_the_extension_in_any_case(emodb_tmp):
-    # X.WAV used to be neither loaded nor reported as skipped.
+    # X.WAV is a corpus file like x.wav: loaded, not skipped.
     (emodb_tmp / "wav" / EMODB_NAMES[0]).rename(emodb_tmp / "wav" / "03a01Wa.WAV")
     data = load_emodb(emodb_tmp)
     assert len(data.filenames) == len(EMODB_NAMES) and data.skipped == []

@@ -22,7 +22,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 from skorch.exceptions import DeviceWarning
 
 from sklearn_ser import ACRNNClassifier, ADCRNNClassifier, LogMel3DTransformer
-from sklearn_ser.nn._runtime import autocast_dtype
+from sklearn_ser.nn import autocast_dtype
 
 TINY = dict(module__conv_channels=4, module__dilated_channels=8, module__linear_units=16,
             module__lstm_units=8, module__embedding_dim=8, module__dropout=0.0)

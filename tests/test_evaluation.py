@@ -346,3 +346,16 @@ def test_a_fold_too_small_for_the_validation_split_fails_before_any_training(vot
                                          r"stratified=True\) cannot split the 6 training "
                                          r"utterances: The test_size = 1 should be greater"):
         _check_inner_splits(pipe, y, [(np.r_[0:4, 40:42], np.arange(4, 8))])
+
+
+def test_per_class_recall_matches_scikit_learn_and_skips_absent_classes():
+    from sklearn.metrics import confusion_matrix, recall_score
+
+    from sklearn_ser.evaluation import per_class_recall
+
+    y_true = ["a", "a", "b", "b", "b", "c"]
+    y_pred = ["a", "b", "b", "b", "c", "c"]
+    cm = confusion_matrix(y_true, y_pred, labels=["a", "b", "c", "d"])
+    recalls = per_class_recall(cm)
+    np.testing.assert_allclose(recalls[:3], recall_score(y_true, y_pred, average=None))
+    assert recalls[3] is None

@@ -48,7 +48,7 @@ def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, cap
         np.testing.assert_allclose(
             load_example("use_saved_model").main([str(tmp_path / name), *paths]), proba,
             rtol=1e-6)
-    # The timeline example takes the .sser too (it used to unpickle every model file).
+    # The timeline example reads the safe format too, not only pickles.
     rows, truth = load_example("timeline").main([str(model_path), paths[0]])
     assert truth is None and len(rows) == 1  # a clip no longer than one window
     assert rows[0][2] == load_model(model_path).predict([paths[0]])[0]
@@ -75,8 +75,8 @@ def test_timeline_follows_the_emotions_of_a_long_recording():
     hits = sum(predicted.count(label) for label, predicted in inside)
     total = sum(len(predicted) for _, predicted in inside)
     # Four emotions: chance is 3 of 12, and so is a model stuck on one class. The demo's
-    # tiny model scored 5-10 of 12 across seeds and epochs (5 with the seed used here
-    # since the FFT moved to torch), so this checks that it follows the recording at
-    # all; test_cli checks that every window is exactly the pipeline's prediction.
+    # tiny model scores 5-10 of 12 across seeds and epochs (5 with the seed used here),
+    # so this checks that it follows the recording at all; tests/test_timeline.py checks
+    # that every window is exactly the pipeline's prediction.
     assert total == 12 and hits >= 5
     assert len({row[2] for row in rows}) >= 3

@@ -241,3 +241,15 @@ def test_trim_zeros_names_an_all_silent_source():
 def test_a_signal_too_short_to_survive_resampling_is_named():
     with pytest.raises(InvalidSignalError, match=r"blip\.wav: 1 samples at 48000 Hz leave none"):
         load_audio((np.ones(1), 48000), name="blip.wav")
+
+
+def test_what_other_layers_use_is_public(tmp_path):
+    """The front end's constraints and the timeline's path check come from here."""
+    from sklearn_ser import io as audio_io
+
+    assert audio_io.RESAMPLERS == ("soxr", "scipy")
+    assert {"RESAMPLERS", "check_audio_path", "read_wav"} <= set(audio_io.__all__)
+    with pytest.raises(FileNotFoundError, match=r"gone\.wav"):
+        audio_io.check_audio_path(tmp_path / "gone.wav", "gone.wav")
+    with pytest.raises(AudioFileError, match="is a directory"):
+        audio_io.check_audio_path(tmp_path, "folder")

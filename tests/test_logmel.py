@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sklearn_ser.features import (
     deltas,
     frame_count,
+    frame_signal,
     log_mel_3d,
     log_mel_3d_batch,
     log_mel_spectrogram,
@@ -220,3 +221,38 @@ def test_a_signal_gives_the_same_bits_alone_in_a_batch_and_for_any_block(rng, dt
             np.concatenate([batch[:, offsets[i]:offsets[i + 1]]
                             for i in reversed(range(len(signals)))], axis=1),
         )
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: mel_filterbank(n_mels=0, f_min=-1.0),
+         r"^mel_filterbank: n_mels=0 must be an int in the range \[1, inf\); f_min=-1\.0 must be"),
+        (lambda: mel_filterbank(f_min=5000.0, f_max=4000.0),
+         r"f_min=5000\.0 must be < f_max=4000\.0"),
+        (lambda: log_mel_3d_batch([np.ones(400)], window="kaiser", block_frames=0, delta_width=0),
+         r"^log_mel_3d_batch: window='kaiser' must be a str among \{.*'hann'.*\}; "
+         r"block_frames=0 must be .*; delta_width=0 must be"),
+        (lambda: log_mel_spectrogram(np.ones(400), hop_seconds=1e-5),
+         r"^log_mel_spectrogram_batch: hop_seconds=1e-05 is shorter than one sample"),
+        (lambda: log_mel_3d(np.ones(400), preemphasis=1.5), r"preemphasis=1\.5 must be a float"),
+        (lambda: deltas(np.ones((5, 2)), width=0), r"^deltas: width=0 must be an int"),
+        (lambda: frame_count(10, 0, 3), r"^frame_count: frame_length=0 must be an int"),
+        (lambda: frame_signal(np.ones(10), 4, 2.5),
+         r"^frame_signal: hop_length=2\.5 must be an int"),
+    ],
+)
+def test_functions_name_every_bad_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_unknown_settings_are_a_type_error():
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['n_filters'\]"):
+        log_mel_3d_batch([np.ones(400)], n_filters=26)
+
+
+def test_frame_signal_cuts_psf_frames(rng):
+    signal = rng.standard_normal(1234)
+    np.testing.assert_array_equal(frame_signal(signal, 400, 160),
+                                  sigproc.framesig(signal, 400, 160))

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_ser.cli import build_parser
-from sklearn_ser.cli._common import pipeline_from_args
+from sklearn_ser.cli import build_parser, pipeline_from_args
 from sklearn_ser.evaluation import speaker_cv
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "emodb_protocol.py"

@@ -118,7 +118,7 @@ def test_every_speaker_speaks_every_class(corpus):
         ("duration", 0.0),
         ("sample_rate", 4000),
         ("noise_level", -0.1),
-        # used to fail as ZeroDivisionError, OverflowError, TypeError
+        # named as the others, not ZeroDivisionError, OverflowError, TypeError
         ("duration", 1e-5),
         ("duration", float("inf")),
         ("n_samples", True),

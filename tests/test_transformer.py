@@ -324,3 +324,116 @@ def test_set_output_accepts_the_default_and_refuses_data_frames(signals):
     assert pipe.set_output(transform="default") is pipe
     with pytest.raises(ValueError, match=r"set_output\(transform='pandas'\).*ChunkedFeatures"):
         pipe.set_output(transform="pandas")
+
+
+# -- the persisted state: __sklearn_ser_state__ / __sklearn_ser_restore__ -------------------
+def _state(transformer):
+    fitted, arrays = transformer.__sklearn_ser_state__()
+    return transformer.get_params(), fitted, arrays
+
+
+def test_state_round_trip_gives_identical_output(signals):
+    transformer = LogMel3DTransformer(n_mels=26, chunk_frames=120).fit(signals)
+    params, fitted, arrays = _state(transformer)
+    assert fitted == {"n_frames_seen_": transformer.n_frames_seen_, "chunk_shape_": [3, 120, 26]}
+    assert sorted(arrays) == ["mean_", "scale_"]
+    for name, array in arrays.items():
+        assert array.dtype == np.float64 and array.shape == (3, 26)
+        np.testing.assert_array_equal(array, getattr(transformer, name))
+        assert not np.shares_memory(array, getattr(transformer, name))
+    restored = LogMel3DTransformer.__sklearn_ser_restore__(params, fitted, arrays)
+    assert restored.get_params() == transformer.get_params()
+    assert restored.chunk_shape_ == transformer.chunk_shape_ == (3, 120, 26)
+    assert restored.n_frames_seen_ == transformer.n_frames_seen_
+    arrays["mean_"][:] = 0  # the restored transformer holds copies
+    out, expected = restored.transform(signals), transformer.transform(signals)
+    np.testing.assert_array_equal(out.chunks, expected.chunks)
+    np.testing.assert_array_equal(out.offsets, expected.offsets)
+    np.testing.assert_array_equal(out.n_frames, expected.n_frames)
+
+
+def test_state_of_an_unfitted_transformer_is_refused():
+    with pytest.raises(NotFittedError):
+        LogMel3DTransformer().__sklearn_ser_state__()
+
+
+def _spoil(part, name, value):
+    """A change to one entry of the state (``value=None`` removes it)."""
+    def apply(state):
+        entries = dict(state[part])
+        if value is None:
+            entries.pop(name)
+        else:
+            entries[name] = value(entries.get(name)) if callable(value) else value
+        return {**state, part: entries}
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("spoil", "match"),
+    [
+        (_spoil("arrays", "mean_", None), "the state holds no mean_"),
+        (_spoil("arrays", "scale_", lambda a: a[:, :20].copy()),
+         r"scale_ has shape \(3, 20\) and dtype float64; expected \(3, 40\) float64 for n_mels=40"),
+        (_spoil("arrays", "mean_", lambda a: a.astype(np.float32)),
+         r"mean_ has shape \(3, 40\) and dtype float32; expected \(3, 40\) float64"),
+        (_spoil("arrays", "mean_", lambda a: a.tolist()),
+         "mean_ is a list; expected a numpy array"),
+        (_spoil("arrays", "mean_", lambda a: np.where(np.arange(40) == 3, np.nan, a)),
+         "mean_ holds NaN or inf"),
+        (_spoil("arrays", "scale_", lambda a: np.where(np.arange(40) == 3, np.inf, a)),
+         "scale_ holds NaN or inf"),
+        (_spoil("arrays", "scale_", lambda a: np.where(np.arange(40) == 3, 0.0, a)),
+         "scale_ has values <= 0"),
+        (_spoil("arrays", "extra_", np.zeros(3)), r"unknown arrays: \['extra_'\]"),
+        (_spoil("fitted", "n_frames_seen_", -1), "n_frames_seen_=-1 is not a count"),
+        (_spoil("fitted", "n_frames_seen_", True), "n_frames_seen_=True is not a count"),
+        (_spoil("fitted", "n_frames_seen_", 12.0), r"n_frames_seen_=12\.0 is not a count"),
+        (_spoil("fitted", "n_frames_seen_", None), "n_frames_seen_=None is not a count"),
+        (_spoil("fitted", "chunk_shape_", [3, 200, 40]),
+         r"chunk_shape_=\[3, 200, 40\] does not match the parameters \(expected \[3, 300, 40\]\)"),
+        (_spoil("fitted", "chunk_shape_", [3.0, 300, 40]), r"chunk_shape_=\[3\.0, 300, 40\]"),
+        (_spoil("fitted", "chunk_shape_", "3x300x40"), "chunk_shape_='3x300x40' does not match"),
+        (_spoil("params", "n_mels", 20),
+         r"mean_ has shape \(3, 40\) and dtype float64; expected \(3, 20\) float64 for n_mels=20"),
+        (_spoil("params", "f_max", 9000), r"LogMel3DTransformer: f_max=9000 must be <= "),
+        (_spoil("params", "window", "kaiser"), "'window' parameter of LogMel3DTransformer"),
+        (_spoil("params", "colour", "blue"),
+         r"unknown parameters of LogMel3DTransformer: \['colour'\]"),
+        (lambda state: {**state, "fitted": [1, 2]}, "the state's fitted is a list, not a dict"),
+    ],
+)
+def test_restore_names_what_is_wrong(signals, spoil, match):
+    params, fitted, arrays = _state(LogMel3DTransformer().fit(signals))
+    state = spoil({"params": params, "fitted": fitted, "arrays": arrays})
+    with pytest.raises(ValueError, match=match):
+        LogMel3DTransformer.__sklearn_ser_restore__(state["params"], state["fitted"],
+                                                    state["arrays"])
+
+
+def test_restore_takes_numpy_integers_and_a_tuple_shape(signals):
+    transformer = LogMel3DTransformer().fit(signals)
+    params, fitted, arrays = _state(transformer)
+    fitted = {"n_frames_seen_": np.int64(fitted["n_frames_seen_"]),
+              "chunk_shape_": tuple(np.int64(size) for size in fitted["chunk_shape_"])}
+    restored = LogMel3DTransformer.__sklearn_ser_restore__(params, fitted, arrays)
+    assert type(restored.n_frames_seen_) is int and restored.chunk_shape_ == (3, 300, 40)
+
+
+def test_parameters_are_checked_alone_then_together_in_one_message(signals):
+    with pytest.raises(ValueError, match=r"f_max=9000 must be <= sample_rate/2 = 8000 Hz.*; "
+                                         r"n_fft=256 must be >= the frame length of 400 samples"):
+        LogMel3DTransformer(f_max=9000, n_fft=256).fit(signals)
+    with pytest.raises(ValueError, match=r"f_min=500 must be < f_max=400"):
+        LogMel3DTransformer(f_min=500, f_max=400).fit(signals)
+    with pytest.raises(ValueError, match=r"hop_seconds=1e-05 is shorter than one sample"):
+        LogMel3DTransformer(hop_seconds=1e-5).fit(signals)
+
+
+def test_defaults_are_the_front_end_table():
+    from sklearn_ser.features import FRONT_END_DEFAULTS
+
+    assert LogMel3DTransformer().get_params() == dict(FRONT_END_DEFAULTS)
+    assert set(LogMel3DTransformer._parameter_constraints) == set(FRONT_END_DEFAULTS)
+    with pytest.raises(TypeError):
+        FRONT_END_DEFAULTS["n_mels"] = 64  # read-only

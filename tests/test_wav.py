@@ -5,8 +5,7 @@ import pytest
 import soundfile as sf
 
 from sklearn_ser.exceptions import AudioFileError
-from sklearn_ser.io import load_audio
-from sklearn_ser.io._wav import read_wav
+from sklearn_ser.io import load_audio, read_wav
 
 RATE = 16000
 

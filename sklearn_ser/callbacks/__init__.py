@@ -5,16 +5,13 @@ Built on skorch's public behaviour only; imports nothing above
 :mod:`sklearn_ser.exceptions` and :mod:`sklearn_ser.utils`.
 """
 
+from ._atomic import AtomicCheckpoint
 from ._augment import SpecAugment, mask_chunks
-from ._checkpoints import (
-    AtomicCheckpoint,
-    RecordTrainData,
-    ResumeFromCheckpoint,
-    resumable_callbacks,
-)
+from ._checkpoints import ResumeFromCheckpoint, resumable_callbacks
 from ._finite import StopOnNonFiniteLoss
 from ._printlog import TerminalPrintLog
 from ._schedule import CosineAnnealing
+from ._train_data import RecordTrainData
 
 __all__ = [
     "AtomicCheckpoint",

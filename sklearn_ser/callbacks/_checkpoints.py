@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -23,112 +22,18 @@ import torch
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 
 from ..exceptions import MissingBestWeightsWarning, TrainingInterruptedWarning
+from ._atomic import AtomicCheckpoint, _folder
+from ._train_data import (
+    RecordTrainData,
+    _fingerprint,
+    _fingerprint_file,
+    _write_fingerprint,
+)
 
 __all__ = [
-    "AtomicCheckpoint",
-    "RecordTrainData",
     "ResumeFromCheckpoint",
     "resumable_callbacks",
 ]
-
-#: File, next to the checkpoint's history, holding torch's generator states.
-RNG_STATE_FILE = "rng_state.pt"
-#: File, next to the checkpoint's history, identifying the training data.
-TRAIN_DATA_FILE = "train_data.json"
-
-
-def _fsync(path):
-    """Flush a file, or a folder's entries, to the disk (best effort on Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-class AtomicCheckpoint(Checkpoint):
-    """skorch ``Checkpoint`` whose files are never half-written, plus the RNG state.
-
-    Takes every parameter of :class:`skorch.callbacks.Checkpoint`. Each file
-    is written to ``<name>.tmp`` and flushed to the disk; only when all of
-    them are written are they renamed over the previous ones (``os.replace``,
-    atomic on POSIX and Windows), the history last. So no file is ever
-    truncated: a crash or a ``SIGKILL`` while writing leaves the previous
-    checkpoint whole, and a failed write (disk full) warns and leaves it
-    whole too, where skorch's ``Checkpoint`` writes in place and reports
-    errors only to its ``sink`` (silent by default). The one window left is
-    the few microseconds between the renames, where files of two consecutive
-    epochs can mix; the history, renamed last, then names the older epoch,
-    so resuming repeats that epoch from slightly newer weights. ``f_pickle``
-    is written in place, as by skorch.
-
-    Parameters
-    ----------
-    save_rng_state : bool, default=True
-        Also save torch's generator states (CPU, and CUDA when initialised)
-        to ``<fn_prefix>rng_state.pt``, so :class:`ResumeFromCheckpoint`
-        resumes the shuffling and dropout sequence where it stopped.
-    **kwargs
-        Passed to :class:`skorch.callbacks.Checkpoint` (``monitor``,
-        ``dirname``, ``fn_prefix``, ``f_params``, ``f_optimizer``, ...).
-    """
-
-    def __init__(self, *args, save_rng_state=True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.save_rng_state = save_rng_state
-
-    @property
-    def rng_state_file_(self):
-        """Path of the RNG state file (a property, like skorch's ``f_history_``)."""
-        return os.path.join(self.dirname, self.fn_prefix + RNG_STATE_FILE)
-
-    def save_model(self, net):
-        self._staged_ = []
-        try:
-            super().save_model(net)
-            if self.save_rng_state:
-                state = {"cpu": torch.get_rng_state()}
-                if torch.cuda.is_available() and torch.cuda.is_initialized():
-                    state["cuda"] = torch.cuda.get_rng_state_all()
-                self._stage(self.rng_state_file_, lambda tmp: torch.save(state, tmp))
-            history = os.fspath(self.f_history_) if self.f_history_ else None
-            # The history says how many epochs are done: it goes last, so
-            # it never points at weights that are not yet in place.
-            for tmp, target in sorted(self._staged_, key=lambda item: item[1] == history):
-                os.replace(tmp, target)
-            _fsync(self.dirname or os.curdir)
-        except Exception as exc:  # a failed checkpoint must not end training
-            warnings.warn(
-                f"Checkpoint of epoch {len(net.history)} was not saved "
-                f"({type(exc).__name__}: {exc}); the previous checkpoint in "
-                f"{_folder(self)!r} is intact.",
-                RuntimeWarning, stacklevel=2,
-            )
-        finally:
-            for tmp, _ in self._staged_:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
-            self._staged_ = []
-
-    def _stage(self, target, write):
-        target = os.fspath(target)
-        tmp = target + ".tmp"
-        self._staged_.append((tmp, target))
-        write(tmp)
-        _fsync(tmp)
-
-    def _save_params(self, f, net, f_name, log_name):
-        if not isinstance(f, (str, os.PathLike)):  # a file object: nothing to rename
-            net.save_params(**{f_name: f, "use_safetensors": self.use_safetensors})
-            return
-        self._stage(f, lambda tmp: net.save_params(
-            **{f_name: tmp, "use_safetensors": self.use_safetensors}))
-
 
 def _restore_best_scores(net):
     """Give the scoring callbacks the best scores of a loaded history.
@@ -406,72 +311,6 @@ class ResumeFromCheckpoint(Callback):
                 f"from the checkpoint in {_folder(self.checkpoint)!r}.",
                 TrainingInterruptedWarning, stacklevel=2,
             )
-
-
-class RecordTrainData(Callback):
-    """Write the size and hash of the training data next to a run's checkpoints.
-
-    Each ``fit`` writes ``<fn_prefix>train_data.json`` in the checkpoint's
-    folder when training begins, so that a later run resuming from this
-    folder (:class:`ResumeFromCheckpoint`) can tell whether it trains on the
-    same data. :func:`resumable_callbacks` uses it when ``resume=False``; a
-    :class:`ResumeFromCheckpoint` records the data itself when it starts afresh.
-
-    Parameters
-    ----------
-    checkpoint : skorch.callbacks.Checkpoint
-        The run's checkpoint (its ``dirname`` and ``fn_prefix`` name the file).
-    """
-
-    def __init__(self, checkpoint):
-        self.checkpoint = checkpoint
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        _write_fingerprint(self.checkpoint, X, y)
-
-
-def _fingerprint_file(checkpoint):
-    return os.path.join(checkpoint.dirname, checkpoint.fn_prefix + TRAIN_DATA_FILE)
-
-
-def _write_fingerprint(checkpoint, X, y):
-    """Record ``X`` and ``y`` for ``checkpoint``'s run, replacing an earlier run's
-    record (removed when the data cannot be hashed, so it cannot vouch for them)."""
-    fingerprint = _fingerprint(X, y)
-    path = _fingerprint_file(checkpoint)
-    if fingerprint is None:
-        if os.path.exists(path):
-            os.remove(path)
-        return
-    os.makedirs(checkpoint.dirname or os.curdir, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(fingerprint, f)
-
-
-def _fingerprint(X, y):
-    """Size and hash of the training data, or None for data that is not arrays.
-
-    A checkpoint folder shared by the clones of a cross-validation would
-    otherwise let fold 2 "resume" fold 1's finished run.
-    """
-    parts = [getattr(X, "chunks", X), getattr(X, "offsets", None), y]
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if part is None:
-            continue
-        if not isinstance(part, (np.ndarray, list, tuple, torch.Tensor)):
-            return None
-        array = np.asarray(part)
-        if array.dtype == object:
-            array = np.asarray([repr(value) for value in array.ravel()])
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.reshape(-1).view(np.uint8))
-    return {"n_samples": len(X), "blake2b": digest.hexdigest()}
-
-
-def _folder(checkpoint):
-    return os.path.abspath(checkpoint.dirname or os.curdir)
 
 
 def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best",

@@ -5,6 +5,11 @@ Commands: ``demo``, ``cross-validate``, ``train``, ``predict``, ``timeline``
 stdout, progress to stderr. Exit codes: 0 success, 1 a runtime error, 2 a
 usage error; errors are one line on stderr, without a traceback (set
 ``SKLEARN_SER_DEBUG=1`` to see it).
+
+Modules by job: ``_parser`` (the parser, argument types, option groups),
+``_data`` (``--dataset`` -> data), ``_model`` (options -> pipeline, model file ->
+pipeline), ``_output`` (tables, CSV, reports), ``_console`` (stderr, threads),
+and one module per command.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ import os
 import sys
 import warnings
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import SklearnSerError
 from . import _cross_validate, _demo, _predict, _timeline, _train
-from ._common import PROG, CliError, Parser, UsageError
+from ._model import pipeline_from_args
+from ._parser import PROG, CliError, Parser, UsageError
 
-__all__ = ["build_parser", "console_main", "main"]
+__all__ = ["build_parser", "console_main", "main", "pipeline_from_args"]
 
 _COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline)
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from ._common import (
+from ..evaluation import cross_validate_report, format_report, speaker_cv
+from ._console import progress, progress_to_stderr, set_threads
+from ._data import load_data
+from ._model import pipeline_from_args
+from ._output import options_of, prepare_output_folder, write_report
+from ._parser import (
     UsageError,
     add_dataset_options,
     add_model_options,
     add_runtime_options,
     cv_name,
-    load_dataset,
-    options_of,
-    pipeline_from_args,
-    prepare_output_folder,
-    progress,
-    progress_to_stderr,
-    set_threads,
-    write_report,
+    usage_errors,
 )
 
 DESCRIPTION = """\
@@ -50,20 +47,16 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from ..evaluation import cross_validate_report, format_report, speaker_cv
-
     set_threads(args)
     pipe = pipeline_from_args(args)  # its usage errors before the corpus is read
-    X, y, groups = load_dataset(args)
+    X, y, groups = load_data(args)
     if groups is None and isinstance(args.cv, str):
         raise UsageError(
             f"--cv {args.cv} splits by speaker, but the files have no speaker groups: pass "
             "--groups REGEX (folder dataset) or use a plain k-fold such as --cv 5"
         )
-    try:  # enough speakers for the folds: checked before any folder is made
+    with usage_errors({"cv": "--cv"}):  # enough speakers: checked before any folder is made
         speaker_cv(args.cv, groups, random_state=args.seed)
-    except ValueError as exc:
-        raise UsageError(re.sub(r"\bcv='(\w+)'", r"--cv \1", str(exc))) from exc
     if args.output:  # after the usage checks, before the training
         prepare_output_folder(args.output)
     with progress_to_stderr():

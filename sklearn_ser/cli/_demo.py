@@ -5,20 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._common import (
-    UsageError,
-    add_precision_option,
-    add_runtime_options,
-    build_pipeline,
-    log,
-    options_of,
-    positive_int,
-    prepare_output_folder,
-    progress,
-    progress_to_stderr,
-    save_model,
-    write_report,
-)
+from sklearn.base import clone
+
+from ..datasets import DEMO_DEFAULTS, load_dataset
+from ..evaluation import cross_validate_report, format_report, plot_log_mel_3d
+from ..persistence import save
+from ..pipeline import BUILD_DEFAULTS, build_pipeline
+from ._console import log, progress, progress_to_stderr
+from ._output import options_of, prepare_output_folder, write_report
+from ._parser import UsageError, add_precision_option, add_runtime_options, positive_int
 
 #: The demo's network and training: every layer of Table 1 at 1/16 to 1/4 of
 #: its width (19 k instead of 4.6 M parameters), 2-s clips as one 200-frame
@@ -27,13 +22,14 @@ DEMO_MODEL = dict(
     model="adcrnn", width="tiny", dropout=0.3, loss="contrastive-center", aux_weight=1.0,
     lr=3e-3, batch_size=32, chunk_frames=200, valid_fraction=0.0,
 )
-N_CLASSES = 4
-N_SPEAKERS = 8
+N_CLASSES = DEMO_DEFAULTS["n_classes"]
+N_SPEAKERS = DEMO_DEFAULTS["n_speakers"]
+CLIP_SECONDS = DEMO_DEFAULTS["duration"]
 CV = "group3"
 
 DESCRIPTION = f"""\
 Generate {N_CLASSES}-emotion synthetic speech (sklearn_ser.datasets.make_emotional_speech,
-{N_SPEAKERS} speakers, 2-s clips), cross-validate a tiny ADCRNN with 3 folds of whole
+{N_SPEAKERS} speakers, {CLIP_SECONDS:g}-s clips), cross-validate a tiny ADCRNN with 3 folds of whole
 speakers (speaker-independent), print accuracy and UAR per fold and their mean,
 then refit on everything. Writes into --output: demo_model.joblib (the fitted
 pipeline, for 'sklearn-ser predict'), report.json, and with matplotlib
@@ -48,11 +44,12 @@ def add_parser(subparsers):
     )
     parser.add_argument("--output", type=Path, default=Path("."), metavar="DIR",
                         help="folder for the model and figures (default: the current one)")
-    parser.add_argument("--n-samples", type=positive_int, default=240, metavar="N",
+    parser.add_argument("--n-samples", type=positive_int, default=DEMO_DEFAULTS["n_samples"],
+                        metavar="N",
                         help="synthetic utterances (default: %(default)s)")
     parser.add_argument("--epochs", type=positive_int, default=15, metavar="E",
                         help="training epochs (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, default=BUILD_DEFAULTS["seed"],
                         help="seed of the data, weights and folds (default: %(default)s)")
     add_precision_option(parser)
     # One thread by default: the tiny network gains little from a second one,
@@ -62,11 +59,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    import torch
-    from sklearn.base import clone
-
-    from ..datasets import make_emotional_speech
-    from ..evaluation import cross_validate_report, format_report, plot_log_mel_3d
+    import torch  # imported here to keep `sklearn-ser --help` fast
 
     if args.n_samples < 4 * N_SPEAKERS:
         raise UsageError(f"--n-samples must be at least {4 * N_SPEAKERS} for 3 folds of speakers")
@@ -74,11 +67,10 @@ def run(args):
     torch.set_num_threads(args.threads)
     verbose = int(progress(args))
     started = time.perf_counter()
-    X, y, groups = make_emotional_speech(
-        args.n_samples, n_classes=N_CLASSES, n_speakers=N_SPEAKERS, random_state=args.seed
-    )
+    data = load_dataset("demo", n_samples=args.n_samples, random_state=args.seed)
+    X, y, groups = data.data, data.target, data.groups
     if verbose:
-        log(f"demo: {len(y)} synthetic utterances of 2 s, {N_CLASSES} emotions, "
+        log(f"demo: {len(y)} synthetic utterances of {CLIP_SECONDS:g} s, {N_CLASSES} emotions, "
             f"{N_SPEAKERS} speakers")
     pipe = build_pipeline(**DEMO_MODEL, epochs=args.epochs, seed=args.seed,
                           precision=args.precision, verbose=verbose)
@@ -90,7 +82,7 @@ def run(args):
         log(f"refitting on all {len(y)} utterances")
     with progress_to_stderr():
         model = clone(pipe).fit(X, y)
-    written = [save_model(model, args.output / "demo_model.joblib")]
+    written = [save(model, args.output / "demo_model.joblib")]
     written += write_report(report, args.output, extra={"options": options_of(args)})
     first = model[0].transform(X[:1])
     try:

@@ -7,17 +7,10 @@ import json
 from pathlib import Path
 
 from ..exceptions import AudioFileError, InvalidSignalError
-from ._common import (
-    PROG,
-    CliError,
-    RowWriter,
-    add_runtime_options,
-    load_model,
-    log,
-    progress,
-    set_threads,
-    strip_name,
-)
+from ._console import log, progress, set_threads, strip_name
+from ._model import read_pipeline
+from ._output import RowWriter
+from ._parser import PROG, CliError, add_runtime_options
 
 #: Files put through the pipeline at a time, which bounds the features in memory.
 FILES_PER_BATCH = 32
@@ -49,7 +42,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    model = load_model(args.model, args)
+    model = read_pipeline(args.model, args)
     for path in args.files:  # before any work, so a typo does not cost a long run
         if not path.exists():
             raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))

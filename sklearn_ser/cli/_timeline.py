@@ -8,16 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ..timeline import predict_timeline
-from ._common import (
-    RowWriter,
-    UsageError,
-    add_runtime_options,
-    load_model,
-    log,
-    positive_float,
-    progress,
-    set_threads,
-)
+from ._console import log, progress, set_threads
+from ._model import read_pipeline
+from ._output import RowWriter
+from ._parser import add_runtime_options, positive_float, usage_errors
 
 DESCRIPTION = """\
 Slide a window over a long recording and print, for each window, its start
@@ -45,16 +39,13 @@ def add_parser(subparsers):
 
 
 def run(args):
-    model = load_model(args.model, args)
+    model = read_pipeline(args.model, args)
     set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
-    try:
+    # a window too short for the model is the option's fault, when the option was given
+    with usage_errors({"window_seconds": "--window"} if args.window else {}):
         rows = predict_timeline(model, args.audio, window_seconds=args.window,
                                 hop_seconds=args.hop)
-    except ValueError as exc:  # a window too short for the model: the option's fault
-        if "window_seconds=" not in str(exc) or not args.window:
-            raise
-        raise UsageError(str(exc).replace("window_seconds=", "--window ")) from exc
     writer = RowWriter(args.format, ["start", "end"], classes, key_widths=[9, 9])
     started = time.perf_counter()
     n_windows = 0

@@ -6,19 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._common import (
-    UsageError,
-    add_dataset_options,
-    add_model_options,
-    add_runtime_options,
-    check_output_file,
-    is_pickle_name,
-    load_dataset,
-    pipeline_from_args,
-    progress_to_stderr,
-    save_model,
-    set_threads,
-)
+from ..callbacks import resumable_callbacks
+from ..persistence import is_pickle_name, member_names_problem, save
+from ._console import progress_to_stderr, set_threads
+from ._data import load_data
+from ._model import pipeline_from_args
+from ._output import check_output_file
+from ._parser import UsageError, add_dataset_options, add_model_options, add_runtime_options
 
 DESCRIPTION = """\
 Fit Pipeline([LogMel3DTransformer, ADCRNN/ACRNN classifier]) (with --n-seeds N,
@@ -53,8 +47,6 @@ def add_parser(subparsers):
 
 def _check_storable(pipe, out):
     """Refuse before training an ensemble the safe format cannot name (seed < 0, > 64 nets)."""
-    from ..persistence import member_names_problem
-
     members = getattr(pipe[-1], "estimators", None)
     if members is None or is_pickle_name(out):
         return
@@ -74,10 +66,8 @@ def run(args):
     set_threads(args)
     pipe = pipeline_from_args(args)
     _check_storable(pipe, args.out)
-    X, y, _ = load_dataset(args)
+    X, y, _ = load_data(args)
     if args.checkpoint_dir is not None:
-        from ..callbacks import resumable_callbacks
-
         args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         monitor = "valid_loss_best" if args.valid_fraction else None
         # Checkpointing first: the last checkpoint is written before EarlyStopping
@@ -90,7 +80,7 @@ def run(args):
     with progress_to_stderr():
         pipe.fit(X, y)
     seconds = time.perf_counter() - start
-    save_model(pipe, args.out)
+    save(pipe, args.out)
     clf = pipe[-1]
     networks = getattr(clf, "estimators_", [clf])  # a VotingClassifier's, with --n-seeds
     epochs = "/".join(str(len(net.history)) for net in networks)

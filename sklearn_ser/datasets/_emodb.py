@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import soundfile as sf
-
 from ._base import load_corpus, lookup_code, match_name
 
 __all__ = ["load_emodb"]
@@ -53,12 +51,6 @@ German speakers (5 female, 5 male) in 7 emotions. Labels come from the file
 name SSTTTEV.wav: speaker SS, text TTT, emotion E (W anger, L boredom, E
 disgust, A fear, F happiness, T sadness, N neutral) and version V."""
 
-_CUT_COPY_NOTE = """\
-Every file is exactly 2.000 s long: this is the processed copy of Emo-DB in
-which each utterance was resampled and cut to its first 2 s (or padded with
-zeros), not the original 16 kHz corpus of 1.2 to 9 s utterances. Accuracies
-measured on it are not comparable with published Emo-DB figures."""
-
 
 def _parse(path):
     """Labels and metadata of one Emo-DB file, from its name."""
@@ -70,15 +62,6 @@ def _parse(path):
         "version": code["version"],
         "sex": lookup_code(path, "speaker", code["speaker"], SPEAKER_SEX),
     }
-
-
-def _is_two_second_copy(filenames):
-    """Whether every file lasts exactly 2 s, read from the headers only."""
-    try:
-        infos = [sf.info(name) for name in filenames]
-    except (RuntimeError, OSError, ValueError):  # unreadable header: cannot tell
-        return False
-    return all(info.frames == 2 * info.samplerate for info in infos)
 
 
 def load_emodb(root, *, on_error="raise", check_files=True):
@@ -123,9 +106,7 @@ def load_emodb(root, *, on_error="raise", check_files=True):
         skipped : list of (str, str)
             Files left out by ``on_error="skip"`` and why.
         DESCR : str
-            Corpus description and citation. It carries a note when every
-            file lasts exactly 2 s (the cut copy; checked on the file headers,
-            even with ``check_files=False``).
+            Corpus description and citation.
 
     Raises
     ------
@@ -138,7 +119,7 @@ def load_emodb(root, *, on_error="raise", check_files=True):
         With ``on_error="raise"`` and ``check_files=True``, a file that cannot
         be decoded.
     """
-    data = load_corpus(
+    return load_corpus(
         root,
         pattern="wav/*.wav",
         layout=LAYOUT,
@@ -148,6 +129,3 @@ def load_emodb(root, *, on_error="raise", check_files=True):
         on_error=on_error,
         check_files=check_files,
     )
-    if _is_two_second_copy(data.filenames):
-        data.DESCR = f"{data.DESCR}\n\n{_CUT_COPY_NOTE}"
-    return data

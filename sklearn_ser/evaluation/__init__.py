@@ -8,15 +8,17 @@
 - :func:`plot_confusion_matrix` and :func:`plot_log_mel_3d` (need matplotlib).
 """
 
-from ._metrics import SCORING, uar_score
+from ._metrics import SCORING, per_class_recall, uar_score
 from ._plots import plot_confusion_matrix, plot_log_mel_3d
 from ._report import cross_validate_report, format_report
-from ._splits import speaker_cv
+from ._splits import parse_cv, speaker_cv
 
 __all__ = [
     "SCORING",
     "cross_validate_report",
     "format_report",
+    "parse_cv",
+    "per_class_recall",
     "plot_confusion_matrix",
     "plot_log_mel_3d",
     "speaker_cv",

@@ -6,7 +6,7 @@ import warnings
 
 from sklearn.metrics import balanced_accuracy_score
 
-__all__ = ["SCORING", "uar_score"]
+__all__ = ["SCORING", "per_class_recall", "uar_score"]
 
 #: ``scoring=`` for :func:`sklearn.model_selection.cross_validate`: accuracy
 #: (weighted accuracy, WA) and UAR (unweighted accuracy, UA).
@@ -44,3 +44,21 @@ def uar_score(y_true, y_pred):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "y_pred contains classes not in y_true", UserWarning)
         return float(balanced_accuracy_score(y_true, y_pred))
+
+
+def per_class_recall(confusion):
+    """Recall of every class from a confusion matrix (true classes in rows).
+
+    Parameters
+    ----------
+    confusion : np.ndarray [shape=(n_classes, n_classes)]
+        Counts, as :func:`sklearn.metrics.confusion_matrix` gives them.
+
+    Returns
+    -------
+    recalls : list of float or None
+        ``confusion[k, k] / confusion[k].sum()``; ``None`` for a class with
+        no utterance in the rows (its recall is undefined, not 0).
+    """
+    support = confusion.sum(axis=1)
+    return [float(confusion[k, k] / n) if n else None for k, n in enumerate(support)]

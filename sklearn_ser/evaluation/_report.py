@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-from ._metrics import uar_score
+from ._metrics import per_class_recall, uar_score
 from ._splits import speaker_cv
 
 __all__ = ["cross_validate_report", "format_report"]
@@ -55,12 +55,6 @@ def _epoch_figures(history):
          if isinstance(value, (bool, int, float, np.generic)) and not isinstance(value, str)}
         for row in history
     ]
-
-
-def _recalls(cm):
-    """Recall of every row of a confusion matrix; ``None`` for a class absent from the rows."""
-    support = cm.sum(axis=1)
-    return [float(cm[k, k] / n) if n else None for k, n in enumerate(support)]
 
 
 def _mean_std(values):
@@ -128,7 +122,7 @@ def _run_fold(estimator, X, y, train, test, labels):
         "n_test": len(test),
         "accuracy": float(accuracy_score(y_test, y_pred)),
         "uar": uar_score(y_test, y_pred),
-        "per_class_recall": _recalls(cm),
+        "per_class_recall": per_class_recall(cm),
         "confusion_matrix": cm,
         "fit_time": fit_time,
         "score_time": score_time,
@@ -274,11 +268,11 @@ def cross_validate_report(
                 _log(_fold_line(i, n_splits, result))
 
     cm = sum(result["confusion_matrix"] for result in results)
-    per_class_recall = [res["per_class_recall"] for res in results]
+    fold_recalls = [res["per_class_recall"] for res in results]
     recall_mean, recall_std = zip(
-        *(_mean_std(column) for column in zip(*per_class_recall, strict=True)), strict=True
+        *(_mean_std(column) for column in zip(*fold_recalls, strict=True)), strict=True
     )
-    pooled_recalls = [r for r in _recalls(cm) if r is not None]
+    pooled_recalls = [r for r in per_class_recall(cm) if r is not None]
     accuracy = [res["accuracy"] for res in results]
     uar = [res["uar"] for res in results]
     return Bunch(
@@ -292,7 +286,7 @@ def cross_validate_report(
         accuracy_std=float(np.std(accuracy)),
         uar_mean=float(np.mean(uar)),
         uar_std=float(np.std(uar)),
-        per_class_recall=per_class_recall,
+        per_class_recall=fold_recalls,
         per_class_recall_mean=list(recall_mean),
         per_class_recall_std=list(recall_std),
         confusion_matrix=cm.tolist(),

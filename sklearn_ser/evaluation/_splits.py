@@ -18,6 +18,17 @@ _CV_HELP = "an integer k >= 2, 'loso' or 'groupK' such as 'group5'"
 def parse_cv(cv):
     """Normalise a ``cv`` name: ``"5"`` -> 5, ``"LOSO"`` -> "loso", ``"group-5"`` -> "group5".
 
+    Parameters
+    ----------
+    cv : int or str
+        A number of folds (an int, or its digits as text), ``"loso"``, or
+        ``"groupK"`` / ``"group-K"``, in any case.
+
+    Returns
+    -------
+    cv : int or str
+        The number of folds, ``"loso"`` or ``"groupK"``.
+
     Raises
     ------
     ValueError

@@ -24,13 +24,17 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from sklearn.utils._param_validation import StrOptions
 
 from ..exceptions import AudioFileError, InvalidSignalError
+from ..utils import check_params
 from ._wav import read_wav
 
-__all__ = ["load_audio", "resample", "source_name"]
+__all__ = ["RESAMPLERS", "check_audio_path", "load_audio", "resample", "source_name"]
 
+#: Resampling engines of :func:`resample`, the first the default.
 RESAMPLERS = ("soxr", "scipy")
+_RESAMPLE_CONSTRAINTS = {"resampler": [StrOptions(set(RESAMPLERS))]}
 
 
 def source_name(source, index=None) -> str:
@@ -60,7 +64,7 @@ def source_name(source, index=None) -> str:
     return f"signal{where}"
 
 
-def resample(signal, orig_sample_rate, target_sample_rate, *, resampler="soxr"):
+def resample(signal, orig_sample_rate, target_sample_rate, *, resampler=RESAMPLERS[0]):
     """Resample a 1-D signal from one rate to another.
 
     Parameters
@@ -81,8 +85,7 @@ def resample(signal, orig_sample_rate, target_sample_rate, *, resampler="soxr"):
     resampled : np.ndarray [shape=(round(n_samples * target / orig),)]
         Same dtype as ``signal``.
     """
-    if resampler not in RESAMPLERS:
-        raise ValueError(f"resampler={resampler!r} must be one of {RESAMPLERS}")
+    check_params({"resampler": resampler}, _RESAMPLE_CONSTRAINTS, caller="resample")
     orig_sample_rate = int(orig_sample_rate)
     target_sample_rate = int(target_sample_rate)
     if orig_sample_rate == target_sample_rate:
@@ -204,8 +207,8 @@ def _trim_zeros(signal, name):
     return signal[nonzero[0] : nonzero[-1] + 1]
 
 
-def load_audio(source, *, sample_rate=16000, resampler="soxr", dtype=np.float64, trim_zeros=False,
-               name=None):
+def load_audio(source, *, sample_rate=16000, resampler=RESAMPLERS[0], dtype=np.float64,
+               trim_zeros=False, name=None):
     """Load one audio source as a mono waveform at ``sample_rate``.
 
     Parameters

@@ -3,9 +3,12 @@ ACRNN (Chen et al. 2018), center and contrastive-center losses."""
 
 from ._accelerate import AcceleratedACRNNClassifier, AcceleratedADCRNNClassifier
 from ._acrnn import ACRNN
+from ._acrnn_classifier import ACRNNClassifier
 from ._adcrnn import ADCRNN
-from ._classifier import ACRNNClassifier, ADCRNNClassifier, ChunkedNeuralNetClassifier
+from ._adcrnn_classifier import ADCRNNClassifier
+from ._classifier import ChunkedNeuralNetClassifier
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
+from ._runtime import autocast_dtype, predict_autocast_dtype, resolve_device
 
 __all__ = [
     "ACRNN",
@@ -18,4 +21,7 @@ __all__ = [
     "CenterLoss",
     "ChunkedNeuralNetClassifier",
     "ContrastiveCenterLoss",
+    "autocast_dtype",
+    "predict_autocast_dtype",
+    "resolve_device",
 ]

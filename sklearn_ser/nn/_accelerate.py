@@ -34,10 +34,10 @@ import torch
 from skorch.hf import AccelerateMixin
 from skorch.utils import noop
 
-from ..utils.choices import AGGREGATES
 from ._acrnn import ACRNN
+from ._acrnn_classifier import ACRNNClassifier
 from ._adcrnn import ADCRNN
-from ._classifier import ACRNNClassifier, ADCRNNClassifier
+from ._adcrnn_classifier import ADCRNNClassifier
 
 __all__ = ["AcceleratedACRNNClassifier", "AcceleratedADCRNNClassifier"]
 
@@ -73,10 +73,9 @@ class ChunkedAccelerateMixin(AccelerateMixin):
 
     def initialize(self):
         """Check the precision and device, seed torch, then build and ``prepare`` the parts."""
+        self._validate_own_params()
         self._check_precision("precision", self.precision)
         self._check_precision("predict_precision", self.predict_precision)
-        if self.aggregate not in AGGREGATES:
-            raise ValueError(f"aggregate={self.aggregate!r} must be one of {AGGREGATES}")
         requested = self.__dict__.get("device")  # the parameter, not the device in use
         if requested is not None and self.accelerator.device_placement:
             raise ValueError(

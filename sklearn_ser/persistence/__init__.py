@@ -28,9 +28,11 @@ from ._format import (
     PICKLE_SUFFIXES,
     ModelFileError,
     is_pickle_name,
+    looks_like_pickle,
     member_names_problem,
 )
 from ._load import load_model
+from ._policy import load, save
 from ._save import save_model
 
 __all__ = [
@@ -39,7 +41,10 @@ __all__ = [
     "PICKLE_SUFFIXES",
     "ModelFileError",
     "is_pickle_name",
+    "load",
     "load_model",
+    "looks_like_pickle",
     "member_names_problem",
+    "save",
     "save_model",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -35,6 +36,31 @@ def is_pickle_name(path):
     if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
         suffixes.pop()
     return bool(suffixes) and suffixes[-1] in PICKLE_SUFFIXES
+
+
+#: First bytes of a pickle (protocol 2 and later) and of joblib's compressed
+#: files (zlib, gzip, bz2, xz, lzma).
+_PICKLE_MAGIC = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00")
+
+
+def looks_like_pickle(path):
+    """Whether the file ``path`` begins like a pickle (protocol 2 and later) or
+    like one of joblib's compressed files (zlib, gzip, bz2, xz, lzma).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; only its first 6 bytes are read.
+
+    Returns
+    -------
+    looks_like_pickle : bool
+        False for a file that cannot be read (missing, a folder) and for a
+        zip archive such as the safe format.
+    """
+    with contextlib.suppress(OSError), open(path, "rb") as file:
+        return file.read(6).startswith(_PICKLE_MAGIC)
+    return False
 
 
 #: Class names a file may name, mapped to where the class lives in sklearn_ser.

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import warnings
@@ -11,7 +10,9 @@ import zipfile
 
 import numpy as np
 
+from .. import nn
 from .._version import current_version
+from ..features import LogMel3DTransformer
 from ..utils.validation import is_integer
 from ._format import (
     _CLASSIFIERS,
@@ -30,6 +31,7 @@ from ._format import (
     SklearnSerVersionWarning,
     _runtime_only,
     _weights_problem,
+    looks_like_pickle,
     member_names_problem,
 )
 
@@ -59,10 +61,9 @@ def _read_archive(path):
         raise
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         hint = ""
-        with contextlib.suppress(OSError), open(path, "rb") as f:
-            if f.read(1) == b"\x80":  # pickle protocol 2 and later
-                hint = ("; it looks like a pickle (joblib.dump): load it with joblib.load, "
-                        "and only if you trust where it comes from")
+        if isinstance(path, (str, bytes, os.PathLike)) and looks_like_pickle(path):
+            hint = ("; it looks like a pickle (joblib.dump): load it with joblib.load, "
+                    "and only if you trust where it comes from")
         raise fail(f"not a zip archive, or truncated ({exc}){hint}") from exc
     with archive:
         infos = {info.filename: info for info in archive.infolist()}
@@ -110,33 +111,9 @@ def _expect(condition, problem):
 
 
 def _build_transformer(entry, tensors):
-    from ..features import LogMel3DTransformer
-
-    transformer = LogMel3DTransformer(**entry["params"])
-    transformer._validate_params()
-    transformer._check_consistency()
-    n_mels = transformer.n_mels
-    fitted = entry["fitted"]
-    for attr in ("mean_", "scale_"):
-        value = tensors.get(f"features.{attr}")
-        _expect(value is not None, f"the weights hold no features.{attr}")
-        value = value.numpy()
-        _expect(value.shape == (3, n_mels) and value.dtype == np.float64,
-                f"features.{attr} has shape {value.shape} and dtype {value.dtype}; "
-                f"expected (3, {n_mels}) float64 for n_mels={n_mels}")
-        _expect(np.isfinite(value).all(), f"features.{attr} holds NaN or inf")
-        setattr(transformer, attr, value.copy())
-    _expect((transformer.scale_ > 0).all(), "features.scale_ has values <= 0")
-    n_frames = fitted.get("n_frames_seen_")
-    _expect(isinstance(n_frames, int) and n_frames >= 0,
-            f"n_frames_seen_={n_frames!r} is not a count")
-    transformer.n_frames_seen_ = n_frames
-    expected = [3, transformer.chunk_frames, n_mels]
-    _expect(fitted.get("chunk_shape_") == expected,
-            f"chunk_shape_={fitted.get('chunk_shape_')!r} does not match the parameters "
-            f"(expected {expected})")
-    transformer.chunk_shape_ = tuple(expected)
-    return transformer
+    arrays = {key[len("features."):]: tensor.numpy() for key, tensor in tensors.items()
+              if key.startswith("features.")}
+    return LogMel3DTransformer.__sklearn_ser_restore__(entry["params"], entry["fitted"], arrays)
 
 
 def _classes(spec):
@@ -154,39 +131,6 @@ def _classes(spec):
     _expect(classes.tolist() == values, f"classes_ {values!r} do not fit dtype {dtype}")
     _expect(len(np.unique(classes)) == len(classes), "classes_ holds duplicates")
     return classes
-
-
-def _initialize(clf, device):
-    """``clf.initialize()`` on ``device`` without touching torch's global generator."""
-    import torch
-
-    clf.device = device
-    # skorch announces a re-initialisation on stdout when verbose; loading is silent
-    verbose, clf.verbose = clf.verbose, 0
-    try:
-        with torch.random.fork_rng(devices=[]):
-            if device == "meta":
-                with torch.device("meta"):
-                    clf.initialize()
-            else:
-                clf.initialize()
-    finally:
-        clf.verbose = verbose
-
-
-def _state_dict_problems(expected, found):
-    missing = sorted(set(expected) - set(found))
-    unexpected = sorted(set(found) - set(expected))
-    wrong = [f"{key}: {tuple(found[key].shape)} instead of {tuple(expected[key].shape)}"
-             for key in sorted(set(expected) & set(found))
-             if tuple(expected[key].shape) != tuple(found[key].shape)]
-    problems = []
-    for label, items in (("missing", missing), ("unexpected", unexpected),
-                         ("wrong shape", wrong)):
-        if items:
-            problems.append(f"{label}: {', '.join(items[:4])}"
-                            + (f" and {len(items) - 4} more" if len(items) > 4 else ""))
-    return "; ".join(problems)
 
 
 def _device_problem(device):
@@ -231,14 +175,7 @@ def _build_classifier(entry, tensors, device, prefix="classifier."):
     import torch
     from skorch.dataset import ValidSplit
 
-    from .. import nn
-
-    classes = {"ADCRNNClassifier": nn.ADCRNNClassifier, "ACRNNClassifier": nn.ACRNNClassifier}
     params = dict(entry["params"])
-    n_classes = len(entry["fitted"].get("classes_", {}).get("values", []))
-    for key in ("module__n_classes", "criterion__n_classes"):
-        _expect(params.get(key, n_classes) == n_classes,
-                f"{key}={params.get(key)!r} but classes_ has {n_classes} labels")
     module, criterion = params.get("module"), params.get("criterion")
     _expect(module in _MODULES, f"module {module!r} is not one of {list(_MODULES)}")
     _expect(criterion in _CRITERIA, f"criterion {criterion!r} is not one of {list(_CRITERIA)}")
@@ -266,34 +203,14 @@ def _build_classifier(entry, tensors, device, prefix="classifier."):
                               "machine lacks; loading it on the CPU.", UserWarning,
                               stacklevel=3)
                 device = "cpu"
-    clf = classes[entry["class"]](**params)
-    fitted = entry["fitted"]
-    clf.classes_inferred_ = _classes(fitted.get("classes_"))
-    shape = fitted.get("input_shape_")
-    _expect(isinstance(shape, list) and len(shape) == 3 and all(
-        isinstance(n, int) and n > 0 for n in shape),
-        f"input_shape_={shape!r} is not 3 positive sizes")
-    clf.input_shape_ = tuple(shape)
-    found = {
-        name: {key[len(f"{prefix}{name}."):]: tensor for key, tensor in tensors.items()
-               if key.startswith(f"{prefix}{name}.")}
-        for name in ("module_", "criterion_")
-    }
-    # Build on the meta device first (no memory): parameters edited to ask
-    # for a huge network are caught before anything is allocated.
-    _initialize(clf, "meta")
-    for name, state in found.items():
-        problems = _state_dict_problems(getattr(clf, name).state_dict(), state)
-        _expect(not problems, f"the {name.rstrip('_')} weights do not fit the "
-                              f"parameters ({problems})")
-        for key, tensor in state.items():
-            _expect(not tensor.is_floating_point() or bool(torch.isfinite(tensor).all()),
-                    f"{name.rstrip('_')} weight {key} holds NaN or inf")
-    _initialize(clf, device)
-    with torch.no_grad():
-        for name, state in found.items():
-            getattr(clf, name).load_state_dict(state, strict=True)
-    return clf
+    fitted = dict(entry["fitted"])
+    fitted["classes_"] = _classes(fitted.get("classes_"))
+    fitted.setdefault("input_shape_", None)
+    arrays = {key[len(prefix):]: tensor for key, tensor in tensors.items()
+              if key.startswith(prefix) and key[len(prefix):].partition(".")[0]
+              in ("module_", "criterion_")}
+    cls = getattr(nn, entry["class"])
+    return cls.__sklearn_ser_restore__(params, fitted, arrays, device=device)
 
 
 def _check_entry(entry, where, allowed):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import nn
 from .._version import current_version
 from ._format import (
     _CLASSIFIERS,
@@ -85,17 +86,11 @@ def _classes_spec(classes):
 
 
 def _describe_transformer(transformer, tensors):
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(transformer, "mean_")
+    fitted, arrays = transformer.__sklearn_ser_state__()
     params, dropped = _split_params(transformer)
-    tensors["features.mean_"] = np.asarray(transformer.mean_, dtype=np.float64)
-    tensors["features.scale_"] = np.asarray(transformer.scale_, dtype=np.float64)
-    fitted = {
-        "n_frames_seen_": int(transformer.n_frames_seen_),
-        "chunk_shape_": [int(n) for n in transformer.chunk_shape_],
-    }
-    return {"class": type(transformer).__name__, "params": params, "fitted": fitted,
+    for name, array in arrays.items():
+        tensors[f"features.{name}"] = np.asarray(array, dtype=np.float64)
+    return {"class": type(transformer).__name__, "params": params, "fitted": _to_json(fitted),
             "dropped_params": dropped}
 
 
@@ -116,20 +111,9 @@ def _describe_classifier(clf, tensors, prefix="classifier.", chunk_shape=None):
     ``input_shape_`` of a net initialised and given weights (``load_params``)
     rather than fitted."""
     import torch
-    from sklearn.exceptions import NotFittedError
     from skorch.dataset import ValidSplit
 
-    from .. import nn
-
-    clf.check_is_fitted()
-    input_shape = getattr(clf, "input_shape_", None) or chunk_shape
-    if input_shape is None:
-        raise NotFittedError(
-            f"{type(clf).__name__} has no input_shape_: it was initialised (and perhaps given "
-            "weights with load_params) but never fitted, so the shape of its chunks is unknown. "
-            "Save it in a Pipeline behind its fitted LogMel3DTransformer, or set "
-            "clf.input_shape_ = (3, chunk_frames, n_mels)"
-        )
+    fitted, arrays = clf.__sklearn_ser_state__(input_shape=chunk_shape)
     params, dropped = _split_params(clf, ("module", "criterion", "optimizer", "train_split"))
     params["module"] = _allowed_name(clf.module, _MODULES, "module", nn)
     params["criterion"] = _allowed_name(clf.criterion, _CRITERIA, "criterion", nn)
@@ -152,11 +136,10 @@ def _describe_classifier(clf, tensors, prefix="classifier.", chunk_shape=None):
     # A parameter left at its default (a class, a function) loses nothing.
     current, defaults = clf.get_params(deep=False), type(clf)().get_params(deep=False)
     dropped = [key for key in dropped if current[key] is not defaults.get(key, current)]
-    classes = _classes_spec(clf.classes_)
-    for name in ("module_", "criterion_"):
-        for key, tensor in getattr(clf, name).state_dict().items():
-            tensors[f"{prefix}{name}.{key}"] = tensor
-    fitted = {"classes_": classes, "input_shape_": [int(n) for n in input_shape]}
+    for key, tensor in arrays.items():
+        tensors[f"{prefix}{key}"] = tensor
+    fitted = {"classes_": _classes_spec(fitted["classes_"]),
+              "input_shape_": fitted["input_shape_"]}
     return {"class": type(clf).__name__, "params": params, "fitted": fitted,
             "dropped_params": dropped}
 

@@ -1,0 +1,196 @@
+"""From the user's ``X`` to groups of raw 3-D log-Mel features: sources, decoding, workers."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from scipy.sparse import issparse
+
+from ..exceptions import ShortSignalWarning
+from ..io import load_audio, source_name
+from ..utils import caller_stacklevel
+from ._chunked import ChunkedFeatures
+from ._logmel import log_mel_3d_batch
+
+__all__ = ["FILES_PER_GROUP", "as_source_list", "extract_groups"]
+
+#: Files decoded and put through the FFT together by one worker call.
+FILES_PER_GROUP = 32
+
+
+def as_source_list(X):
+    """Turn ``X`` into a list of per-utterance audio sources, or explain why not."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"X must be a sequence of audio sources (one per utterance), got a single "
+            f"path {os.fsdecode(X)!r}; wrap it in a list: [path]"
+        )
+    if hasattr(X, "read"):
+        raise TypeError("X must be a sequence of audio sources; wrap the file object in a list")
+    if isinstance(X, ChunkedFeatures):
+        raise TypeError(
+            "X is already a ChunkedFeatures (the output of LogMel3DTransformer); "
+            "pass audio sources (paths, arrays or (array, sample_rate) pairs) instead"
+        )
+    if isinstance(X, tuple) and len(X) == 2 and isinstance(X[1], Integral):
+        raise TypeError(
+            "X looks like one (array, sample_rate) pair; wrap it in a list: [(array, sample_rate)]"
+        )
+    if issparse(X):
+        raise TypeError(
+            "Sparse input is not supported: X must hold audio sources or dense signals"
+        )
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas Series / DataFrame
+        X = X.to_numpy()
+    if isinstance(X, np.ndarray) or (hasattr(X, "__array__") and not isinstance(X, (list, tuple))):
+        X = np.asarray(X)
+        if X.dtype.kind == "O" and X.ndim == 2:
+            try:  # a 2-D object array of numbers holds signals too
+                X = X.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                # a TypeError for an object that is no number at all (a dict), a
+                # ValueError for a value that is not one ("abc"), as numpy says
+                kind = TypeError if isinstance(exc, TypeError) else ValueError
+                raise kind(
+                    f"a 2-D object array must hold numbers (one signal per row): {exc}"
+                ) from exc
+        if X.dtype.kind == "c":
+            raise ValueError("Complex data not supported: audio signals must be real-valued")
+        if X.dtype.kind in "fiub":
+            if X.ndim != 2:
+                raise ValueError(
+                    f"Expected 2D array of equal-length signals (one per row), got {X.ndim}D "
+                    f"array of shape {X.shape} instead. Reshape your data, or wrap a single "
+                    "1-D signal in a list: [signal]"
+                )
+            if X.shape[1] == 0:
+                raise ValueError(
+                    f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                    "is required: every signal needs at least one sample"
+                )
+            return list(X)
+        if X.ndim != 1:
+            raise ValueError(
+                f"Expected a 1-D array of audio sources (paths), got shape {X.shape}"
+            )
+        return list(X)
+    try:
+        sources = list(X)
+    except TypeError as exc:
+        raise TypeError(
+            f"X must be a sequence of audio sources, got {type(X).__name__}"
+        ) from exc
+    return sources
+
+
+def _warn_short_signals(groups, sources, X, frame_length, sample_rate):
+    """Pass the groups through, then warn once (ShortSignalWarning) naming the
+    utterances that gave a single frame, i.e. no more than ``frame_length``
+    samples: too little audio for the task, and usually a wrong input."""
+    short = []
+    first = 0
+    for group in groups:
+        n_frames = np.diff(group[1])
+        short.extend((first + np.flatnonzero(n_frames == 1)).tolist())
+        first += len(n_frames)
+        yield group
+    if not short:
+        return
+    names = ", ".join(source_name(sources[i], i) for i in short[:5])
+    message = (
+        f"{len(short)} of {len(sources)} utterance(s) are no longer than one analysis frame "
+        f"({frame_length} samples, {1000 * frame_length / sample_rate:g} ms at {sample_rate} "
+        f"Hz), so each gives a single zero-padded frame, far too little audio to recognise "
+        f"an emotion from: {names}{f' and {len(short) - 5} more' if len(short) > 5 else ''}."
+    )
+    if getattr(X, "ndim", None) == 2:
+        message += (
+            f" X is a 2-D array of shape {X.shape}, read as one signal per row; a "
+            "multichannel signal as soundfile.read returns it, (n_samples, n_channels), goes "
+            "in as [(x.mean(axis=1), sample_rate)], or pass the file's path."
+        )
+    warnings.warn(message, ShortSignalWarning, stacklevel=caller_stacklevel())
+
+
+def _extract_group(sources, first_index, load_params, feature_params):
+    """Decode a group of sources and compute their 3-D log-Mel features together.
+
+    Returns ``(features, frame_offsets)`` as from
+    :func:`~sklearn_ser.features.log_mel_3d_batch`, cast to float32.
+    """
+    signals = [
+        load_audio(source, name=source_name(source, first_index + i), **load_params)
+        for i, source in enumerate(sources)
+    ]
+    # The front end's stages work frame by frame in a fixed order (no BLAS), so the
+    # bits depend neither on the thread count nor on the grouping: every n_jobs
+    # gives the same output.
+    features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
+    return features.astype(np.float32, copy=False), frame_offsets
+
+
+def _with_progress(groups, n_sources):
+    """Pass the groups through, printing how many files are done on stderr: one
+    line rewritten in place on a terminal; on anything else (a log file, a CI
+    job), a line at each quarter of the files and at the end."""
+    stderr = sys.stderr
+    terminal = stderr is not None and hasattr(stderr, "isatty") and stderr.isatty()
+    done = shown = 0
+    for group in groups:
+        done += len(group[1]) - 1
+        finished = done >= n_sources
+        message = f"[LogMel3DTransformer] {done}/{n_sources} files"
+        if terminal:
+            print("\r" + message, end="\n" if finished else "", file=stderr, flush=True)
+        elif finished or 4 * done // n_sources > 4 * shown // n_sources:
+            print(message, file=stderr, flush=True)
+            shown = done
+        yield group
+
+
+def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verbose):
+    """Features of every source of ``X``, in groups computed in order as they are consumed.
+
+    Parameters
+    ----------
+    X : sequence of audio sources
+        As :meth:`LogMel3DTransformer.fit` takes it.
+    load_params : dict
+        Keyword arguments of :func:`sklearn_ser.io.load_audio` (``sample_rate``
+        among them), the same for every source.
+    feature_params : dict
+        Keyword arguments of :func:`~sklearn_ser.features.log_mel_3d_batch`.
+    frame_length : int
+        Samples per frame, for the warning about one-frame utterances.
+    n_jobs : int or None
+        joblib workers; the groups, and so the bits, do not depend on it.
+    verbose : int
+        When > 0, a progress line on stderr.
+
+    Returns
+    -------
+    groups : iterator of (np.ndarray, np.ndarray)
+        ``(features, frame_offsets)`` per group of :data:`FILES_PER_GROUP`
+        sources: float32 features of shape ``(3, n_frames_total, n_mels)``
+        and the group's utterance offsets. The sources are checked now; the
+        groups are computed as they are consumed.
+    """
+    sources = as_source_list(X)
+    if not sources:
+        raise ValueError("X contains no audio sources: found 0 utterances (need at least 1)")
+    jobs = (
+        delayed(_extract_group)(sources[s : s + FILES_PER_GROUP], s, load_params, feature_params)
+        for s in range(0, len(sources), FILES_PER_GROUP)
+    )
+    if effective_n_jobs(n_jobs) == 1:
+        groups = (function(*args, **kwargs) for function, args, kwargs in jobs)
+    else:
+        groups = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    if verbose:
+        groups = _with_progress(groups, len(sources))
+    return _warn_short_signals(groups, sources, X, frame_length, load_params["sample_rate"])

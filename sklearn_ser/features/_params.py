@@ -1,0 +1,272 @@
+"""The front end's parameters, each named once: its default, its valid values, its doc.
+
+:class:`~sklearn_ser.features.LogMel3DTransformer`'s signature and
+``_parameter_constraints``, the pure functions' defaults and checks, their
+docstrings and the command line's ``default=`` values all read the tables
+here. The defaults are the paper's (Pham, Dang and Nguyen, JAEC 2020), with
+``python_speech_features``' where the paper leaves a choice open.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from types import MappingProxyType
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from ..io import RESAMPLERS
+from ..utils import check_params
+
+__all__ = [
+    "FRONT_END_CONSTRAINTS",
+    "FRONT_END_DEFAULTS",
+    "FRONT_END_DOCS",
+    "FUNCTION_CONSTRAINTS",
+    "FUNCTION_DEFAULTS",
+    "WINDOWS",
+    "check_front_end",
+    "front_end_problems",
+    "samples_per",
+]
+
+#: Frame windows; psf frames with a rectangular one (``winfunc=np.ones``).
+WINDOWS = ("rectangular", "hamming", "hann")
+
+#: Every parameter of :class:`~sklearn_ser.features.LogMel3DTransformer` and its default.
+FRONT_END_DEFAULTS = MappingProxyType({
+    "sample_rate": 16000,
+    "n_mels": 40,
+    "n_fft": 512,
+    "frame_seconds": 0.025,
+    "hop_seconds": 0.010,
+    "f_min": 300.0,
+    "f_max": 8000.0,
+    "preemphasis": 0.97,
+    "window": WINDOWS[0],
+    "delta_width": 2,
+    "chunk_frames": 300,
+    "chunk_hop_frames": None,
+    "max_chunks": None,
+    "normalize": True,
+    "resampler": RESAMPLERS[0],
+    "trim_zeros": False,
+    "precision": "float32",
+    "n_jobs": None,
+    "verbose": 0,
+})
+
+#: Settings of the pure functions that the transformer sets for them.
+FUNCTION_DEFAULTS = MappingProxyType({
+    # the transformer's precision; the one-signal functions default to
+    # float64 instead, psf to round-off
+    "dtype": np.dtype(FRONT_END_DEFAULTS["precision"]),
+    "block_frames": 512,
+})
+
+
+def _count():
+    return Interval(Integral, 1, None, closed="left")
+
+
+class _FloatDtype(Options):
+    """numpy's float32 or float64 in either byte order, however numpy names them."""
+
+    def __init__(self):
+        super().__init__(object, {"float32", "float64"})
+
+    def is_satisfied_by(self, val):
+        try:
+            return np.dtype(val).newbyteorder("=") in (np.float32, np.float64)
+        except TypeError:
+            return False
+
+    def __str__(self):
+        return "float32 or float64"
+
+
+#: scikit-learn constraints of the transformer's parameters (``_parameter_constraints``).
+FRONT_END_CONSTRAINTS = MappingProxyType({
+    "sample_rate": [_count()],
+    "n_mels": [_count()],
+    "n_fft": [_count()],
+    "frame_seconds": [Interval(Real, 0, None, closed="neither")],
+    "hop_seconds": [Interval(Real, 0, None, closed="neither")],
+    "f_min": [Interval(Real, 0, None, closed="left")],
+    "f_max": [Interval(Real, 0, None, closed="neither")],
+    "preemphasis": [Interval(Real, 0, 1, closed="both")],
+    "window": [StrOptions(set(WINDOWS))],
+    "delta_width": [_count()],
+    "chunk_frames": [_count()],
+    "chunk_hop_frames": [_count(), None],
+    "max_chunks": [_count(), None],
+    "normalize": ["boolean"],
+    "resampler": [StrOptions(set(RESAMPLERS))],
+    "trim_zeros": ["boolean"],
+    "precision": [StrOptions({"float32", "float64"})],
+    "n_jobs": [Integral, None],
+    "verbose": ["verbose"],
+})
+
+#: Constraints of the functions' own parameters, beside the transformer's.
+FUNCTION_CONSTRAINTS = MappingProxyType({
+    **FRONT_END_CONSTRAINTS,
+    "dtype": [_FloatDtype()],
+    "block_frames": [_count()],
+    # deltas' N, the transformer's delta_width
+    "width": FRONT_END_CONSTRAINTS["delta_width"],
+    # frame_count's and frame_signal's lengths in samples
+    "frame_length": [_count()],
+    "hop_length": [_count()],
+})
+
+
+def samples_per(seconds, sample_rate):
+    """Number of samples in ``seconds`` at ``sample_rate``, rounded half up as psf does."""
+    return int(np.floor(seconds * sample_rate + 0.5))
+
+
+def front_end_problems(params):
+    """What is wrong with a valid set of parameters taken together, as a list of strings.
+
+    Each value is assumed to meet its own constraint; only the checks that
+    involve several parameters are made, those whose parameters are all in
+    ``params``: the filterbank within ``[0, sample_rate / 2]`` (eq. 3), an FFT
+    at least one frame long, and a frame and a hop of at least one sample.
+    """
+    problems = []
+    f_min, f_max, rate = (params.get(name) for name in ("f_min", "f_max", "sample_rate"))
+    if f_min is not None and f_max is not None and not f_min < f_max:
+        problems.append(f"f_min={f_min} must be < f_max={f_max}")
+    if f_max is not None and rate is not None and f_max > rate / 2:
+        problems.append(f"f_max={f_max} must be <= sample_rate/2 = {rate / 2:g} Hz "
+                        f"(sample_rate={rate})")
+    if rate is None:
+        return problems
+    for name in ("frame_seconds", "hop_seconds"):
+        if name in params and samples_per(params[name], rate) < 1:
+            problems.append(f"{name}={params[name]} is shorter than one sample at "
+                            f"sample_rate={rate}")
+    if "frame_seconds" in params and "n_fft" in params:
+        frame_length = samples_per(params["frame_seconds"], rate)
+        if params["n_fft"] < frame_length:
+            problems.append(
+                f"n_fft={params['n_fft']} must be >= the frame length of {frame_length} samples "
+                f"(frame_seconds={params['frame_seconds']} at sample_rate={rate})"
+            )
+    return problems
+
+
+def check_front_end(params, *, caller):
+    """Check a function's front-end arguments: each one, then the ones that go together.
+
+    Parameters
+    ----------
+    params : dict
+        ``{name: value}`` of the call; names of :data:`FUNCTION_CONSTRAINTS`.
+    caller : str
+        The function's name, which starts the message.
+
+    Raises
+    ------
+    ValueError
+        Naming every bad argument (:func:`sklearn_ser.utils.check_params`),
+        or, all being valid, every problem of :func:`front_end_problems`.
+    """
+    check_params(params, FUNCTION_CONSTRAINTS, caller=caller)
+    problems = front_end_problems(params)
+    if problems:
+        raise ValueError(f"{caller}: " + "; ".join(problems))
+
+
+def _shown(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _doc(names, kind, description, *, shown=_shown):
+    defaults = {**FRONT_END_DEFAULTS, **FUNCTION_DEFAULTS}
+    shown = ", ".join(shown(defaults[name]) for name in names.split(", "))
+    return f"{names} : {kind}, default={shown}\n    " + description.replace("\n", "\n    ")
+
+
+_CHUNK_SECONDS = FRONT_END_DEFAULTS["chunk_frames"] * FRONT_END_DEFAULTS["hop_seconds"]
+
+_ENTRIES = {
+    "sample_rate": _doc("sample_rate", "int", "Sampling rate in Hz."),
+    "n_mels": _doc("n_mels", "int", "Number of triangular Mel filters."),
+    "n_fft": _doc("n_fft", "int", "FFT size in samples; at least the frame length."),
+    "frame_seconds": _doc(
+        "frame_seconds", "float",
+        "Frame (window) length in seconds, rounded half up to whole samples."),
+    "hop_seconds": _doc(
+        "hop_seconds", "float", "Frame hop in seconds, rounded half up to whole samples."),
+    "f_min_f_max": _doc(
+        "f_min, f_max", "float",
+        "Edges of the lowest and highest filter in Hz;\n"
+        "``0 <= f_min < f_max <= sample_rate / 2``."),
+    "preemphasis": _doc(
+        "preemphasis", "float",
+        "Pre-emphasis coefficient ``a`` in [0, 1], ``y[n] = x[n] - a x[n-1]``;\n"
+        "0 disables it."),
+    "window": _doc(
+        "window", "{" + ", ".join(f'"{name}"' for name in WINDOWS) + "}",
+        "Frame window. The paper does not name one; psf's default is rectangular."),
+    "delta_width": _doc(
+        "delta_width", "int", "``N`` of the delta regression (eq. 5), used for both deltas."),
+    "chunk_frames": _doc(
+        "chunk_frames", "int",
+        f"Frames per chunk; the default, {_CHUNK_SECONDS:g} s at the default hop, is the\n"
+        "paper's input length."),
+    "chunk_hop_frames": _doc(
+        "chunk_hop_frames", "int or None",
+        "Hop between chunk starts in frames; ``None`` means ``chunk_frames``\n"
+        "(no overlap). Smaller values give overlapping chunks, larger ones\n"
+        "skip the frames between chunks."),
+    "max_chunks": _doc(
+        "max_chunks", "int or None",
+        "Keep at most this many chunks per utterance (the first ones); bounds\n"
+        "the memory a very long outlier can take."),
+    "normalize": _doc(
+        "normalize", "bool",
+        "Standardise each (channel, Mel bin) with the mean and standard\n"
+        "deviation of the real frames seen in :meth:`fit`. Padding frames are\n"
+        "set to 0 after normalisation, i.e. to the training mean."),
+    "resampler": _doc(
+        "resampler", "{" + ", ".join(f'"{name}"' for name in RESAMPLERS) + "}",
+        "Resampling engine (see :func:`sklearn_ser.io.resample`)."),
+    "trim_zeros": _doc(
+        "trim_zeros", "bool",
+        "Drop each source's leading and trailing samples that are exactly 0\n"
+        "(digital silence, as in a corpus padded or cut to a fixed length)\n"
+        "before resampling and framing. Left in, they become frames at the log floor\n"
+        "(log(eps) = -36), far below speech, which inflate the statistics;\n"
+        "trimmed, the utterance is shorter and its last chunk is padded\n"
+        "instead. Off by default: psf (and the paper) frame every sample."),
+    "precision": _doc(
+        "precision", '{"float32", "float64"}',
+        'Precision of the feature computation. ``"float64"`` reproduces psf to\n'
+        "round-off; the output is float32 either way."),
+    "n_jobs": _doc(
+        "n_jobs", "int or None",
+        "Parallel workers (joblib) for decoding and feature extraction;\n"
+        "``None`` means 1 unless in a ``joblib.parallel_backend`` context."),
+    "verbose": _doc(
+        "verbose", "int",
+        "When > 0, a progress line on stderr as groups of files are done\n"
+        "(``[LogMel3DTransformer] 96/535 files``)."),
+    "dtype": _doc(
+        "dtype", "{np.float32, np.float64}",
+        "Precision of the computation. float64 matches psf to round-off;\n"
+        "float32 (the transformer's precision) is faster and agrees to about\n"
+        "1e-3 except in near-silent bins.",
+        shown=lambda dtype: f"np.{dtype.name}"),
+    "block_frames": _doc(
+        "block_frames", "int", "Frames per FFT block (bounds the temporary memory)."),
+}
+#: numpydoc entries of the parameters, for :class:`~sklearn_ser.utils.docstrings.Substitution`
+#: (a docstring may add lines of its own under an entry); ``log_mel_settings`` holds the
+#: entries that the transformer and the batch functions share, in their order.
+FRONT_END_DOCS = MappingProxyType({**_ENTRIES, "log_mel_settings": "\n".join(
+    _ENTRIES[name] for name in ("sample_rate", "n_mels", "n_fft", "frame_seconds",
+                                "hop_seconds", "f_min_f_max", "preemphasis", "window")
+)})
