@@ -168,3 +168,50 @@ def test_the_package_is_imported_at_module_level_only():
 def test_modules_stay_short(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.name} has {lines} lines (at most {MAX_LINES})"
+
+
+def _units_under_test(test_file):
+    """The units a test file is about: ``test_labels.py`` -> ``nn`` (``nn/_labels.py``),
+    ``test_evaluation.py`` -> ``evaluation``, ``test_nn_modules.py`` -> ``nn``,
+    ``cli/test_train.py`` -> ``cli``."""
+    tests = Path(__file__).resolve().parent
+    relative = test_file.relative_to(tests)
+    if len(relative.parts) > 1:
+        return {relative.parts[0]}
+    stem = test_file.stem.removeprefix("test_")
+    units = {unit for unit in LAYER_OF if stem == unit or stem.startswith(f"{unit}_")}
+    for unit in LAYER_OF:
+        folder = PACKAGE / unit
+        if folder.is_dir() and ((folder / f"_{stem}.py").is_file() or (folder / f"{stem}.py")
+                                .is_file()):
+            units.add(unit)
+    return units
+
+
+def test_no_test_reaches_into_the_private_names_of_another_package():
+    tests = Path(__file__).resolve().parent
+    private = []
+    for path in sorted(tests.rglob("test_*.py")):
+        allowed = _units_under_test(path)
+        for target, names, line, _ in _test_imports(path):
+            unit = _unit(target)
+            if unit is None or unit in allowed or unit == "_version":
+                continue
+            inner = target.split(".")[2:]
+            if [part for part in inner if part.startswith("_")] or [
+                    n for n in names if n.startswith("_") and not n.endswith("__")]:
+                private.append(f"{path.relative_to(tests)}:{line} imports {target} {names}")
+    assert not private, "\n".join(private)
+
+
+def _test_imports(path):
+    """Absolute imports of the package in a test file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level \
+                and node.module.startswith("sklearn_ser"):
+            yield node.module, [alias.name for alias in node.names], node.lineno, None
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("sklearn_ser"):
+                    yield alias.name, [], node.lineno, None
