@@ -1,6 +1,6 @@
 """Front-end speed, memory and resampler quality: sklearn_ser beside python_speech_features.
 
-Runs over every file of the Emo-DB copy (``../shared/data/emodb`` or
+Runs over every file of the Emo-DB copy (the folder given by ``--root`` or
 ``$SKLEARN_SER_EMODB``) and prints, from one run, medians over ``--repeats``
 rounds in which every contender runs once in turn (speed-ups are medians of
 the per-round ratios, steadier on a shared machine, with their quartiles):

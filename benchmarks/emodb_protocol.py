@@ -4,7 +4,7 @@ Runs a named configuration under a protocol and stores every fold as a JSON
 file under ``benchmarks/results/emodb/<config>/<protocol>/``; ``report``
 gathers the stored folds into the tables of ``docs/results.md`` and the
 learning-curve and confusion-matrix figures. A fold already stored is not
-run again, so a long grid can be spread over several sessions or machines
+run again, so a long grid can be spread over several runs or machines
 (commit the JSON files).
 
 Protocols: ``paper`` (stratified shuffled 5-fold, seed 0: a speaker's
@@ -17,7 +17,7 @@ Usage::
 
     python benchmarks/emodb_protocol.py list
     python benchmarks/emodb_protocol.py run --config adcrnn-cc-small-tuned --protocol paper \\
-        [--folds 1,2] [--threads 1] [--root ../shared/data/emodb]
+        [--folds 1,2] [--threads 1] [--root path/to/emodb]
     python benchmarks/emodb_protocol.py report      # writes docs/results.md's tables and PNGs
     python benchmarks/emodb_protocol.py run --config adcrnn-cc-paper --protocol paper \\
         --folds 1 --checkpoint-dir benchmarks/checkpoints   # hours: resumable
@@ -56,7 +56,7 @@ PROTOCOLS = {"paper": ("5", "stratified shuffled 5-fold, seed 0"),
              "loso": ("loso", "leave one speaker out, 10 folds")}
 
 #: Every stored row trained its batches in file order, the same every epoch:
-#: the classifiers did not ask skorch to shuffle before session 8. The rows
+#: the classifiers did not yet ask skorch to shuffle. The rows
 #: keep that (``shuffle=False``, ``--no-shuffle``) so that their commands
 #: reproduce them; a configuration that shuffles is a new row. They all
 #: trained in float32 (on a CPU without native bfloat16, where
@@ -98,18 +98,18 @@ VARIANTS.update({f"adcrnn-cc-small-trim-all-seed{seed}": dict(VARIANTS["adcrnn-c
                                                                seed=seed)
                  for seed in TRIM_ALL_SEEDS})
 #: "small-trim-all" and its seed replicas with shuffled batches (skorch's
-#: ``iterator_train__shuffle=True``, the classifiers' default since session
-#: 8): what the fixed batch order of the stored rows cost, seed by seed.
+#: ``iterator_train__shuffle=True``, now the classifiers' default): what the
+#: fixed batch order of the stored rows cost, seed by seed.
 VARIANTS.update({name + "-shuffled": dict(VARIANTS[name], shuffle=True)
                  for name in ["adcrnn-cc-small-trim-all",
                               *(f"adcrnn-cc-small-trim-all-seed{s}" for s in TRIM_ALL_SEEDS)]})
-#: The shuffled rows again under bfloat16 autocast (session 10, on a CPU with
+#: The shuffled rows again under bfloat16 autocast (on a CPU with
 #: AMX, where ``precision="auto"`` picks it): what the default costs or gains.
 VARIANTS.update({name + "-bf16": dict(VARIANTS[name], precision="bfloat16")
                  for name in ["adcrnn-cc-small-trim-all-shuffled",
                               *(f"adcrnn-cc-small-trim-all-seed{s}-shuffled"
                                 for s in TRIM_ALL_SEEDS)]})
-#: Two more seeds of the bfloat16 shuffled row (session 11), the members 3 and 4
+#: Two more seeds of the bfloat16 shuffled row, the members 3 and 4
 #: of a five-network vote (fixed before they ran): does the vote keep gaining
 #: past three networks?
 MORE_SEEDS = (3, 4)
@@ -131,7 +131,7 @@ def _grid():
                                                            **TUNED_RECIPE)
     for name, variant in VARIANTS.items():
         configs[name] = dict(model="adcrnn", loss="contrastive-center", **variant)
-    # The center-loss baseline at a weight of its own (session 11): lambda = 1 is the
+    # The center-loss baseline at a weight of its own: lambda = 1 is the
     # paper's weight for contrastive-center, and the center loss (a squared distance,
     # with no denominator to bound it) is usually weighted far lower (Wen et al. 2016:
     # 0.003-0.01). 0.01 was fixed before the row ran; one run, no search on the folds.
@@ -185,6 +185,29 @@ FEATURED = (HEADLINE, "adcrnn-cc-small-trim-all-x3", "adcrnn-cc-small-trim-all-s
 
 
 # -- building and running ----------------------------------------------------------
+#: The recipe of every stored configuration: what a configuration leaves out is the
+#: paper's set-up (no augmentation, no trimming, a constant learning rate, ...).
+RECIPE = "paper"
+
+
+def pipeline_arguments(config):
+    """``build_pipeline``'s arguments of a network configuration.
+
+    The configurations keep the keys they were stored with (``epochs``,
+    ``seed``, ``loss="none"``, ``schedule=None``), which name the fold files'
+    ``params``; here they become ``max_epochs``, ``random_state``,
+    ``loss=None`` and ``schedule="constant"``, over the paper recipe.
+    """
+    arguments = {key: value for key, value in config.items() if key not in ("epochs", "seed")}
+    arguments.update(recipe=RECIPE, max_epochs=config["epochs"],
+                     random_state=config.get("seed", 0))
+    if arguments.get("loss") == "none":
+        arguments["loss"] = None
+    if "schedule" in arguments and arguments["schedule"] is None:
+        arguments["schedule"] = "constant"
+    return arguments
+
+
 def build(config):
     """The estimator of a configuration (a Pipeline of the toolkit's public parts);
     its network is seeded with the configuration's ``seed`` (0 if it has none)."""
@@ -200,7 +223,7 @@ def build(config):
                              StandardScaler(), SVC(C=10.0))
     from sklearn_ser.pipeline import build_pipeline
 
-    return build_pipeline(**{"seed": 0, **config}, verbose=1)
+    return build_pipeline(**pipeline_arguments(config), verbose=1)
 
 
 def cli_command(name, protocol):
@@ -209,19 +232,20 @@ def cli_command(name, protocol):
         return f"{cli_command(ENSEMBLES[name][0], protocol)} --n-seeds {len(ENSEMBLES[name])}"
     config = CONFIGS[name]
     if config.get("kind") == "svm" or config.get("seed", 0) != 0:
-        # the CLI's --seed also seeds the folds: a replica's seed has no flag of its own
+        # the CLI's --random-state also seeds the folds: a replica's seed has no flag of its own
         return f"python benchmarks/emodb_protocol.py run --config {name} --protocol {protocol}"
-    flags = {"model": config["model"], "width": config["width"], "loss": config["loss"],
-             "epochs": config["epochs"], "lr": config["lr"],
+    arguments = pipeline_arguments(config)
+    flags = {"recipe": RECIPE, "model": config["model"], "width": config["width"],
+             "loss": config["loss"], "max-epochs": config["epochs"], "lr": config["lr"],
              "batch-size": config["batch_size"], "chunk-frames": config["chunk_frames"],
              "valid-fraction": config["valid_fraction"]}
     if config.get("aux_weight", 1.0) != 1.0:
         flags["aux-weight"] = config["aux_weight"]
-    if config.get("schedule"):
-        flags["schedule"] = config["schedule"]
+    if arguments.get("schedule", "constant") != "constant":
+        flags["schedule"] = arguments["schedule"]
     if config.get("patience"):
         flags["patience"] = config["patience"]
-    words = ["sklearn-ser cross-validate --dataset emodb --root ../shared/data/emodb",
+    words = ["sklearn-ser cross-validate --dataset emodb --root path/to/emodb",
              *(f"--{key} {value}" for key, value in flags.items())]
     if config.get("augment"):
         words.append("--augment")
@@ -231,7 +255,7 @@ def cli_command(name, protocol):
         words.append("--no-shuffle")
     if config.get("precision", "auto") != "auto":
         words.append(f"--precision {config['precision']}")
-    words.append(f"--cv {PROTOCOLS[protocol][0]} --seed 0")
+    words.append(f"--cv {PROTOCOLS[protocol][0]} --random-state 0")
     return " ".join(words)
 
 
@@ -325,7 +349,7 @@ def with_checkpoints(estimator, config, folder):
     """The estimator with per-epoch checkpoints in ``folder``, resumed if one is there.
 
     A long fold (the full-width network trains for hours on a CPU) then
-    survives the end of a session: run the same command again and it goes on
+    survives an interruption: run the same command again and it goes on
     from its last complete epoch, with the same weights as an uninterrupted
     run. The checkpoint callbacks go first, the recipe's after them.
     """
@@ -387,7 +411,7 @@ def run_fold(name, protocol, fold, corpus, splits, threads, checkpoint_root=None
         "per_class_recall": report["per_class_recall"][0],
         "confusion_matrix": report["confusion_matrix"],
         "fit_time": report["fit_time"][0],
-        # over every session of a resumed fold, from the epochs' own durations
+        # over every run of a resumed fold, from the epochs' own durations
         "train_time": sum(row["dur"] for row in history) if history else None,
         "epochs": report["epochs"][0],
         "selected_epoch": _selected_epoch(history, config),
@@ -764,7 +788,7 @@ def main(argv=None):
     run.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the Emo-DB folder")
     run.add_argument("--checkpoint-dir", type=Path,
                      help="checkpoint every epoch under DIR/<config>/<protocol>/fold-NN and "
-                          "resume from there: a fold can then span several sessions")
+                          "resume from there: a fold can then span several runs")
     report = commands.add_parser("report", help="write docs/results.md's tables and figures")
     report.add_argument("--root", type=Path, default=DEFAULT_ROOT,
                         help="the Emo-DB folder (its labels score the ensembles)")

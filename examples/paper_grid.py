@@ -8,7 +8,7 @@ with ``Pipeline(memory=...)``, so they are extracted once per fold.
 
 Run::
 
-    python examples/paper_grid.py [--emodb ../shared/data/emodb] [--epochs 15]
+    python examples/paper_grid.py [--emodb path/to/emodb] [--max-epochs 15]
 """
 
 # %%
@@ -27,7 +27,7 @@ from sklearn_ser.pipeline import width_params
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emodb", help="Emo-DB root (wav/*.wav); default: synthetic corpus")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--max-epochs", type=int, default=15)
     parser.add_argument("--n-samples", type=int, default=120)
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
@@ -38,7 +38,7 @@ def main(argv=None):
     else:
         X, y, _ = make_emotional_speech(args.n_samples, n_classes=4, random_state=0)
 
-    training = dict(lr=3e-3, max_epochs=args.epochs, batch_size=16, train_split=None,
+    training = dict(lr=3e-3, max_epochs=args.max_epochs, batch_size=16, train_split=None,
                     random_state=0, verbose=0)
     grid = {
         "clf": [ADCRNNClassifier(**training, **width_params("adcrnn", "tiny")),

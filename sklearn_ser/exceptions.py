@@ -9,14 +9,17 @@ from sklearn.exceptions import NotFittedError
 
 __all__ = [
     "AudioFileError",
+    "CheckpointError",
     "InvalidSignalError",
     "MissingBestWeightsWarning",
     "ModelFileError",
     "NonFiniteLossError",
     "NotFittedError",
     "ShortSignalWarning",
+    "SignalRangeWarning",
     "SklearnSerError",
     "SklearnSerVersionWarning",
+    "SmallDataWarning",
     "TrainingInterruptedWarning",
 ]
 
@@ -77,6 +80,17 @@ class ModelFileError(SklearnSerError, ValueError):
 
     def __init__(self, message):
         super().__init__(message)
+
+
+class CheckpointError(SklearnSerError, ValueError):
+    """A training checkpoint cannot be resumed from.
+
+    Its files are corrupted, truncated, not regular files, or were written
+    for another network; or nothing shows that it was made on the data of the
+    ``fit`` resuming it (no ``train_data.json``, or one for other data). The
+    message names the folder or the file, and the way out (delete the folder
+    to start afresh, or give the run its own folder).
+    """
 
 
 class SklearnSerVersionWarning(UserWarning):
@@ -152,4 +166,27 @@ class ShortSignalWarning(UserWarning):
     recognise an emotion from; it usually means the input was not what was
     meant (a ``(n_samples, n_channels)`` array read as one signal per row, a
     truncated file). The message names the utterances.
+    """
+
+
+class SignalRangeWarning(UserWarning):
+    """Floating point samples far outside [-1, 1], where audio lives.
+
+    Usually integer PCM values stored as floats (``np.int16`` samples cast
+    with ``astype(float)`` peak near 32767): the log-Mel features are then
+    shifted by the square of that factor, and a model trained on audio in
+    [-1, 1] predicts nonsense without a word. Issued once per call, naming
+    the utterances and their peaks; divide such samples by 32768 (16-bit),
+    or pass the integer array itself.
+    """
+
+
+class SmallDataWarning(UserWarning):
+    """The training data is too small for the training settings to work well.
+
+    Raised once per ``fit`` when an epoch makes too few optimizer steps for
+    batch normalisation's running statistics and Adam's moment estimates to
+    settle (a batch nearly as large as the data), and by the evaluation when a
+    class has fewer utterances than the folds need. The message names the
+    figures and the fix (a smaller ``batch_size``, fewer folds).
     """

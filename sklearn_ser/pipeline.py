@@ -7,21 +7,32 @@ one-line start for scripts; :data:`WIDTHS` holds the width presets.
 from __future__ import annotations
 
 import inspect
+from numbers import Integral, Real
 from types import MappingProxyType
 
 import torch
 from sklearn.ensemble import VotingClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from .callbacks import CosineAnnealing, SpecAugment
 from .features import LogMel3DTransformer
 from .nn import ACRNN, ADCRNN, ACRNNClassifier, ADCRNNClassifier
+from .recipes import DEFAULT_RECIPE, RECIPES
 from .utils.choices import PRECISIONS
-from .utils.validation import is_integer, is_number
+from .utils.validation import check_params, is_integer
 
-__all__ = ["BUILD_DEFAULTS", "LOSSES", "SCHEDULES", "WIDTHS", "build_pipeline", "width_params"]
+__all__ = [
+    "BUILD_DEFAULTS",
+    "FROM_RECIPE",
+    "LOSSES",
+    "SCHEDULES",
+    "WIDTHS",
+    "build_pipeline",
+    "width_params",
+]
 
 #: Layer widths per model (``module__*`` parameters). "paper" is the
 #: published network (Pham et al. 2020 Table 1; Chen et al. 2018); "medium"
@@ -76,29 +87,54 @@ def _check_width(model, width):
         raise ValueError(f"width={width!r} must be one of {tuple(WIDTHS[model])}")
 
 
-#: Learning-rate schedules of :func:`build_pipeline`.
-SCHEDULES = (None, "cosine")
-#: Auxiliary losses of :func:`build_pipeline` ("none": cross-entropy alone).
-LOSSES = ("contrastive-center", "center", "none")
+#: Learning-rate schedules of :func:`build_pipeline`: constant, or cosine annealing.
+SCHEDULES = ("constant", "cosine")
+#: Auxiliary losses of :func:`build_pipeline`; None is cross-entropy alone (the
+#: criterion's ``aux=None``; ``--loss none`` on the command line).
+LOSSES = ("contrastive-center", "center", None)
 
 
-def _training_callbacks(*, schedule, patience, augment, valid_fraction):
+class _FromRecipe:
+    """The default of :func:`build_pipeline`'s arguments: the recipe's value."""
+
+    def __repr__(self):
+        return "<the recipe's>"
+
+
+FROM_RECIPE = _FromRecipe()
+
+_CONSTRAINTS = {
+    "recipe": [StrOptions(set(RECIPES))],
+    "model": [StrOptions(set(WIDTHS))],
+    "width": [StrOptions({width for widths in WIDTHS.values() for width in widths})],
+    "loss": [StrOptions({loss for loss in LOSSES if loss}), None],
+    "aux_weight": [Interval(Real, 0, None, closed="left")],
+    "max_epochs": [Interval(Integral, 0, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, 4096, closed="both")],
+    "chunk_frames": [Interval(Integral, 1, None, closed="left")],
+    "chunk_hop_frames": [Interval(Integral, 1, None, closed="left"), None],
+    "valid_fraction": [Interval(Real, 0, 1, closed="left")],
+    "schedule": [StrOptions(set(SCHEDULES))],
+    "patience": [Interval(Integral, 1, None, closed="left"), None],
+    "augment": ["boolean"],
+    "trim_zeros": ["boolean"],
+    "shuffle": ["boolean"],
+    "precision": [StrOptions(set(PRECISIONS))],
+    "n_seeds": [Interval(Integral, 1, None, closed="left")],
+    "random_state": [Interval(Integral, None, None, closed="neither"), None],
+    "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
+}
+
+
+def _training_callbacks(*, schedule, patience, augment):
     """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule={schedule!r} must be one of {SCHEDULES}")
     callbacks = []
     if augment:
         callbacks.append(("augment", SpecAugment()))
     if schedule == "cosine":
         callbacks.append(("lr_schedule", CosineAnnealing(final_fraction=0.01)))
     if patience is not None:
-        if not is_integer(patience) or patience < 1:
-            raise ValueError(f"patience={patience!r} must be an integer >= 1 (epochs)")
-        if not valid_fraction:
-            raise ValueError(
-                f"patience={patience} needs a validation split to watch: set valid_fraction > 0 "
-                "(early stopping never looks at test data)"
-            )
         # threshold=0: an epoch improves exactly when skorch marks valid_loss_best, so
         # the kept epoch is the one a best-epoch checkpoint holds
         callbacks.append(("early_stopping", EarlyStopping(patience=patience, threshold=0.0,
@@ -106,13 +142,20 @@ def _training_callbacks(*, schedule, patience, augment, valid_fraction):
     return callbacks
 
 
-def _check_choices(model, width, loss, module_params, valid_fraction):
-    """Refuse, by name, the arguments of :func:`build_pipeline` that only ``fit``
-    (or a ``KeyError``) would otherwise catch."""
-    _check_width(model, width)
-    if loss not in LOSSES:
-        raise ValueError(f"loss={loss!r} must be one of {LOSSES}")
-    network = {"adcrnn": ADCRNN, "acrnn": ACRNN}[model]
+def _check_arguments(params, module_params):
+    """Refuse, by name and all at once, the arguments of :func:`build_pipeline` that
+    only ``fit`` (or a ``KeyError``) would otherwise catch."""
+    check_params(params, _CONSTRAINTS, caller="build_pipeline")
+    _check_width(params["model"], params["width"])
+    if params["patience"] is not None and not params["valid_fraction"]:
+        raise ValueError(
+            f"build_pipeline: patience={params['patience']} needs a validation split to "
+            "watch: set valid_fraction > 0 (early stopping never looks at test data)"
+        )
+    if params["n_seeds"] > 1 and params["random_state"] is None:
+        raise ValueError(f"build_pipeline: random_state=None with n_seeds={params['n_seeds']}: "
+                         "the networks are seeded random_state, random_state + 1, ...")
+    network = {"adcrnn": ADCRNN, "acrnn": ACRNN}[params["model"]]
     # n_classes and n_mels come from the data in fit
     accepted = set(inspect.signature(network).parameters) - {"n_classes", "n_mels"}
     unknown = sorted(set(module_params) - accepted)
@@ -120,11 +163,8 @@ def _check_choices(model, width, loss, module_params, valid_fraction):
         raise TypeError(
             f"build_pipeline() got unknown arguments {unknown}: they are neither its own "
             f"nor parameters of {network.__name__} ({sorted(accepted)}); the training length "
-            "is epochs=, the learning rate lr="
+            "is max_epochs=, the learning rate lr="
         )
-    if not is_number(valid_fraction) or not 0 <= valid_fraction < 1:
-        raise ValueError(f"valid_fraction={valid_fraction!r} must be a number in [0, 1) "
-                         "(the share of the training utterances held out)")
 
 
 def _check_chunk_frames(classifier, widths, chunk_frames):
@@ -141,78 +181,94 @@ def _check_chunk_frames(classifier, widths, chunk_frames):
         )
 
 
-def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
-                   epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
-                   valid_fraction=0.2, schedule=None, patience=None, augment=False,
-                   trim_zeros=False, shuffle=True, precision="auto", seed=0, n_seeds=1,
-                   verbose=1, **module_params):
+def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIPE,
+                   loss=FROM_RECIPE, aux_weight=FROM_RECIPE, max_epochs=FROM_RECIPE,
+                   lr=FROM_RECIPE, batch_size=FROM_RECIPE, chunk_frames=FROM_RECIPE,
+                   chunk_hop_frames=FROM_RECIPE, valid_fraction=FROM_RECIPE,
+                   schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
+                   trim_zeros=FROM_RECIPE, shuffle=FROM_RECIPE, precision=FROM_RECIPE,
+                   n_seeds=FROM_RECIPE, random_state=0, verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
-    or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``.
+    or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``, from a
+    named recipe (:data:`~sklearn_ser.recipes.RECIPES`).
+
+    Every argument but ``recipe``, ``random_state``, ``verbose`` and the
+    ``module_params`` defaults to the recipe's value; an argument given here
+    overrides it.
 
     Parameters
     ----------
-    model : {"adcrnn", "acrnn"}, default="adcrnn"
+    recipe : {"cpu", "paper"}, default="cpu"
+        The recipe: ``"cpu"``, the best measured on a CPU (small widths, 2 s
+        chunks, Adam at 1e-3 with cosine annealing over 60 epochs,
+        SpecAugment, trimmed silence), or ``"paper"``, the published
+        configuration (Table 1 widths, 3 s chunks, Adam at 1e-4, 30 epochs).
+    model : {"adcrnn", "acrnn"}
         The network.
-    width : {"paper", "medium", "small", "tiny"}, default="paper"
+    width : {"paper", "medium", "small", "tiny"}
         Layer widths, from :data:`WIDTHS`.
-    loss : {"contrastive-center", "center", "none"}, default="contrastive-center"
-        ``criterion__aux``.
-    aux_weight : float, default=1.0
+    loss : {"contrastive-center", "center", None}
+        ``criterion__aux``: the loss added to cross-entropy; None is
+        cross-entropy alone.
+    aux_weight : float
         ``criterion__aux_weight``.
-    epochs : int, default=30
-        ``max_epochs``.
-    lr : float, default=1e-4
+    max_epochs : int
+        The classifier's ``max_epochs``.
+    lr : float
         Adam's learning rate.
-    batch_size : int, default=32
+    batch_size : int
         Chunks per batch.
-    chunk_frames : int, default=300
-        The front end's chunk length in frames.
-    chunk_hop_frames : int or None, default=None
+    chunk_frames : int
+        The front end's chunk length in frames (10 ms each).
+    chunk_hop_frames : int or None
         The front end's hop between chunks (None: ``chunk_frames``, no
         overlap).
-    valid_fraction : float, default=0.2
+    valid_fraction : float
         Share of the training utterances held out (stratified, seeded) for
-        the per-epoch validation figures and early stopping; 0 trains on all.
-    schedule : {None, "cosine"}, default=None
+        the per-epoch validation figures and early stopping; 0 (every
+        recipe's) trains on all of them.
+    schedule : {"constant", "cosine"}
         Learning-rate schedule: constant, or cosine annealing from ``lr`` to
         ``lr / 100`` over the run
         (:class:`~sklearn_ser.callbacks.CosineAnnealing`, which reads ``lr`` and
         ``max_epochs`` when training begins, so ``set_params`` and grid
         searches over them are honoured).
-    patience : int or None, default=None
+    patience : int or None
         Early stopping: stop when the validation loss has not improved for
         ``patience`` epochs and keep the weights of its best epoch
         (``EarlyStopping(load_best=True)``). Needs ``valid_fraction > 0``:
         the epoch is chosen on the internal split of the training data, never
         on test data.
-    augment : bool, default=False
+    augment : bool
         Mask random time and Mel bands of every training batch
         (:class:`~sklearn_ser.callbacks.SpecAugment` with its defaults).
-    trim_zeros : bool, default=False
+    trim_zeros : bool
         The front end drops each file's leading and trailing digital silence
         (``LogMel3DTransformer(trim_zeros=True)``).
-    shuffle : bool, default=True
+    shuffle : bool
         Draw the training batches in a new random order every epoch
         (``iterator_train__shuffle``); False keeps the chunks in utterance
         order, the same batches every epoch (to reproduce results trained
         that way).
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
-        The classifier's ``precision``: ``"auto"`` trains under bfloat16
-        autocast where the device computes it natively (CUDA with bf16, CPUs
-        with AVX512-BF16 or AMX) and in float32 elsewhere; ``"float32"``
-        gives the same arithmetic on every machine.
-    seed : int, default=0
-        ``random_state`` of the classifier and of the validation split.
-    n_seeds : int, default=1
+    precision : {"auto", "float32", "bfloat16"}
+        The classifier's training ``precision``: ``"auto"`` trains under
+        bfloat16 autocast where the device computes it natively (CUDA with
+        bf16, CPUs with AVX512-BF16 or AMX) and in float32 elsewhere;
+        ``"float32"`` gives the same arithmetic on every machine. Prediction
+        is in float32 whatever this says (the classifier's
+        ``predict_precision``).
+    n_seeds : int
         Networks to train. With ``n_seeds > 1`` the final step is
         ``VotingClassifier(voting="soft")`` over networks named ``"seed<s>"``
-        for ``s = seed, ..., seed + n_seeds - 1``, each exactly the classifier
-        this function builds with that ``seed`` (before fitting: the vote
-        trains them on label-encoded targets, so a fitted member's
-        ``classes_`` are ``0..K-1``); it predicts the class of the mean of
-        their probabilities. It costs ``n_seeds`` times the training. A
-        network's parameters are then ``clf__seed<s>__*`` (e.g.
-        ``clf__seed0__lr``), one set per member.
+        for ``s = random_state, ..., random_state + n_seeds - 1``, each
+        exactly the classifier this function builds with that
+        ``random_state`` (before fitting: the vote trains them on
+        label-encoded targets, so a fitted member's ``classes_`` are
+        ``0..K-1``); it predicts the class of the mean of their
+        probabilities. It costs ``n_seeds`` times the training. A network's
+        parameters are then ``clf__seed<s>__*`` (e.g. ``clf__seed0__lr``).
+    random_state : int or None, default=0
+        ``random_state`` of the classifier and of the validation split.
     verbose : int, default=1
         skorch's epoch table and the Pipeline's step timings when > 0.
     **module_params
@@ -222,59 +278,63 @@ def build_pipeline(*, model="adcrnn", width="paper", loss="contrastive-center", 
     -------
     pipe : sklearn.pipeline.Pipeline
         Unfitted.
-    """
 
-    _check_choices(model, width, loss, module_params, valid_fraction)
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision={precision!r} must be one of {PRECISIONS}")
-    if not is_integer(n_seeds) or n_seeds < 1:
-        raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1 (networks to train)")
-    if n_seeds > 1 and not is_integer(seed):
-        raise ValueError(f"seed={seed!r} must be an integer with n_seeds={n_seeds} (the "
-                         "networks are seeded seed, seed + 1, ...)")
-    # validated once here; every network gets fresh callback objects below
-    _training_callbacks(schedule=schedule, patience=patience, augment=augment,
-                        valid_fraction=valid_fraction)
-    classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[model]
-    widths = {**WIDTHS[model][width], **module_params}
-    _check_chunk_frames(classifier, widths, chunk_frames)
+    Examples
+    --------
+    >>> from sklearn_ser.pipeline import build_pipeline
+    >>> pipe = build_pipeline()                       # the "cpu" recipe
+    >>> pipe = build_pipeline("paper", max_epochs=40)  # the paper's, 40 epochs
+    """
+    given = dict(model=model, width=width, loss=loss, aux_weight=aux_weight,
+                 max_epochs=max_epochs, lr=lr, batch_size=batch_size,
+                 chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
+                 valid_fraction=valid_fraction, schedule=schedule, patience=patience,
+                 augment=augment, trim_zeros=trim_zeros, shuffle=shuffle,
+                 precision=precision, n_seeds=n_seeds)
+    check_params({"recipe": recipe}, _CONSTRAINTS, caller="build_pipeline")
+    params = {**RECIPES[recipe], **{name: value for name, value in given.items()
+                                    if value is not FROM_RECIPE}}
+    params.update(random_state=random_state, verbose=verbose)
+    _check_arguments(params, module_params)
+    classifier = {"adcrnn": ADCRNNClassifier, "acrnn": ACRNNClassifier}[params["model"]]
+    widths = {**WIDTHS[params["model"]][params["width"]], **module_params}
+    _check_chunk_frames(classifier, widths, params["chunk_frames"])
 
     def network(seed):
-        train_split = (ValidSplit(valid_fraction, stratified=True, random_state=seed)
-                       if valid_fraction else None)
-        callbacks = _training_callbacks(schedule=schedule, patience=patience, augment=augment,
-                                        valid_fraction=valid_fraction)
+        fraction = params["valid_fraction"]
+        train_split = ValidSplit(fraction, stratified=True, random_state=seed) \
+            if fraction else None
+        callbacks = _training_callbacks(schedule=params["schedule"],
+                                        patience=params["patience"], augment=params["augment"])
         return classifier(
             **{f"module__{name}": value for name, value in widths.items()},
-            criterion__aux=None if loss == "none" else loss,
-            criterion__aux_weight=aux_weight,
-            lr=lr,
-            max_epochs=epochs,
-            batch_size=batch_size,
+            criterion__aux=params["loss"],
+            criterion__aux_weight=params["aux_weight"],
+            lr=params["lr"],
+            max_epochs=params["max_epochs"],
+            batch_size=params["batch_size"],
             train_split=train_split,
             random_state=seed,
-            iterator_train__shuffle=shuffle,
-            precision=precision,
+            iterator_train__shuffle=params["shuffle"],
+            precision=params["precision"],
             verbose=verbose,
             callbacks=callbacks or None,
         )
 
+    n_seeds = params["n_seeds"]
     if n_seeds == 1:
-        clf = network(seed)
+        clf = network(random_state)
     else:
-        clf = VotingClassifier([(f"seed{s}", network(s)) for s in range(seed, seed + n_seeds)],
+        clf = VotingClassifier([(f"seed{s}", network(s))
+                                for s in range(random_state, random_state + n_seeds)],
                                voting="soft")
-    features = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
-                                   trim_zeros=trim_zeros, verbose=verbose)
+    features = LogMel3DTransformer(chunk_frames=params["chunk_frames"],
+                                   chunk_hop_frames=params["chunk_hop_frames"],
+                                   trim_zeros=params["trim_zeros"], verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
 
 
-def _keyword_defaults(function):
-    return MappingProxyType({name: parameter.default for name, parameter in
-                             inspect.signature(function).parameters.items()
-                             if parameter.default is not inspect.Parameter.empty})
-
-
-#: :func:`build_pipeline`'s defaults by argument name (read-only): the command
-#: line's ``default=`` values read them, so that the two never disagree.
-BUILD_DEFAULTS = _keyword_defaults(build_pipeline)
+#: :func:`build_pipeline`'s values when only data is given (read-only): the
+#: default recipe's, with ``recipe``, ``random_state`` and ``verbose``.
+BUILD_DEFAULTS = MappingProxyType({"recipe": DEFAULT_RECIPE, **RECIPES[DEFAULT_RECIPE],
+                                   "random_state": 0, "verbose": 1})

@@ -14,7 +14,8 @@ import numpy as np
 
 from .exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
 from .features import LogMel3DTransformer, chunk_count
-from .io import check_audio_path, load_audio
+from .io import SAMPLE_RATE_RANGE, check_audio_path, load_audio, open_regular_file
+from .utils.validation import is_number
 
 __all__ = ["WINDOWS_PER_BLOCK", "predict_timeline", "window_bounds"]
 
@@ -103,9 +104,11 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
         )
     if window_seconds is None:
         window_seconds = front_end.chunk_frames * front_end.hop_seconds
-    if not window_seconds > 0 or not hop_seconds > 0:
+    if not (is_number(window_seconds) and window_seconds > 0
+            and is_number(hop_seconds) and hop_seconds > 0):
         raise ValueError(
-            f"window_seconds={window_seconds} and hop_seconds={hop_seconds} must be > 0"
+            f"window_seconds={window_seconds} and hop_seconds={hop_seconds} must be finite "
+            "numbers > 0"
         )
     if window_seconds <= front_end.frame_seconds:
         raise ValueError(
@@ -116,9 +119,14 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     path = Path(path)
     check_audio_path(path, str(path))  # the front end's errors: missing, a folder, empty
     try:
-        info = sf.info(path)
+        with open_regular_file(path, what="audio file", error=AudioFileError) as file:
+            info = sf.info(file)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(f"cannot decode audio file '{path}': {exc}") from exc
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= info.samplerate <= high:
+        raise AudioFileError(f"audio file '{path}' says its rate is {info.samplerate} Hz, "
+                             f"outside {low}..{high} Hz")
     if info.frames == 0:
         raise InvalidSignalError(f"audio file '{path}' holds no samples")
     if info.frames <= front_end.frame_seconds * info.samplerate:
@@ -139,7 +147,8 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
     dtype = np.dtype(front_end.precision)
     trim = front_end.trim_zeros
     n_classes = len(model.classes_)
-    with sf.SoundFile(path) as audio:
+    with open_regular_file(path, what="audio file", error=AudioFileError) as file, \
+            sf.SoundFile(file) as audio:
         rate = audio.samplerate
         window = max(round(window_seconds * rate), 1)
         hop = max(round(hop_seconds * rate), 1)
@@ -147,13 +156,14 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
         for first in range(0, len(starts), windows_per_block):
             block_starts = starts[first : first + windows_per_block]
             block_stops = stops[first : first + windows_per_block]
-            offset = int(block_starts[0])
-            audio.seek(offset)
-            # Blocks overlap by window - hop samples, so every window is whole in one block.
-            block = audio.read(int(block_stops[-1]) - offset, dtype=dtype.name, always_2d=True)
-            block = block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
-            windows = [block[a - offset : b - offset] for a, b in zip(block_starts, block_stops,
-                                                                     strict=True)]
+            if hop > window:  # windows apart: read each alone, never the gaps between them
+                windows = [_read(audio, int(a), int(b), dtype)
+                           for a, b in zip(block_starts, block_stops, strict=True)]
+            else:  # blocks overlap by window - hop samples: every window is whole in one
+                offset = int(block_starts[0])
+                block = _read(audio, offset, int(block_stops[-1]), dtype)
+                windows = [block[a - offset : b - offset]
+                           for a, b in zip(block_starts, block_stops, strict=True)]
             # With trim_zeros, a window of digital silence has nothing left to classify.
             silent = [trim and not samples.any() for samples in windows]
             signals = [
@@ -169,3 +179,10 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
                 proba = iter(model.predict_proba(signals) if signals else ())
             for a, b, skip in zip(block_starts, block_stops, silent, strict=True):
                 yield a / rate, b / rate, np.full(n_classes, np.nan) if skip else next(proba)
+
+
+def _read(audio, start, stop, dtype):
+    """Samples ``start:stop`` of an open ``SoundFile``, mixed to mono."""
+    audio.seek(start)
+    block = audio.read(stop - start, dtype=dtype.name, always_2d=True)
+    return block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]

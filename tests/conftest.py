@@ -21,7 +21,7 @@ def emodb_root():
     """Root of the Emo-DB copy (``wav/*.wav``); the test is skipped when absent."""
     root = _data_dir("SKLEARN_SER_EMODB", "emodb")
     if root is None or not any((root / "wav").glob("*.wav")):
-        pytest.skip("Emo-DB copy not found (set SKLEARN_SER_EMODB or place ../shared/data/emodb)")
+        pytest.skip("Emo-DB copy not found (set SKLEARN_SER_EMODB to its folder)")
     return root
 
 

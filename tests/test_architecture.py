@@ -20,7 +20,8 @@ LAYERS = [
     {"features", "datasets"},
     {"callbacks"},
     {"nn"},
-    {"pipeline", "evaluation", "persistence", "timeline", "distributed"},
+    {"recipes"},
+    {"pipeline", "evaluation", "persistence", "timeline", "distributed", "explain"},
     {"cli", "__main__"},
 ]
 LAYER_OF = {unit: index for index, layer in enumerate(LAYERS) for unit in layer}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import ValidSplit
 
 from sklearn_ser import ADCRNNClassifier, LogMel3DTransformer
 from sklearn_ser.callbacks import (
@@ -57,10 +58,12 @@ def make_net(checkpoint_dir=None, *extra_callbacks, **params):
     lr=0.1 makes the validation loss go down then up, so the best epoch is
     not always the last one.
     """
-    callbacks = [*(resumable_callbacks(checkpoint_dir) if checkpoint_dir else []),
+    callbacks = [*(resumable_callbacks(checkpoint_dir, monitor="valid_loss_best")
+                   if checkpoint_dir else []),
                  *extra_callbacks]
     defaults = dict(lr=0.1, max_epochs=MAX_EPOCHS, batch_size=8, random_state=0, verbose=0,
-                    precision="float32", iterator_train__shuffle=True, callbacks=callbacks)
+                    precision="float32", iterator_train__shuffle=True, callbacks=callbacks,
+                    train_split=ValidSplit(5, stratified=True))
     return ADCRNNClassifier(**{**TINY, **defaults, **params})
 
 
@@ -240,7 +243,7 @@ def test_keyboard_interrupt_then_fit_resumes_to_the_same_model(interrupt, data, 
     else:  # Ctrl-C in the middle of an epoch, when skorch has a half-filled history row
         stop = AtBatch(3, 1, keyboard_interrupt, when="end")
     net = make_net(tmp_path, ("stop", stop), ("probe", CentersAtResume()))
-    # skorch catches KeyboardInterrupt: fit returns, and we warn.
+    # skorch catches a callback's KeyboardInterrupt: fit returns, and we warn.
     with pytest.warns(TrainingInterruptedWarning, match="after 2 complete epochs of 4"):
         net.fit(X, y)
     assert dict(net.callbacks_)["resume"].interrupted_
@@ -273,7 +276,7 @@ def test_a_resumed_run_stays_on_its_cosine_schedule(schedule_first, data, tmp_pa
     schedule = ("lr_schedule", CosineAnnealing())
     uninterrupted = make_net(None, schedule).fit(X, y)
     stop = AtEpochEnd(2, keyboard_interrupt)
-    callbacks = resumable_callbacks(tmp_path)
+    callbacks = resumable_callbacks(tmp_path, monitor="valid_loss_best")
     callbacks = [schedule, *callbacks] if schedule_first else [*callbacks, schedule]
     net = make_net(None, *callbacks, ("stop", stop))
     with pytest.warns(TrainingInterruptedWarning):
@@ -461,7 +464,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_one(reference, tmp_path, m
 
 
 def test_resumable_callbacks_layout(tmp_path):
-    callbacks = dict(resumable_callbacks(tmp_path))
+    callbacks = dict(resumable_callbacks(tmp_path, monitor="valid_loss_best"))
     assert list(callbacks) == ["checkpoint_best", "checkpoint", "resume"]
     assert callbacks["resume"].checkpoint is callbacks["checkpoint"]
     assert callbacks["checkpoint"].monitor is None

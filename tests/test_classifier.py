@@ -1,9 +1,11 @@
 """ADCRNNClassifier / ACRNNClassifier inside scikit-learn: fit, aggregate, split, persist."""
 
 import pickle
+import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import joblib
 import numpy as np
@@ -606,3 +608,58 @@ def test_forward_in_training_mode_still_draws_new_dropout_masks(features):
     first, second = (clf.forward(dataset, training=True)[0] for _ in range(2))
     assert not torch.equal(first, second)  # Monte Carlo dropout works as in skorch
     np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+
+
+class CtrlCAtEpoch(Callback):
+    """Sends this process SIGINT, as Ctrl-C does, at the end of an epoch; counts fits."""
+
+    def __init__(self, epoch=1):
+        self.epoch = epoch
+
+    def on_train_begin(self, net, **kwargs):
+        type(self).fits = getattr(type(self), "fits", 0) + 1
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_stops_fit_keeps_the_weights_and_stops_a_cross_validation(features):
+    X, y = features
+    CtrlCAtEpoch.fits = 0
+    clf = make_clf(max_epochs=5, callbacks=[("ctrl_c", CtrlCAtEpoch(2))])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert len(clf.history) == 2 and clf.predict(X).shape == y.shape  # usable as it is
+    handler = signal.getsignal(signal.SIGINT)
+    assert handler is signal.default_int_handler  # left as it was
+    CtrlCAtEpoch.fits = 0
+    with pytest.raises(KeyboardInterrupt):
+        cross_val_score(make_clf(max_epochs=3, callbacks=[("ctrl_c", CtrlCAtEpoch(1))]),
+                        X, y, cv=StratifiedKFold(3))
+    assert CtrlCAtEpoch.fits == 1  # the next fold never started
+
+
+def test_a_callbacks_own_keyboard_interrupt_ends_training_as_in_skorch(features):
+    # skorch's EarlyStopping ends training by raising KeyboardInterrupt: fit returns
+    X, y = features
+
+    class Enough(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    clf = make_clf(max_epochs=5, callbacks=[("enough", Enough())]).fit(X, y)
+    assert len(clf.history) == 2
+
+
+def test_an_epoch_of_too_few_steps_is_named_with_the_fix(features):
+    from sklearn_ser.exceptions import SmallDataWarning
+
+    X, y = features  # 24 utterances, 71 chunks
+    with pytest.warns(SmallDataWarning, match=r"71 training chunks make 3 optimizer step\(s\).*"
+                                              r"batch_size=32.*batch_size=16 \(5 steps"):
+        make_clf(max_epochs=1, batch_size=32).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallDataWarning)
+        make_clf(max_epochs=1, batch_size=16).fit(X, y)

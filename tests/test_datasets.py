@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -62,10 +63,13 @@ LOADERS = [load_emodb, load_cremad, load_ravdess, load_audio_folder]
 
 
 def write_wav(path, *, seconds=0.05, sample_rate=8000):
-    """Write a short 220 Hz tone, creating the folders."""
+    """Write a short tone, creating the folders: 220 Hz and a phase of its own for every
+    path, so that two files are two recordings (the loaders refuse one recording under
+    two labels)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(round(seconds * sample_rate)) / sample_rate
-    sf.write(path, 0.1 * np.sin(2 * np.pi * 220.0 * t), sample_rate)
+    phase = zlib.crc32(str(path).encode()) / 2**32 * 2 * np.pi
+    sf.write(path, 0.1 * np.sin(2 * np.pi * 220.0 * t + phase), sample_rate)
     return path
 
 

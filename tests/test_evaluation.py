@@ -359,3 +359,15 @@ def test_per_class_recall_matches_scikit_learn_and_skips_absent_classes():
     recalls = per_class_recall(cm)
     np.testing.assert_allclose(recalls[:3], recall_score(y_true, y_pred, average=None))
     assert recalls[3] is None
+
+
+def test_a_class_smaller_than_the_folds_is_named_with_the_fix():
+    from sklearn.dummy import DummyClassifier
+
+    from sklearn_ser.evaluation import cross_validate_report
+    from sklearn_ser.exceptions import SmallDataWarning
+
+    X = np.zeros((23, 1))
+    y = np.array(["anger"] * 10 + ["joy"] * 10 + ["fear"] * 3)
+    with pytest.warns(SmallDataWarning, match=r"1 class\(es\).*5 folds: 'fear' \(3\).*cv=3"):
+        cross_validate_report(DummyClassifier(), X, y, cv=5, verbose=0)

@@ -29,7 +29,7 @@ def load_example(name):
 def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, capsys):
     model_path = tmp_path / "model.sser"
     scores = load_example("quickstart").main(
-        ["--n-samples", "96", "--epochs", "10", "--out", str(model_path)])
+        ["--n-samples", "96", "--max-epochs", "10", "--out", str(model_path)])
     # speaker-independent 4-fold UAR, 4 classes: chance is 0.25
     assert np.mean(scores["test_balanced_accuracy"]) > 0.4
     X, _, _ = make_emotional_speech(2, n_classes=4, random_state=123)
@@ -57,7 +57,8 @@ def test_quickstart_learns_and_the_saved_model_is_usable_elsewhere(tmp_path, cap
 
 
 def test_paper_grid_has_one_row_per_model_and_loss(capsys):
-    uar = load_example("paper_grid").main(["--n-samples", "24", "--epochs", "1", "--folds", "2"])
+    uar = load_example("paper_grid").main(["--n-samples", "24", "--max-epochs", "1", "--folds",
+                                           "2"])
     assert uar.shape == (6,)
     table = capsys.readouterr().out
     for model in ("ADCRNN", "ACRNN"):

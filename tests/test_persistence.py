@@ -536,8 +536,8 @@ TAMPERED_VOTES = {
     "zero weights": (_set(["steps", -1, "params", "weights"], [0, 0]), "not all 0"),
     "weights whose sum overflows": (
         _set(["steps", -1, "params", "weights"], [1e308, 1e308]), "finite"),
-    "a weight beyond float": (
-        _set(["steps", -1, "params", "weights"], [10**400, 1]), "finite"),
+    "a weight beyond float": (  # refused as it is parsed, before any float() of it
+        _set(["steps", -1, "params", "weights"], [10**400, 1]), "integer of 401 digits"),
     "a flag that is not a boolean": (
         _set(["steps", -1, "params", "flatten_transform"], "false"), "true or false"),
     "a member with more outputs than labels": (

@@ -11,7 +11,8 @@ from skorch.callbacks import EarlyStopping
 
 from sklearn_ser.callbacks import CosineAnnealing, SpecAugment
 from sklearn_ser.datasets import make_emotional_speech
-from sklearn_ser.pipeline import WIDTHS, build_pipeline, width_params
+from sklearn_ser.pipeline import BUILD_DEFAULTS, WIDTHS, build_pipeline, width_params
+from sklearn_ser.recipes import DEFAULT_RECIPE, RECIPES, describe_recipe
 
 TINY_RUN = dict(width="tiny", chunk_frames=100, batch_size=16, verbose=0)
 
@@ -36,19 +37,44 @@ def test_width_presets_become_module_parameters():
     assert {k: clf.get_params()[k] for k in params} == params
 
 
-def test_the_default_recipe_is_the_papers_and_adds_no_callback():
-    pipe = build_pipeline(verbose=0)
+def test_the_paper_recipe_is_the_classes_defaults_and_adds_no_callback():
+    pipe = build_pipeline("paper", verbose=0)
     clf = pipe[-1]
     assert clf.lr == 1e-4 and clf.batch_size == 32 and clf.callbacks is None
     assert pipe[0].chunk_frames == 300 and pipe[0].chunk_hop_frames is None
     assert clf.iterator_train__shuffle is True  # skorch's own default is False
+    defaults = type(clf)().get_params()
+    for name in ("lr", "max_epochs", "batch_size", "train_split", "precision"):
+        assert clf.get_params()[name] == defaults[name], name
+    assert clf.criterion__aux == "contrastive-center" and clf.criterion__aux_weight == 1.0
     vote = build_pipeline(shuffle=False, n_seeds=2, verbose=0)[-1]
     assert [member.iterator_train__shuffle for _, member in vote.estimators] == [False, False]
 
 
+def test_the_cpu_recipe_is_the_default_and_an_argument_overrides_it():
+    pipe = build_pipeline(verbose=0)
+    clf = pipe[-1]
+    assert (clf.lr, clf.max_epochs, clf.batch_size, clf.train_split) == (1e-3, 60, 32, None)
+    assert clf.module__conv_channels == WIDTHS["adcrnn"]["small"]["conv_channels"]
+    assert pipe[0].chunk_frames == 200 and pipe[0].trim_zeros is True
+    assert set(named_callbacks(pipe)) == {"augment", "lr_schedule"}
+    assert RECIPES[DEFAULT_RECIPE] == {name: BUILD_DEFAULTS[name] for name in RECIPES["cpu"]}
+    pipe = build_pipeline(lr=5e-4, augment=False, trim_zeros=False, verbose=0)
+    assert pipe[-1].lr == 5e-4 and pipe[-1].max_epochs == 60 and pipe[0].trim_zeros is False
+    assert set(named_callbacks(pipe)) == {"lr_schedule"}
+    with pytest.raises(ValueError, match=r"recipe='gpu' must be a str among"):
+        build_pipeline("gpu")
+
+
+def test_describe_recipe_names_its_settings():
+    assert describe_recipe("cpu") == ("cpu (adcrnn small, 60 epochs, lr 0.001 cosine, batch 32, "
+                                      "200-frame chunks, SpecAugment, trimmed silence)")
+    assert describe_recipe("paper").startswith("paper (adcrnn paper, 30 epochs, lr 0.0001 constant")
+
+
 def test_recipe_parts_are_skorch_callbacks_that_clone():
-    pipe = build_pipeline(schedule="cosine", patience=7, augment=True, epochs=12, lr=2e-3,
-                          chunk_hop_frames=50, **TINY_RUN)
+    pipe = build_pipeline(schedule="cosine", patience=7, augment=True, max_epochs=12, lr=2e-3,
+                          chunk_hop_frames=50, valid_fraction=0.2, **TINY_RUN)
     callbacks = named_callbacks(clone(pipe))
     assert isinstance(callbacks["augment"], SpecAugment)
     assert isinstance(callbacks["lr_schedule"], CosineAnnealing)
@@ -67,10 +93,12 @@ def test_recipe_parts_are_skorch_callbacks_that_clone():
      (dict(patience=2.5), "patience=2.5"),
      (dict(schedule="step"), "schedule='step'"),
      # used to be a bare KeyError, or to wait for fit
-     (dict(model="ADCRNN"), r"model='ADCRNN' must be one of \('adcrnn', 'acrnn'\)"),
-     (dict(width="Small"), r"width='Small' must be one of \('paper', 'medium'"),
-     (dict(loss="contrastive"), r"loss='contrastive' must be one of \('contrastive-center'"),
-     (dict(valid_fraction=1.5), r"valid_fraction=1.5 must be a number in \[0, 1\)")],
+     (dict(model="ADCRNN"), r"model='ADCRNN' must be a str among"),
+     (dict(width="Small"), r"width='Small' must be a str among"),
+     (dict(loss="contrastive"), r"loss='contrastive' must be a str among .* or None"),
+     (dict(loss="none"), r"loss='none' must be"),
+     (dict(valid_fraction=1.5), r"valid_fraction=1.5 must be a float in the range \[0.0, 1.0\)"),
+     (dict(lr=-1, batch_size=0), r"lr=-1 must be .*; batch_size=0 must be")],
 )
 def test_bad_recipe_names_the_parameter(params, match):
     with pytest.raises(ValueError, match=match):
@@ -78,10 +106,10 @@ def test_bad_recipe_names_the_parameter(params, match):
 
 
 def test_unknown_keywords_are_refused_not_passed_to_the_network():
-    # max_epochs=1 used to become module__max_epochs and fail only in fit.
-    with pytest.raises(TypeError, match=r"unknown arguments \['max_epochs'\].*neither.*nor"
-                                        r".*ADCRNN.*'conv_channels'.*epochs="):
-        build_pipeline(max_epochs=1, verbose=0)
+    # epochs=1 used to become module__epochs and fail only in fit.
+    with pytest.raises(TypeError, match=r"unknown arguments \['epochs'\].*neither.*nor"
+                                        r".*ADCRNN.*'conv_channels'.*max_epochs="):
+        build_pipeline(epochs=1, verbose=0)
     assert build_pipeline(dropout=0.3, verbose=0)[-1].module__dropout == 0.3
     assert build_pipeline(model="acrnn", n_stacked=0, verbose=0)[-1].module__n_stacked == 0
     with pytest.raises(ValueError, match="width='wide'"):
@@ -96,7 +124,7 @@ def cosine(lr, epochs):
 
 def test_cosine_schedule_matches_torchs_and_follows_set_params(features):
     X, y = features
-    clf = build_pipeline(schedule="cosine", lr=3e-3, epochs=4, valid_fraction=0.0,
+    clf = build_pipeline(schedule="cosine", lr=3e-3, max_epochs=4, valid_fraction=0.0,
                          **TINY_RUN)[-1]
     clf.fit(X, y)
     np.testing.assert_allclose(clf.history[:, "event_lr"], cosine(3e-3, 4), rtol=1e-12)
@@ -116,7 +144,7 @@ def test_cosine_schedule_matches_torchs_and_follows_set_params(features):
 
 def test_cosine_schedule_anneals_every_parameter_group_from_its_own_rate(features):
     X, y = features
-    clf = build_pipeline(schedule="cosine", lr=3e-3, epochs=3, valid_fraction=0.0,
+    clf = build_pipeline(schedule="cosine", lr=3e-3, max_epochs=3, valid_fraction=0.0,
                          **TINY_RUN)[-1]
     clf.set_params(optimizer__param_groups=[("center_loss.*", {"lr": 0.5})]).fit(X, y)
     centers, network = clf.optimizer_.param_groups
@@ -127,7 +155,7 @@ def test_cosine_schedule_anneals_every_parameter_group_from_its_own_rate(feature
 
 def test_cosine_schedule_rejects_a_bad_fraction(features):
     X, y = features
-    clf = build_pipeline(valid_fraction=0.0, epochs=1, **TINY_RUN)[-1]
+    clf = build_pipeline(valid_fraction=0.0, max_epochs=1, **TINY_RUN)[-1]
     clf.set_params(callbacks=[("lr_schedule", CosineAnnealing(final_fraction=2.0))])
     with pytest.raises(ValueError, match=r"final_fraction=2\.0"):
         clf.fit(X, y)
@@ -137,8 +165,8 @@ def test_early_stopping_stops_and_keeps_the_best_validation_epoch(features):
     X, y = features
     # A step far too large makes the validation loss erratic: early stopping must end
     # the run and give back the weights of the epoch with the lowest validation loss.
-    clf = build_pipeline(loss="none", lr=0.5, epochs=30, patience=2, valid_fraction=0.25,
-                         seed=1, **TINY_RUN)[-1].fit(X, y)
+    clf = build_pipeline(loss=None, lr=0.5, max_epochs=30, patience=2, valid_fraction=0.25,
+                         random_state=1, **TINY_RUN)[-1].fit(X, y)
     valid_losses = clf.history[:, "valid_loss"]
     assert len(clf.history) < 30
     best = int(np.argmin(valid_losses))
@@ -166,17 +194,19 @@ def test_precision_reaches_every_network_and_is_checked():
     assert build_pipeline(verbose=0)[-1].precision == "auto"
     vote = build_pipeline(precision="bfloat16", n_seeds=2, verbose=0)[-1]
     assert [net.precision for _, net in vote.estimators] == ["bfloat16", "bfloat16"]
-    with pytest.raises(ValueError, match=r"precision='half' must be one of \('auto'"):
+    with pytest.raises(ValueError, match=r"precision='half' must be a str among"):
         build_pipeline(precision="half")
 
 
 def test_n_seeds_builds_a_soft_vote_of_the_single_seed_networks():
-    ensemble = build_pipeline(n_seeds=3, seed=5, patience=4, schedule="cosine", **TINY_RUN)
+    ensemble = build_pipeline(n_seeds=3, random_state=5, patience=4, schedule="cosine",
+                              valid_fraction=0.2, **TINY_RUN)
     vote = ensemble[-1]
     assert vote.voting == "soft" and [name for name, _ in vote.estimators] == [
         "seed5", "seed6", "seed7"]
     for seed, (_, member) in zip((5, 6, 7), vote.estimators, strict=True):
-        alone = build_pipeline(seed=seed, patience=4, schedule="cosine", **TINY_RUN)[-1]
+        alone = build_pipeline(random_state=seed, patience=4, schedule="cosine",
+                               valid_fraction=0.2, **TINY_RUN)[-1]
         assert member.random_state == seed and member.train_split.random_state == seed
         assert type(member) is type(alone)
         plain = {k: v for k, v in member.get_params(deep=False).items()
@@ -193,13 +223,13 @@ def test_n_seeds_builds_a_soft_vote_of_the_single_seed_networks():
 @pytest.mark.parametrize("recipe", [
     dict(valid_fraction=0.0),
     # the stratified split, early stopping and masks see the vote's encoded labels
-    dict(valid_fraction=0.25, patience=1, schedule="cosine", augment=True, epochs=3),
+    dict(valid_fraction=0.25, patience=1, schedule="cosine", augment=True, max_epochs=3),
 ])
 def test_n_seeds_predicts_the_mean_of_separately_trained_networks(features, recipe):
     X, y = features
-    run = {**TINY_RUN, "epochs": 2, "lr": 3e-3, **recipe}
-    vote = build_pipeline(n_seeds=2, seed=3, **run)[-1].fit(X, y)
-    apart = [build_pipeline(seed=s, **run)[-1].fit(X, y) for s in (3, 4)]
+    run = {**TINY_RUN, "max_epochs": 2, "lr": 3e-3, **recipe}
+    vote = build_pipeline(n_seeds=2, random_state=3, **run)[-1].fit(X, y)
+    apart = [build_pipeline(random_state=s, **run)[-1].fit(X, y) for s in (3, 4)]
     alone = [net.predict_proba(X) for net in apart]
     assert not np.allclose(alone[0], alone[1])  # the seeds do differ
     for member, net in zip(vote.estimators_, apart, strict=True):
@@ -211,8 +241,8 @@ def test_n_seeds_predicts_the_mean_of_separately_trained_networks(features, reci
 
 
 def test_n_seeds_needs_an_integer_seed():
-    with pytest.raises(ValueError, match="seed=None must be an integer with n_seeds=2"):
-        build_pipeline(n_seeds=2, seed=None, verbose=0)
+    with pytest.raises(ValueError, match="random_state=None with n_seeds=2"):
+        build_pipeline(n_seeds=2, random_state=None, verbose=0)
 
 
 @pytest.mark.parametrize("n_seeds", [0, 2.0, True, "3"])
@@ -235,6 +265,6 @@ def test_chunks_too_short_for_the_network_are_refused_when_built(model, shortest
         build_pipeline(model=model, chunk_frames=shortest - 1)
     # and it used to fail only once the features were computed, in fit
     X, y, _ = make_emotional_speech(6, n_classes=2, duration=0.5, random_state=0)
-    pipe = build_pipeline(model=model, width="tiny", epochs=1, valid_fraction=0,
+    pipe = build_pipeline(model=model, width="tiny", max_epochs=1, valid_fraction=0,
                           chunk_frames=shortest, verbose=0)
     assert pipe.fit(X, y).predict_proba(X).shape == (6, 2)

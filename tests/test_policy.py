@@ -33,7 +33,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def model(data):
-    pipe = build_pipeline(width="tiny", epochs=1, chunk_frames=50, valid_fraction=0.0,
+    pipe = build_pipeline("paper", width="tiny", max_epochs=1, chunk_frames=50,
                           precision="float32", verbose=0)
     return pipe.fit(*data)
 

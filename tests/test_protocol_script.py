@@ -52,7 +52,8 @@ def test_each_network_configuration_is_its_cli_command(protocol):
             words = shlex.split(protocol.cli_command(name, proto))
             assert words[:2] == ["sklearn-ser", "cross-validate"]
             args = build_parser().parse_args(words[1:])
-            assert str(args.cv) == protocol.PROTOCOLS[proto][0] and args.seed == 0
+            assert str(args.cv) == protocol.PROTOCOLS[proto][0] and args.random_state == 0
+            assert args.recipe == "paper"
             from_cli = comparable(pipeline_from_args(args))
             from_script = comparable(protocol.build(config))
             assert from_cli == from_script, (name, proto)

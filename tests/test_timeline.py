@@ -22,7 +22,7 @@ def model():
     """A tiny pipeline with 1-s chunks (100 frames), trained for one epoch in float32."""
     X, y, _ = make_emotional_speech(24, n_classes=2, n_speakers=4, duration=1.0,
                                     random_state=0)
-    pipe = build_pipeline(width="tiny", epochs=1, chunk_frames=100, valid_fraction=0.0,
+    pipe = build_pipeline("paper", width="tiny", max_epochs=1, chunk_frames=100,
                           lr=3e-3, precision="float32", verbose=0)
     return pipe.fit(X, y)
 
@@ -138,3 +138,27 @@ def test_timeline_memory_does_not_grow_with_the_file(model, tmp_path):
     assert peaks[10] < whole_file_float32 / 4
     assert peaks[10] < 1.2 * peaks[1]  # bounded by the block, not the length
     assert WINDOWS_PER_BLOCK < n_rows
+
+
+def test_a_hop_longer_than_the_window_reads_only_the_windows(model, tmp_path, monkeypatch):
+    import soundfile as sf
+
+    from sklearn_ser import timeline as timeline_module
+
+    rate = 16000
+    path = tmp_path / "long.wav"
+    sf.write(path, 0.1 * np.sin(np.arange(rate * 60) / 7.0), rate)  # 60 s
+    read = []
+    original = timeline_module._read
+
+    def counting(audio, start, stop, dtype):
+        read.append(stop - start)
+        return original(audio, start, stop, dtype)
+
+    monkeypatch.setattr(timeline_module, "_read", counting)
+    rows = list(timeline_module.predict_timeline(model, path, window_seconds=1.0,
+                                                 hop_seconds=20.0))
+    assert [(start, end) for start, end, _ in rows] == [(0.0, 1.0), (20.0, 21.0), (40.0, 41.0)]
+    assert max(read) == rate  # one window at a time, never the 20 s between them
+    with pytest.raises(ValueError, match="must be finite numbers > 0"):
+        timeline_module.predict_timeline(model, path, hop_seconds=float("inf"))

@@ -140,7 +140,8 @@ def test_a_model_pickled_before_trim_zeros_existed_still_transforms(signals):
 )
 @pytest.mark.filterwarnings("ignore::sklearn_ser.exceptions.ShortSignalWarning")  # 1-400 samples
 def test_chunk_count_follows_the_formula(n_samples, chunk_frames, hop_fraction):
-    hop = max(1, int(chunk_frames * hop_fraction))
+    # the front end's limit: a hop of at least chunk_frames / 8 (a frame in at most 8 chunks)
+    hop = max(-(-chunk_frames // 8), int(chunk_frames * hop_fraction))
     signal = np.random.default_rng(n_samples).standard_normal(n_samples) * 0.1
     transformer = LogMel3DTransformer(chunk_frames=chunk_frames, chunk_hop_frames=hop,
                                       normalize=False)

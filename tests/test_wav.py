@@ -86,17 +86,6 @@ def test_only_float_types_are_decoded_here(tmp_path):
     assert read_wav(path, np.int16) is None and read_wav(path, np.float16) is None
 
 
-def test_a_file_it_cannot_open_goes_to_libsndfile(tmp_path, monkeypatch):
-    path = tmp_path / "x.wav"
-    sf.write(path, noise(100, 1), RATE, subtype="PCM_16")
-
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(path))
-
-    monkeypatch.setattr("builtins.open", refuse)
-    assert read_wav(path) is None
-
-
 def test_missing_paths_are_file_not_found_errors_naming_the_file(tmp_path):
     a_file = tmp_path / "a.wav"
     sf.write(a_file, noise(100, 1), RATE)

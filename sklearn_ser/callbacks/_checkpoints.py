@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -20,10 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping
+from skorch.history import History
 
-from ..exceptions import MissingBestWeightsWarning, TrainingInterruptedWarning
+from ..exceptions import CheckpointError, MissingBestWeightsWarning, TrainingInterruptedWarning
 from ._atomic import AtomicCheckpoint, _folder
+from ._reading import check_checkpoint_file, read_checkpoint_file, read_json
 from ._train_data import (
+    TRAIN_DATA_FILE,
     RecordTrainData,
     _fingerprint,
     _fingerprint_file,
@@ -95,14 +97,16 @@ def _best_module_weights(net, checkpoint, epoch):
         params_file = os.path.join(folder, other.fn_prefix + other.f_params)
         if not (os.path.exists(history_file) and os.path.exists(params_file)):
             continue
-        with open(history_file) as f:
-            if len(json.load(f)) != epoch:
-                continue
+        history = read_checkpoint_file(history_file, read_json)
+        if not isinstance(history, list) or len(history) != epoch:
+            continue
         if other.use_safetensors:
             from safetensors.torch import load_file
 
-            return load_file(params_file, device="cpu")  # load_state_dict moves them
-        return torch.load(params_file, weights_only=True, map_location="cpu")
+            # load_state_dict moves them to the net's device
+            return read_checkpoint_file(params_file, lambda f: load_file(f, device="cpu"))
+        return read_checkpoint_file(params_file, lambda f: torch.load(
+            f, weights_only=True, map_location="cpu"))
     return None
 
 
@@ -150,11 +154,22 @@ class ResumeFromCheckpoint(Callback):
     checkpoint callbacks: it ends training by raising in ``on_epoch_end``, so
     a checkpoint listed after it would miss the last epoch.
 
+    Every file of the checkpoint must be a regular file (a named pipe or a
+    device is refused unopened), and one that cannot be read (corrupted, cut
+    short, written for another network) is a :class:`CheckpointError` naming
+    it. So is a checkpoint without ``train_data.json`` (written before the
+    data were recorded, or by another tool): nothing would show that it was
+    made on this fit's data.
+
     Parameters
     ----------
     checkpoint : skorch.callbacks.Checkpoint
         The checkpoint saved every epoch (``monitor=None``); its ``f_history``
         must be set: the history says how many epochs are done.
+    check_data : bool, default=True
+        Refuse to resume unless ``train_data.json`` shows that the checkpoint
+        was made on this fit's ``X`` and ``y``. False resumes without the
+        check, for data you know to be the same.
 
     Attributes
     ----------
@@ -170,8 +185,9 @@ class ResumeFromCheckpoint(Callback):
         then.
     """
 
-    def __init__(self, checkpoint):
+    def __init__(self, checkpoint, *, check_data=True):
         self.checkpoint = checkpoint
+        self.check_data = check_data
 
     def initialize(self):
         if getattr(self.checkpoint, "f_history", None) is None:
@@ -195,11 +211,19 @@ class ResumeFromCheckpoint(Callback):
         if self.did_load_:
             return
         self.did_load_ = True
-        if not os.path.exists(self.checkpoint.f_history_):
+        if not os.path.lexists(self.checkpoint.f_history_):
             _write_fingerprint(self.checkpoint, X, y)
             return
-        self._check_fingerprint(X, y)
-        self._load(net)
+        # the history first: the other files' names may be formatted from it
+        history = read_checkpoint_file(self.checkpoint.f_history_, History.from_file)
+        previous, net.history = net.history, history
+        try:
+            files = self._checkpoint_files(net)
+            self._check_fingerprint(X, y)
+        except BaseException:
+            net.history = previous
+            raise
+        self._load(net, files)
         _restore_best_scores(net)
         self.resumed_from_epoch_ = done = len(net.history)
         self.completed_epochs_ = done
@@ -212,13 +236,51 @@ class ResumeFromCheckpoint(Callback):
             print(f"Resumed from the checkpoint of epoch {done} in {_folder(self.checkpoint)!r}; "
                   f"{net.max_epochs} of {self.total_epochs_} epochs left.")
 
+    def _checkpoint_files(self, net):
+        """``{skorch argument: path}`` of the checkpoint's files, each there and regular."""
+        try:
+            formatted = self.checkpoint.get_formatted_files(net)
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"{self.checkpoint.f_history_!r} does not hold the history of a training run "
+                f"({type(exc).__name__}: {exc}). Delete the checkpoint folder to start afresh."
+            ) from exc
+        files = {key: os.fspath(path) for key, path in formatted.items()
+                 if isinstance(path, (str, os.PathLike)) and key not in ("f_pickle", "f_history")}
+        for path in files.values():
+            if not os.path.exists(path):
+                raise FileNotFoundError(
+                    f"The checkpoint in {_folder(self.checkpoint)!r} is incomplete: "
+                    f"{self.checkpoint.f_history_!r} exists but {path!r} does not. "
+                    "Restore the file, or delete the checkpoint to start afresh."
+                )
+            check_checkpoint_file(path)
+        return files
+
     def _check_fingerprint(self, X, y):
-        fingerprint = _fingerprint(X, y)
-        path = _fingerprint_file(self.checkpoint)
-        if fingerprint is None or not os.path.exists(path):
+        if not self.check_data:
             return
-        with open(path) as f:
-            saved = json.load(f)
+        folder = _folder(self.checkpoint)
+        way_out = (f"Delete {folder!r} to start afresh; or, if you are sure that this fit "
+                   "trains on the checkpoint's data, resume without the check: "
+                   "ResumeFromCheckpoint(..., check_data=False) (with resumable_callbacks, "
+                   "set_params(callbacks__resume__check_data=False)).")
+        path = _fingerprint_file(self.checkpoint)
+        if not os.path.lexists(path):
+            raise CheckpointError(
+                f"The checkpoint in {folder!r} has no {TRAIN_DATA_FILE}, the record of the "
+                "data it was trained on, so nothing shows that this fit trains on the same "
+                f"data (resuming on other data would mix two runs). {way_out}"
+            )
+        fingerprint = _fingerprint(X, y)
+        if fingerprint is None:
+            raise CheckpointError(
+                f"This fit's training data ({type(X).__name__}) cannot be fingerprinted, so "
+                f"they cannot be checked against the checkpoint in {folder!r}. {way_out}"
+            )
+        saved = read_checkpoint_file(path, read_json)
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"{path!r} is not a record of training data. {way_out}")
         if saved != fingerprint:
             if saved.get("n_samples") == fingerprint["n_samples"]:
                 difference = (f"the same number of samples ({fingerprint['n_samples']}) with "
@@ -227,30 +289,33 @@ class ResumeFromCheckpoint(Callback):
             else:
                 difference = (f"{saved.get('n_samples')} samples there, "
                               f"{fingerprint['n_samples']} in this fit")
-            raise ValueError(
-                f"The checkpoint in {_folder(self.checkpoint)!r} belongs to a run on other "
+            raise CheckpointError(
+                f"The checkpoint in {folder!r} belongs to a run on other "
                 f"training data ({difference}). Give every run its own checkpoint folder "
                 "(one per cross-validation fold or grid point), or delete this one to start "
                 "afresh."
             )
 
-    def _load(self, net):
-        """Module, criterion, optimizer, history, then torch's generator state."""
-        try:
-            net.load_params(checkpoint=self.checkpoint,
-                            use_safetensors=self.checkpoint.use_safetensors)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(
-                f"The checkpoint in {_folder(self.checkpoint)!r} is incomplete: "
-                f"{self.checkpoint.f_history_!r} exists but {exc.filename!r} does not. "
-                "Restore the file, or delete the checkpoint to start afresh."
-            ) from exc
+    def _load(self, net, files):
+        """Module, criterion and optimizer (the history is in already), then torch's
+        generator state, each file read on its own so that one that cannot be read
+        is named."""
+        use_safetensors = self.checkpoint.use_safetensors
+        for key, path in files.items():
+            read_checkpoint_file(path, lambda f, key=key: net.load_params(
+                **{key: f}, use_safetensors=use_safetensors))
         rng_file = getattr(self.checkpoint, "rng_state_file_", None)
-        if rng_file and os.path.exists(rng_file):
-            state = torch.load(rng_file, weights_only=True)
-            torch.set_rng_state(state["cpu"])
-            if "cuda" in state and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["cuda"])
+        if rng_file and os.path.lexists(rng_file):
+            state = read_checkpoint_file(rng_file, lambda f: torch.load(f, weights_only=True))
+            try:
+                torch.set_rng_state(state["cpu"])
+                if "cuda" in state and torch.cuda.is_available():
+                    torch.cuda.set_rng_state_all(state["cuda"])
+            except (TypeError, KeyError, RuntimeError) as exc:
+                raise CheckpointError(
+                    f"{rng_file!r} does not hold torch's generator states ({exc}). Delete it "
+                    "to resume with a fresh random stream, or the folder to start afresh."
+                ) from exc
 
     def _replay_early_stopping(self, net, done):
         """Counters (and best weights) of every EarlyStopping, from the loaded run."""
@@ -313,8 +378,8 @@ class ResumeFromCheckpoint(Callback):
             )
 
 
-def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best",
-                        load_best=False):
+def resumable_callbacks(checkpoint_dir, *, resume=True, monitor=None,
+                        load_best=False, check_data=True):
     """Callbacks that checkpoint every epoch and resume an interrupted run.
 
     Parameters
@@ -330,11 +395,16 @@ def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best
         run starts afresh and overwrites the folder's checkpoints epoch by
         epoch (and its ``train_data.json``, so that a later resume checks
         its data against this run's).
-    monitor : str or None, default="valid_loss_best"
-        History key that marks the best epoch (needs a validation split);
-        None saves no best checkpoint (e.g. with ``train_split=None``).
+    monitor : str or None, default=None
+        History key that marks the best epoch, for a second checkpoint of the
+        best epoch's weights: ``"valid_loss_best"`` with a validation split
+        (``train_split``); None (for a net that trains on all its data, the
+        classifiers' default) keeps the last epoch's checkpoint only.
     load_best : bool, default=False
         Load the best checkpoint's weights into the net when training ends.
+    check_data : bool, default=True
+        Resume only when the folder's ``train_data.json`` shows the same
+        training data (see :class:`ResumeFromCheckpoint`).
 
     Returns
     -------
@@ -363,6 +433,6 @@ def resumable_callbacks(checkpoint_dir, *, resume=True, monitor="valid_loss_best
     # After the best checkpoint, so the history it saves has this epoch's event.
     last = AtomicCheckpoint(monitor=None, dirname=dirname, event_name=None)
     callbacks.append(("checkpoint", last))
-    callbacks.append(("resume", ResumeFromCheckpoint(last)) if resume
+    callbacks.append(("resume", ResumeFromCheckpoint(last, check_data=check_data)) if resume
                      else ("train_data", RecordTrainData(last)))
     return callbacks

@@ -1,32 +1,38 @@
 """``sklearn-ser``: the command line, a thin argparse layer over the public API.
 
-Commands: ``demo``, ``cross-validate``, ``train``, ``predict``, ``timeline``
+Commands: ``demo``, ``cross-validate``, ``train``, ``predict``, ``timeline``,
+``explain``
 (see ``docs/cli.md`` or ``sklearn-ser COMMAND --help``). Results go to
 stdout, progress to stderr. Exit codes: 0 success, 1 a runtime error, 2 a
-usage error; errors are one line on stderr, without a traceback (set
-``SKLEARN_SER_DEBUG=1`` to see it).
+usage error, 130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM; errors
+are one line on stderr, without a traceback (set ``SKLEARN_SER_DEBUG=1`` to
+see it).
 
-Modules by job: ``_parser`` (the parser, argument types, option groups),
-``_data`` (``--dataset`` -> data), ``_model`` (options -> pipeline, model file ->
-pipeline), ``_output`` (tables, CSV, reports), ``_console`` (stderr, threads),
-and one module per command.
+Modules by job: ``_parser`` (the parser, argument types, shared option
+groups), ``_training`` (``--recipe`` and the training flags -> pipeline),
+``_data`` (``--dataset`` -> data), ``_model`` (model file -> pipeline),
+``_progress`` (what is shown while networks train), ``_output`` (tables, CSV,
+JSON, reports, model files), ``_console`` (stderr, threads, signals), and one
+module per command.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import warnings
 
 from .._version import __version__
 from ..exceptions import SklearnSerError
-from . import _cross_validate, _demo, _predict, _timeline, _train
-from ._model import pipeline_from_args
+from . import _cross_validate, _demo, _explain, _predict, _timeline, _train
+from ._console import stop_on_sigterm
 from ._parser import PROG, CliError, Parser, UsageError
+from ._training import pipeline_from_args
 
 __all__ = ["build_parser", "console_main", "main", "pipeline_from_args"]
 
-_COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline)
+_COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline, _explain)
 
 
 def build_parser():
@@ -83,21 +89,32 @@ def console_main(argv=None):
 
 
 def main(argv=None):
-    """Run ``sklearn-ser`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    """Run ``sklearn-ser`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Ctrl-C (``KeyboardInterrupt``) and, while the command runs, SIGTERM stop
+    it with the exit code 128 + the signal's number (130, 143), as a shell
+    reports a process those signals ended.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 2
+    args.argv = argv  # for a command to print, e.g. the one that resumes training
     try:
-        return args.run(args)
+        with stop_on_sigterm() as received:
+            args.stop_signals = received
+            return args.run(args)
     except UsageError as exc:
         print(f"{args.parser.prog}: error: {_message(exc)} (see '{args.parser.prog} --help')",
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        stopping = signal.SIGTERM if signal.SIGTERM in received else signal.SIGINT
+        by = "SIGTERM" if stopping == signal.SIGTERM else "Ctrl-C (SIGINT)"
+        print(f"{PROG}: stopped by {by}" + (f"; {exc}" if str(exc) else ""), file=sys.stderr)
+        return 128 + stopping
     except BrokenPipeError:  # the reader left, e.g. `sklearn-ser timeline ... | head`
         _silence_stdout()
         return 1

@@ -7,13 +7,16 @@ usage errors before the corpus is read; the loaders check everything else.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 
 from ..datasets import DEMO_DEFAULTS, load_dataset
 from ._console import log, progress, strip_name
 from ._parser import PROG, UsageError
+from ._training import random_state
 
 __all__ = ["load_data"]
 
@@ -52,7 +55,8 @@ def _demo_kwargs(args):
         args.n_samples = DEMO_DEFAULTS["n_samples"]
     if args.n_classes is None:
         args.n_classes = DEMO_DEFAULTS["n_classes"]
-    return {"n_samples": args.n_samples, "n_classes": args.n_classes, "random_state": args.seed}
+    return {"n_samples": args.n_samples, "n_classes": args.n_classes,
+            "random_state": random_state(args)}
 
 
 def _corpus_kwargs(args):
@@ -70,6 +74,21 @@ def _corpus_kwargs(args):
     return kwargs
 
 
+def _check_root_level(args, data):
+    """A folder corpus whose one label is a folder of further folders: ``--root``
+    was given one level too high (``corpus/`` for ``corpus/emotions/<label>/``)."""
+    labels = np.unique(data.target)
+    if args.dataset != "folder" or args.label is not None or len(labels) != 1:
+        return
+    root = Path(os.path.abspath(args.root))
+    if min(len(Path(name).relative_to(root).parts) for name in data.filenames) >= 3:
+        raise UsageError(
+            f"--root {args.root}: every file is under {args.root / labels[0]}, so '{labels[0]}' "
+            "is the only class (the first folder under --root is the label); did you mean "
+            f"--root {args.root / labels[0]}?"
+        )
+
+
 def load_data(args):
     """``(X, y, groups)`` for the ``--dataset`` options; X holds paths or waveforms."""
     _check_folder_options(args)
@@ -78,13 +97,9 @@ def load_data(args):
     data = load_dataset(args.dataset, None if demo else args.root, **kwargs)
     for path, reason in data.skipped:  # always shown: these files are not trained on
         log(f"{PROG}: skipping {path}: {strip_name(reason, path)}")
-    X, y, groups = (data.data if demo else data.filenames), data.target, data.groups
-    if demo:
-        what = f"{len(y)} synthetic utterances of {DEMO_DEFAULTS['duration']:g} s"
-    else:
+    _check_root_level(args, data)
+    if progress(args):  # the counts of labels and speakers: in the command's training line
         skipped = f" ({len(data.skipped)} skipped)" if data.skipped else ""
-        what = f"{len(y)} files from {args.root}{skipped}"
-    if progress(args):
-        speakers = "no speaker groups" if groups is None else f"{len(np.unique(groups))} speakers"
-        log(f"{args.dataset}: {what}, {len(np.unique(y))} labels, {speakers}")
-    return X, y, groups
+        log(f"demo: {len(data.target)} synthetic utterances of {DEMO_DEFAULTS['duration']:g} s"
+            if demo else f"{args.dataset}: {len(data.target)} files from {args.root}{skipped}")
+    return (data.data if demo else data.filenames), data.target, data.groups

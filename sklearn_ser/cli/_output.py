@@ -1,26 +1,39 @@
-"""What the commands write: probability rows as a table or CSV, the cross-validation
-report (JSON and the confusion-matrix plot), and the checks that an output can be
-written before a long run."""
+"""What the commands write: probability rows as a table, CSV or JSON, the
+cross-validation report (JSON and the confusion-matrix plot), a model file
+(whole or not at all), and the checks that an output can be written before a
+long run."""
 
 from __future__ import annotations
 
 import csv
-import errno
 import json
+import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from ..evaluation import plot_confusion_matrix
+from ..persistence import save
 from ._console import log
 from ._parser import CliError
 
-__all__ = ["RowWriter", "check_output_file", "options_of", "prepare_output_folder",
-           "write_report"]
+__all__ = ["RowWriter", "options_of", "prepare_output_file", "prepare_output_folder",
+           "save_whole", "write_report"]
+
+
+def _cell(key):
+    """A key column's text: seconds with 3 decimals, anything else as it is."""
+    return f"{key:.3f}" if isinstance(key, float) else str(key)
 
 
 class RowWriter:
-    """Stream rows of ``key columns + label + one probability per class`` as a table or CSV."""
+    """Write rows of ``key columns + label + one probability per class`` as a table or
+    CSV (a line per row, as it comes), or JSON (a list of records, at :meth:`close`).
+
+    A row whose label is None (nothing to classify) has no probabilities: NaN
+    in a table or CSV, ``null`` in JSON.
+    """
 
     def __init__(self, fmt, keys, classes, *, key_widths=None, stream=None):
         self.fmt = fmt
@@ -30,8 +43,11 @@ class RowWriter:
         self.key_widths = key_widths or [len(key) for key in self.keys]
         self.label_width = max(len("label"), *(len(name) for name in self.classes))
         self.csv = csv.writer(self.stream, lineterminator="\n") if fmt == "csv" else None
+        self.records = []
 
     def header(self):
+        if self.fmt == "json":
+            return
         if self.csv:
             self.csv.writerow([*self.keys, "label", *self.classes])
             return
@@ -41,6 +57,15 @@ class RowWriter:
         print("  ".join(cells).rstrip(), file=self.stream)
 
     def row(self, keys, label, proba):
+        if self.fmt == "json":
+            probabilities = None if label is None else dict(
+                zip(self.classes, map(float, proba), strict=True))
+            self.records.append({**dict(zip(self.keys, keys, strict=True)), "label": label,
+                                 "probabilities": probabilities})
+            return
+        keys = [_cell(key) for key in keys]
+        proba = [math.nan] * len(self.classes) if label is None else proba
+        label = "(silence)" if label is None else label
         if self.csv:
             self.csv.writerow([*keys, label, *(repr(float(p)) for p in proba)])
             return
@@ -50,6 +75,11 @@ class RowWriter:
             f"{p:>{max(len(name), 5)}.3f}" for p, name in zip(proba, self.classes, strict=True)
         ]
         print("  ".join(cells).rstrip(), file=self.stream, flush=True)
+
+    def close(self):
+        """Print the JSON records (nothing for a table or CSV, already written)."""
+        if self.fmt == "json":
+            print(json.dumps(self.records, indent=2), file=self.stream)
 
 
 def write_report(report, output, *, extra=None):
@@ -74,21 +104,45 @@ def options_of(args):
     return {
         name: str(value) if isinstance(value, Path) else value
         for name, value in vars(args).items()
-        if name not in ("run", "parser")
+        if name not in ("run", "parser", "argv", "stop_signals")
     }
 
 
-def check_output_file(path):
-    """Fail before a long run, not after it, when ``path`` cannot be written."""
+def prepare_output_file(path):
+    """Before a long run, not after it: create the folder of the output file
+    ``path`` and check that a file can be written there (and over ``path``, where
+    it exists, which stays as it is)."""
     path = Path(path)
     if path.is_dir():
         raise CliError(
-            f"{path} is a folder; give the file name to write, e.g. {path / 'model.joblib'}"
+            f"{path} is a folder; give the file name to write, e.g. {path / 'model.sser'}"
         )
-    if not path.parent.is_dir():
-        raise FileNotFoundError(
-            errno.ENOENT, "folder of the output file not found", str(path.parent)
-        )
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"cannot write {path}: {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc} "
+                       f"({exc.filename or folder})") from exc
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CliError(f"cannot write {path}: the file exists and is read-only")
+    return path
+
+
+def save_whole(model, path):
+    """:func:`sklearn_ser.persistence.save` into a file next to ``path`` with the same
+    name ending (so the same format), renamed to ``path`` once complete: an
+    interrupted save leaves no partial file, and an existing ``path`` as it was."""
+    path = Path(path)
+    partial = path.with_name(f".{os.getpid()}-partial-{path.name}")
+    try:
+        save(model, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

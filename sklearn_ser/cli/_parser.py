@@ -1,49 +1,45 @@
-"""The argument parser: the :class:`Parser` class, argument types and option groups.
+"""The argument parser: the :class:`Parser` class, argument types and the option
+groups every command shares (data, run time). The training options are in
+:mod:`._training`.
 
-Every training option's default and choices come from the library
-(:data:`sklearn_ser.pipeline.BUILD_DEFAULTS`, the front end's
-:data:`sklearn_ser.features.FRONT_END_DEFAULTS`, :data:`~sklearn_ser.pipeline.LOSSES`,
-:data:`~sklearn_ser.pipeline.WIDTHS`, :data:`~sklearn_ser.pipeline.SCHEDULES`,
-:data:`sklearn_ser.utils.choices.PRECISIONS`, :data:`sklearn_ser.datasets.DATASETS`),
-so that the command line and ``build_pipeline`` never disagree. Argument types
-check syntax and signs; the library's own checks name every other bad value.
+The choices of ``--dataset`` come from the library
+(:data:`sklearn_ser.datasets.DATASETS`), so that the command line and Python
+never disagree. Argument types check syntax and signs; the library's own checks
+name every other bad value.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import re
 from pathlib import Path
 
-from ..datasets import DATASETS, DEMO_DEFAULTS
+from ..datasets import DATASETS, DEMO_DEFAULTS, load_audio_folder
 from ..evaluation import parse_cv
-from ..features import FRONT_END_DEFAULTS
-from ..pipeline import BUILD_DEFAULTS, LOSSES, SCHEDULES, WIDTHS
-from ..utils.choices import PRECISIONS
 
 __all__ = [
+    "FOLDER_EXTENSIONS",
     "PROG",
     "CliError",
     "Parser",
     "UsageError",
     "add_dataset_options",
-    "add_model_options",
-    "add_precision_option",
     "add_runtime_options",
     "cv_name",
     "fraction",
     "non_negative_float",
     "positive_float",
     "positive_int",
-    "schedule_name",
     "usage_errors",
 ]
 
 PROG = "sklearn-ser"
 
-#: ``--schedule`` names ``build_pipeline``'s ``schedule=None`` "constant".
-_CONSTANT = "constant"
+#: The endings of the audio files a folder holds, when ``--extensions`` is not given:
+#: :func:`~sklearn_ser.datasets.load_audio_folder`'s.
+FOLDER_EXTENSIONS = inspect.signature(load_audio_folder).parameters["extensions"].default
 
 
 class UsageError(ValueError):
@@ -67,15 +63,17 @@ class Parser(argparse.ArgumentParser):
 
 
 @contextlib.contextmanager
-def usage_errors(options):
+def usage_errors(options, *, caller=None):
     """Turn a ``ValueError`` of the library that names a parameter into a
     :class:`UsageError` that names its option instead.
 
     ``options`` maps parameter names to options (``{"chunk_frames":
     "--chunk-frames"}``): ``chunk_frames=2`` and ``cv='group5'`` become
     ``--chunk-frames 2`` and ``--cv group5``, and a bare ``valid_fraction``
-    becomes ``--valid-fraction``. An error that names none of them is raised
-    as it is.
+    becomes ``--valid-fraction``. The ``"<caller>: "`` that starts the
+    library's message (``"build_pipeline: "``) is dropped: the command line
+    has no such function. An error that names none of the parameters is
+    raised as it is.
     """
     try:
         yield
@@ -88,6 +86,8 @@ def usage_errors(options):
                 message = re.sub(rf"(?<![\w-]){name}\b", option, message)
         if message == str(exc):
             raise
+        if caller is not None:
+            message = message.removeprefix(f"{caller}: ")
         raise UsageError(message) from exc
 
 
@@ -101,8 +101,8 @@ def positive_int(text):
 
 def positive_float(text):
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
     return value
 
 
@@ -128,16 +128,16 @@ def cv_name(text):
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def schedule_name(option):
-    """``build_pipeline``'s ``schedule`` for a ``--schedule`` choice."""
-    return None if option == _CONSTANT else option
-
-
-def _schedule_option(schedule):
-    return _CONSTANT if schedule is None else schedule
-
-
 # -- option groups -------------------------------------------------------------------
+def add_command(subparsers, name, help_text, description):
+    """A command's sub-parser with its ``MODEL`` argument, for the commands that
+    read a saved model (``predict``, ``timeline``, ``explain``)."""
+    parser = subparsers.add_parser(name, help=help_text, description=description)
+    parser.add_argument("model", type=Path, metavar="MODEL",
+                        help="saved model (.sser safe format, or a .joblib pickle)")
+    return parser
+
+
 def add_runtime_options(parser, *, threads_default=None):
     group = parser.add_argument_group("run time")
     group.add_argument(
@@ -167,8 +167,8 @@ def add_dataset_options(parser):
                             "--cv loso/groupK)")
     group.add_argument("--extensions", nargs="+", metavar="EXT",
                        help="folder dataset: file name endings to load, e.g. .wav .aiff "
-                            "(default: .wav .flac .ogg; audio files with other endings are "
-                            "named in a warning)")
+                            f"(default: {' '.join(FOLDER_EXTENSIONS)}; audio files with other "
+                            "endings are named in a warning)")
     group.add_argument("--on-error", choices=("raise", "skip"), default="raise",
                        help="a corpus file that cannot be decoded or labelled: stop with an "
                             "error naming it, or skip it and name it on stderr "
@@ -180,74 +180,3 @@ def add_dataset_options(parser):
     group.add_argument("--n-classes", type=int, default=None, choices=range(2, 8), metavar="K",
                        help="demo dataset: number of emotions, 2-7 "
                             f"(default: {DEMO_DEFAULTS['n_classes']})")
-
-
-def add_precision_option(parser):
-    parser.add_argument("--precision", choices=PRECISIONS, default=BUILD_DEFAULTS["precision"],
-                        help="arithmetic of the network: auto trains under bfloat16 autocast "
-                             "where the device computes it natively (CUDA with bf16, CPUs with "
-                             "AVX512-BF16 or AMX), float32 elsewhere; float32 gives the same "
-                             "arithmetic on every machine (default: %(default)s)")
-
-
-def add_model_options(parser):
-    """The options of ``build_pipeline``, with its defaults."""
-    widths = tuple(dict.fromkeys(width for model in WIDTHS.values() for width in model))
-    hop_seconds = FRONT_END_DEFAULTS["hop_seconds"]
-    chunk_seconds = FRONT_END_DEFAULTS["chunk_frames"] * hop_seconds
-    group = parser.add_argument_group("model and training")
-    group.add_argument("--model", choices=tuple(WIDTHS), default=BUILD_DEFAULTS["model"],
-                       help="ADCRNN (Pham et al. 2020) or the ACRNN baseline (Chen et al. "
-                            "2018) (default: %(default)s)")
-    group.add_argument("--loss", choices=LOSSES, default=BUILD_DEFAULTS["loss"],
-                       help="auxiliary loss added to cross-entropy (default: %(default)s)")
-    group.add_argument("--aux-weight", type=non_negative_float,
-                       default=BUILD_DEFAULTS["aux_weight"], metavar="W",
-                       help="weight of the auxiliary loss (default: %(default)s)")
-    group.add_argument("--width", choices=widths, default=BUILD_DEFAULTS["width"],
-                       help="layer widths: the published ones, or smaller for a CPU "
-                            "(default: %(default)s)")
-    group.add_argument("--epochs", type=positive_int, default=BUILD_DEFAULTS["epochs"],
-                       metavar="E", help="training epochs (default: %(default)s)")
-    group.add_argument("--lr", type=positive_float, default=BUILD_DEFAULTS["lr"],
-                       help="Adam learning rate (default: %(default)s, the paper's)")
-    group.add_argument("--batch-size", type=positive_int, default=BUILD_DEFAULTS["batch_size"],
-                       metavar="B", help="chunks per batch (default: %(default)s)")
-    group.add_argument("--chunk-frames", type=positive_int,
-                       default=FRONT_END_DEFAULTS["chunk_frames"], metavar="F",
-                       help=f"frames ({hop_seconds * 1000:g} ms) per chunk (default: "
-                            f"%(default)s, i.e. {chunk_seconds:g} s)")
-    group.add_argument("--chunk-hop", type=positive_int,
-                       default=FRONT_END_DEFAULTS["chunk_hop_frames"], metavar="H",
-                       help="frames between chunk starts; less than --chunk-frames overlaps "
-                            "them (default: --chunk-frames)")
-    group.add_argument("--valid-fraction", type=fraction,
-                       default=BUILD_DEFAULTS["valid_fraction"], metavar="P",
-                       help="share of the training utterances held out to print a validation "
-                            "loss and accuracy per epoch; 0 trains on all (default: %(default)s)")
-    group.add_argument("--schedule", choices=tuple(map(_schedule_option, SCHEDULES)),
-                       default=_schedule_option(BUILD_DEFAULTS["schedule"]),
-                       help="learning rate: constant, or cosine annealing to lr/100 over the "
-                            "epochs (default: %(default)s)")
-    group.add_argument("--patience", type=positive_int, default=BUILD_DEFAULTS["patience"],
-                       metavar="P",
-                       help="stop when the validation loss has not improved for P epochs and "
-                            "keep its best epoch (needs --valid-fraction > 0; default: off)")
-    group.add_argument("--augment", action="store_true", default=BUILD_DEFAULTS["augment"],
-                       help="SpecAugment: mask random time and Mel bands of training batches")
-    group.add_argument("--trim-zeros", action="store_true",
-                       default=FRONT_END_DEFAULTS["trim_zeros"],
-                       help="drop each file's leading and trailing digital silence (samples "
-                            "exactly 0) before resampling")
-    group.add_argument("--no-shuffle", dest="shuffle", action="store_false",
-                       default=BUILD_DEFAULTS["shuffle"],
-                       help="keep the training chunks in file order, the same batches every "
-                            "epoch (default: a new random order every epoch)")
-    add_precision_option(group)
-    group.add_argument("--seed", type=int, default=BUILD_DEFAULTS["seed"],
-                       help="seed of the weights, shuffling and folds (default: %(default)s)")
-    group.add_argument("--n-seeds", type=positive_int, default=BUILD_DEFAULTS["n_seeds"],
-                       metavar="N",
-                       help="train N networks, seeded SEED to SEED+N-1, and predict from the "
-                            "mean of their probabilities (soft voting; N times the training; "
-                            "default: %(default)s)")

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import errno
-import json
+import os
 from pathlib import Path
 
+from ..datasets import load_audio_folder
 from ..exceptions import AudioFileError, InvalidSignalError
 from ._console import log, progress, set_threads, strip_name
 from ._model import read_pipeline
 from ._output import RowWriter
-from ._parser import PROG, CliError, add_runtime_options
+from ._parser import (
+    FOLDER_EXTENSIONS,
+    PROG,
+    CliError,
+    add_command,
+    add_runtime_options,
+    usage_errors,
+)
 
 #: Files put through the pipeline at a time, which bounds the features in memory.
 FILES_PER_BATCH = 32
@@ -18,8 +26,11 @@ FILES_PER_BATCH = 32
 DESCRIPTION = """\
 Predict the emotion of every FILE with a model saved by 'sklearn-ser train' (or
 'demo'): per file, the most probable label and the probability of each class
-(the mean over the file's 3-s chunks). A file that cannot be read is named on
-stderr and skipped; the others keep their predictions, and the exit code is then 1.
+(the mean over the file's chunks). A FILE that is a folder stands for the audio
+files under it, at any depth, in sorted order: those a folder corpus loads
+(--extensions; names starting with a dot are passed over). A file that cannot
+be read is named on stderr and skipped; the others keep their predictions, and
+the exit code is then 1.
 
 MODEL is read in the safe format (any name but .joblib/.pkl/.pickle, bare or
 compressed as .joblib.gz and such: runs none of the file's content) or, for
@@ -28,48 +39,50 @@ comes from."""
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        "predict", help="predict the emotion of audio files", description=DESCRIPTION
-    )
-    parser.add_argument("model", type=Path, metavar="MODEL",
-                        help="saved model (.sser safe format, or a .joblib pickle)")
+    parser = add_command(subparsers, "predict", "predict the emotion of audio files",
+                         DESCRIPTION)
     parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
-                        help="audio files (WAV, FLAC, OGG, ...)")
+                        help="audio files (WAV, FLAC, OGG, ...) or folders of them")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
                         help="output format (default: %(default)s)")
+    parser.add_argument("--extensions", nargs="+", default=FOLDER_EXTENSIONS, metavar="EXT",
+                        help="in a folder, the file name endings to predict; audio files with "
+                             f"other endings are named in a warning (default: "
+                             f"{' '.join(FOLDER_EXTENSIONS)})")
     add_runtime_options(parser)
     parser.set_defaults(run=run, parser=parser)
 
 
+def _audio_files(path, extensions):
+    """The audio files under the folder ``path``, sorted, as ``path/...`` names."""
+    with usage_errors({"extensions": "--extensions"}):
+        data = load_audio_folder(path, label=lambda relative: relative, extensions=extensions,
+                                 check_files=False)
+    root = Path(os.path.abspath(path))
+    return [path / Path(name).relative_to(root) for name in data.filenames]
+
+
 def run(args):
-    model = read_pipeline(args.model, args)
+    model = read_pipeline(args.model, args, usage="MODEL FILE...")
+    paths = []
     for path in args.files:  # before any work, so a typo does not cost a long run
         if not path.exists():
             raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))
+        paths += _audio_files(path, args.extensions) if path.is_dir() else [path]
     set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
-    names = [str(path) for path in args.files]
+    names = [str(path) for path in paths]
     writer = RowWriter(args.format, ["file"], classes,
                        key_widths=[max(len("file"), *map(len, names))])
-    if args.format != "json":
-        writer.header()
-    records, failed = [], []
+    writer.header()
+    failed = []
     for first in range(0, len(names), FILES_PER_BATCH):
         batch = names[first : first + FILES_PER_BATCH]
         if progress(args) and len(names) > FILES_PER_BATCH:
             log(f"predict: files {first + 1}-{first + len(batch)} of {len(names)}")
         for name, row in _predict_batch(model, batch, failed):
-            label = classes[int(row.argmax())]
-            if args.format == "json":
-                records.append({
-                    "file": name,
-                    "label": label,
-                    "probabilities": dict(zip(map(str, classes), map(float, row), strict=True)),
-                })
-            else:
-                writer.row([name], label, row)
-    if args.format == "json":
-        print(json.dumps(records, indent=2))
+            writer.row([name], classes[int(row.argmax())], row)
+    writer.close()
     if failed:
         raise CliError(
             f"{len(failed)} of {len(names)} files could not be read, and have no "

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ..io import load_audio
+from ._duplicates import refuse_duplicates
 
 __all__ = [
     "ON_ERROR_OPTIONS",
@@ -113,9 +114,10 @@ def walk_files(root):
       ``UserWarning`` names the link (following it would list its files
       twice, under two labels);
     - a folder or file reached by two paths (two links to one folder outside
-      ``root``, or a file linked next to itself) is a ``ValueError`` naming
-      both: which label or speaker it has would be a guess, and a file on
-      both sides of a split leaks the test set into training;
+      ``root``, a file linked next to itself, or one file hard-linked under
+      two names) is a ``ValueError`` naming both: which label or speaker it
+      has would be a guess, and a file on both sides of a split leaks the
+      test set into training;
     - a broken link is listed (:func:`read_files` reports it), and names
       starting with ``"."`` (hidden files and folders, macOS ``._*`` files)
       are not.
@@ -142,14 +144,14 @@ def walk_files(root):
     def inside_root(real):
         return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
 
-    def reached_twice(kind, first, second):
+    def reached_twice(kind, first, second, how="through a symbolic link"):
         return ValueError(
-            f"the {kind} {second} is the {kind} {first} (through a symbolic link): its files "
+            f"the {kind} {second} is the {kind} {first} ({how}): its files "
             "would be listed twice, with two labels or speakers, or on both sides of a split; "
             "remove one of the two paths"
         )
 
-    folders, files, paths = {}, {}, []
+    folders, files, inodes, paths = {}, {}, {}, []
     for folder, subfolders, names in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
         if real in folders:
@@ -187,6 +189,12 @@ def walk_files(root):
             if target in files:
                 raise reached_twice("file", files[target], path)
             files[target] = path
+            status = path.stat()
+            inode = (status.st_dev, status.st_ino)
+            if status.st_ino and inode in inodes:
+                raise reached_twice("file", inodes[inode], path, "a hard link: one file, two "
+                                                               "names")
+            inodes[inode] = path
             paths.append(path)
     return sorted(paths)
 
@@ -363,8 +371,10 @@ def build_bunch(records, skipped, *, root, layout, target_names, descr):
     Raises
     ------
     ValueError
-        No file was kept (all skipped or left out by the loader's selection).
+        No file was kept (all skipped or left out by the loader's selection),
+        or one recording has two labels or groups (:func:`refuse_duplicates`).
     """
+    refuse_duplicates(records)
     if not records:
         why = (
             f"the first of {len(skipped)} skipped files, {skipped[0][0]}, failed with: "

@@ -9,7 +9,7 @@
 """
 
 from ._metrics import SCORING, per_class_recall, uar_score
-from ._plots import plot_confusion_matrix, plot_log_mel_3d
+from ._plots import plot_confusion_matrix, plot_explanation, plot_log_mel_3d
 from ._report import cross_validate_report, format_report
 from ._splits import parse_cv, speaker_cv
 
@@ -20,6 +20,7 @@ __all__ = [
     "parse_cv",
     "per_class_recall",
     "plot_confusion_matrix",
+    "plot_explanation",
     "plot_log_mel_3d",
     "speaker_cv",
     "uar_score",

@@ -1,4 +1,5 @@
-"""Figures written straight to PNG: a confusion matrix and the three log-Mel channels.
+"""Figures written straight to PNG: a confusion matrix, the three log-Mel channels,
+and where a model listened.
 
 matplotlib is optional: it is imported when a function is called, through
 its object-oriented ``Figure`` (no ``pyplot``), so no global backend or open
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..utils.validation import is_integer
 
-__all__ = ["plot_confusion_matrix", "plot_log_mel_3d"]
+__all__ = ["plot_confusion_matrix", "plot_explanation", "plot_log_mel_3d"]
 
 CHANNEL_NAMES = ("static", "delta", "delta-delta")
 
@@ -157,5 +158,67 @@ def plot_log_mel_3d(features, path, *, hop_seconds=0.010, n_frames=None, title=N
     axes[-1].set_xlabel("time (s)")
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_explanation(explanation, path, *, top_classes=3, title=None):
+    """Write where a model listened as a PNG: the log-Mel input, the attention
+    over time under it, and each chunk's probabilities of the top classes.
+
+    Parameters
+    ----------
+    explanation : sklearn.utils.Bunch
+        What :func:`sklearn_ser.explain.explain` returns.
+    path : str or os.PathLike
+        Where to write the PNG.
+    top_classes : int, default=3
+        How many classes' chunk probabilities to draw: those most probable
+        for the whole utterance.
+    title : str or None, default=None
+        Figure title; by default the source and the predicted label.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed.
+    """
+    if not is_integer(top_classes) or top_classes < 1:
+        raise ValueError(f"top_classes={top_classes!r} must be an integer >= 1")
+    e = explanation
+    times, hop = np.asarray(e.frame_times), float(e.hop_seconds)
+    start, end = times[0] - hop / 2, times[-1] + hop / 2
+    # a long recording gets a wider figure, up to a page
+    width = float(np.clip(4.0 + 1.2 * (end - start), 8.0, 16.0))
+    figure = _new_figure("plot_explanation", figsize=(width, 7.0))
+    axes = figure.subplots(3, 1, sharex=True, height_ratios=(3, 1.5, 1.5))
+    axes[0].imshow(np.asarray(e.log_mel).T, origin="lower", aspect="auto",
+                   interpolation="nearest", cmap="magma",
+                   extent=(start, end, 0, np.shape(e.log_mel)[1]))
+    axes[0].set_ylabel("Mel bin")
+    axes[0].set_title("static log-Mel (normalised)", fontsize=10, loc="left")
+    axes[1].fill_between(times, e.attention, step="mid", alpha=0.6)
+    axes[1].set_ylabel("attention")
+    axes[1].set_ylim(bottom=0)
+    axes[1].set_title("attention weight per 10 ms frame (sums to 1 per chunk)", fontsize=10,
+                      loc="left")
+    order = np.argsort(e.proba)[::-1][: int(top_classes)]
+    edges = np.append(e.chunk_start, e.chunk_end[-1])
+    for k in order:
+        axes[2].stairs(e.chunk_proba[:, k], edges, label=f"{e.classes[k]} ({e.proba[k]:.2f})")
+    axes[2].set_ylim(0, 1)
+    axes[2].set_ylabel("probability")
+    axes[2].set_title("chunk probabilities (utterance's in brackets)", fontsize=10, loc="left")
+    axes[2].legend(loc="upper right", fontsize=8, ncols=min(len(order), 4))
+    axes[2].set_xlabel("time (s)")
+    for ax in axes[1:]:
+        for boundary in e.chunk_start[1:]:
+            ax.axvline(boundary, color="0.5", linewidth=0.8, linestyle="--")
+    source = Path(e.source).name if isinstance(e.source, str) else str(e.source)
+    figure.suptitle(title if title is not None else f"{source}: predicted {e.label}")
     figure.tight_layout()
     return _save(figure, path)

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing
 from sklearn.utils.validation import _num_samples
 
+from ..exceptions import SmallDataWarning
 from ._metrics import per_class_recall, uar_score
 from ._splits import speaker_cv
 
@@ -244,6 +245,7 @@ def cross_validate_report(
         raise ValueError(f"groups has {len(groups)} entries for {n_samples} samples")
     splitter = speaker_cv(cv, groups, random_state=random_state)
     labels = _check_labels(labels, y)
+    _warn_small_classes(splitter, y)
     # Plain k-folds ignore groups (and warn about them): give groups only to the others.
     uses_groups = not isinstance(splitter, (KFold, StratifiedKFold))
     splits = list(splitter.split(np.zeros((n_samples, 1)), y, groups if uses_groups else None))
@@ -316,6 +318,26 @@ def _networks(estimator):
         return [net for _, member in estimator.estimators if not isinstance(member, str)
                 for net in _networks(member)]
     return [estimator] if hasattr(estimator, "split_utterances") else []
+
+
+def _warn_small_classes(splitter, y):
+    """A :class:`~sklearn_ser.exceptions.SmallDataWarning` naming the classes with
+    fewer utterances than a stratified k-fold has folds (some test folds will
+    lack them, and their recall is then undefined in those folds)."""
+    if not isinstance(splitter, StratifiedKFold):
+        return
+    values, counts = np.unique(y, return_counts=True)
+    small = [(value, count) for value, count in zip(values, counts, strict=True)
+             if count < splitter.n_splits]
+    if small:
+        named = ", ".join(f"{value.item()!r} ({count})" for value, count in small)
+        warnings.warn(
+            f"{len(small)} class(es) have fewer utterances than the {splitter.n_splits} folds: "
+            f"{named}; some test folds will not hold them. Use fewer folds (cv="
+            f"{max(2, int(min(count for _, count in small)))}; --cv on the command line) or "
+            "more utterances of these classes",
+            SmallDataWarning, stacklevel=3,
+        )
 
 
 def _check_inner_splits(estimator, y, splits):

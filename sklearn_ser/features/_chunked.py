@@ -4,7 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ChunkedFeatures", "chunk_count"]
+__all__ = ["ChunkedFeatures", "chunk_count", "front_end_difference"]
+
+
+def front_end_difference(expected, given):
+    """The settings in which two front ends' records differ.
+
+    Parameters
+    ----------
+    expected, given : dict or None
+        ``{name: value}`` records, as ``ChunkedFeatures.front_end`` holds them;
+        None (no record) agrees with anything.
+
+    Returns
+    -------
+    difference : str
+        ``"name=given (not expected), ..."`` by name, or ``""`` when they agree.
+    """
+    if expected is None or given is None:
+        return ""
+    names = sorted(set(expected) | set(given))
+    return ", ".join(f"{name}={given.get(name)!r} (not {expected.get(name)!r})"
+                     for name in names if given.get(name) != expected.get(name))
 
 
 def chunk_count(lengths, size, hop):
@@ -69,6 +90,11 @@ class ChunkedFeatures:
         Utterance ``i`` owns ``chunks[offsets[i]:offsets[i + 1]]``.
     n_frames : np.ndarray [shape=(n_chunks_total,)], int
         Number of real (not padding) frames at the start of each chunk.
+    front_end : dict or None, default=None
+        The settings of the front end that made the chunks (its
+        :data:`~sklearn_ser.features.FEATURE_PARAMS`): a classifier records
+        them in ``fit`` and refuses chunks from a front end with other
+        settings. None (chunks made by hand) is not checked.
 
     Attributes
     ----------
@@ -78,7 +104,7 @@ class ChunkedFeatures:
         Index of the utterance each chunk belongs to.
     """
 
-    def __init__(self, chunks, offsets, n_frames):
+    def __init__(self, chunks, offsets, n_frames, *, front_end=None):
         chunks = np.asarray(chunks)
         offsets = np.asarray(offsets, dtype=np.int64)
         n_frames = np.asarray(n_frames, dtype=np.int64)
@@ -99,6 +125,7 @@ class ChunkedFeatures:
         self.chunks = chunks
         self.offsets = offsets
         self.n_frames = n_frames
+        self.front_end = None if front_end is None else dict(front_end)
 
     # -- sequence protocol -------------------------------------------------
     def __len__(self):
@@ -147,7 +174,8 @@ class ChunkedFeatures:
         counts = self.n_chunks[index]
         rows = _ranges(self.offsets[:-1][index], counts)
         return ChunkedFeatures(
-            self.chunks[rows], np.concatenate([[0], np.cumsum(counts)]), self.n_frames[rows]
+            self.chunks[rows], np.concatenate([[0], np.cumsum(counts)]), self.n_frames[rows],
+            front_end=getattr(self, "front_end", None),  # None in pickles of older versions
         )
 
     def __iter__(self):
@@ -188,13 +216,22 @@ class ChunkedFeatures:
 
     @classmethod
     def concatenate(cls, parts):
-        """Join several ``ChunkedFeatures`` (same chunk shape) utterance after utterance."""
+        """Join several ``ChunkedFeatures`` (same chunk shape, same front end)
+        utterance after utterance."""
         parts = list(parts)
         if not parts:
             raise ValueError("need at least one ChunkedFeatures to concatenate")
+        front_ends = [getattr(p, "front_end", None) for p in parts]
+        if any(front_end != front_ends[0] for front_end in front_ends):
+            raise ValueError(
+                "cannot concatenate chunks made by front ends with different settings: "
+                + front_end_difference(front_ends[0], next(
+                    front_end for front_end in front_ends if front_end != front_ends[0]))
+            )
         counts = np.concatenate([p.n_chunks for p in parts])
         return cls(
             np.concatenate([p.chunks for p in parts]),
             np.concatenate([[0], np.cumsum(counts)]),
             np.concatenate([p.n_frames for p in parts]),
+            front_end=front_ends[0],
         )

@@ -11,16 +11,19 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy.sparse import issparse
 
-from ..exceptions import ShortSignalWarning
+from ..exceptions import ShortSignalWarning, SignalRangeWarning
 from ..io import load_audio, source_name
 from ..utils import caller_stacklevel
 from ._chunked import ChunkedFeatures
 from ._logmel import log_mel_3d_batch
 
-__all__ = ["FILES_PER_GROUP", "as_source_list", "extract_groups"]
+__all__ = ["FILES_PER_GROUP", "LOUD_PEAK", "as_source_list", "extract_groups"]
 
 #: Files decoded and put through the FFT together by one worker call.
 FILES_PER_GROUP = 32
+#: A peak above this (18 dB over full scale) is no audio in [-1, 1]: most likely
+#: integer PCM stored as floats. Such utterances draw a SignalRangeWarning.
+LOUD_PEAK = 8.0
 
 
 def as_source_list(X):
@@ -88,25 +91,43 @@ def as_source_list(X):
     return sources
 
 
-def _warn_short_signals(groups, sources, X, frame_length, sample_rate):
-    """Pass the groups through, then warn once (ShortSignalWarning) naming the
-    utterances that gave a single frame, i.e. no more than ``frame_length``
-    samples: too little audio for the task, and usually a wrong input."""
-    short = []
+def _names(sources, indices):
+    """The first five sources named, and how many more there are."""
+    names = ", ".join(source_name(sources[i], i) for i in indices[:5])
+    return names + (f" and {len(indices) - 5} more" if len(indices) > 5 else "")
+
+
+def _warn_about_signals(groups, sources, X, frame_length, sample_rate):
+    """Pass the groups through as ``(features, frame_offsets)``, then warn once per
+    kind, naming the utterances: a :class:`ShortSignalWarning` for those that gave
+    a single frame (no more than ``frame_length`` samples: too little audio, and
+    usually a wrong input), a :class:`SignalRangeWarning` for those whose samples
+    reach beyond :data:`LOUD_PEAK`."""
+    short, loud = [], []
     first = 0
-    for group in groups:
-        n_frames = np.diff(group[1])
+    for features, frame_offsets, peaks in groups:
+        n_frames = np.diff(frame_offsets)
         short.extend((first + np.flatnonzero(n_frames == 1)).tolist())
+        loud.extend((first + index, peak) for index, peak in peaks)
         first += len(n_frames)
-        yield group
+        yield features, frame_offsets
+    if loud:
+        indices = [index for index, _ in loud]
+        peak = max(peak for _, peak in loud)
+        warnings.warn(
+            f"{len(loud)} of {len(sources)} utterance(s) hold samples far outside [-1, 1], "
+            f"where audio lives (peaks up to {peak:.6g}): {_names(sources, indices)}. Their "
+            "log-Mel features are shifted by the square of that scale, so a model trained on "
+            "audio in [-1, 1] would predict nonsense. Integer PCM stored as floats (int16 "
+            "samples cast with astype(float)) goes in divided by 32768, or as the integer "
+            "array itself.", SignalRangeWarning, stacklevel=caller_stacklevel())
     if not short:
         return
-    names = ", ".join(source_name(sources[i], i) for i in short[:5])
     message = (
         f"{len(short)} of {len(sources)} utterance(s) are no longer than one analysis frame "
         f"({frame_length} samples, {1000 * frame_length / sample_rate:g} ms at {sample_rate} "
         f"Hz), so each gives a single zero-padded frame, far too little audio to recognise "
-        f"an emotion from: {names}{f' and {len(short) - 5} more' if len(short) > 5 else ''}."
+        f"an emotion from: {_names(sources, short)}."
     )
     if getattr(X, "ndim", None) == 2:
         message += (
@@ -120,18 +141,23 @@ def _warn_short_signals(groups, sources, X, frame_length, sample_rate):
 def _extract_group(sources, first_index, load_params, feature_params):
     """Decode a group of sources and compute their 3-D log-Mel features together.
 
-    Returns ``(features, frame_offsets)`` as from
-    :func:`~sklearn_ser.features.log_mel_3d_batch`, cast to float32.
+    Returns ``(features, frame_offsets, loud)``: the first two as from
+    :func:`~sklearn_ser.features.log_mel_3d_batch`, cast to float32, and
+    ``[(index in the group, peak), ...]`` of the sources whose peak exceeds :data:`LOUD_PEAK`
+    (found here, where the signals are, and warned about by the caller, since a
+    warning in a worker process is lost).
     """
     signals = [
         load_audio(source, name=source_name(source, first_index + i), **load_params)
         for i, source in enumerate(sources)
     ]
+    peaks = [max(float(signal.max()), -float(signal.min())) for signal in signals]
+    loud = [(i, peak) for i, peak in enumerate(peaks) if peak > LOUD_PEAK]
     # The front end's stages work frame by frame in a fixed order (no BLAS), so the
     # bits depend neither on the thread count nor on the grouping: every n_jobs
     # gives the same output.
     features, frame_offsets = log_mel_3d_batch(signals, **feature_params)
-    return features.astype(np.float32, copy=False), frame_offsets
+    return features.astype(np.float32, copy=False), frame_offsets, loud
 
 
 def _with_progress(groups, n_sources):
@@ -193,4 +219,4 @@ def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verb
         groups = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     if verbose:
         groups = _with_progress(groups, len(sources))
-    return _warn_short_signals(groups, sources, X, frame_length, load_params["sample_rate"])
+    return _warn_about_signals(groups, sources, X, frame_length, load_params["sample_rate"])

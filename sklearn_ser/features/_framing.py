@@ -9,7 +9,11 @@ import numpy as np
 
 from ._params import check_front_end
 
-__all__ = ["frame_count", "frame_signal", "preemphasise_into", "slot_layout", "window_taper"]
+__all__ = ["PREEMPHASIS_BLOCK", "frame_count", "frame_signal", "preemphasise_into", "slot_layout",
+           "window_taper"]
+
+#: Samples pre-emphasised at a time: bounds the scratch memory of a long signal.
+PREEMPHASIS_BLOCK = 1 << 20
 
 
 def _frame_count(n_samples, frame_length, hop_length):
@@ -106,9 +110,15 @@ def slot_layout(lengths, frame_length, hop_length):
 def preemphasise_into(padded, signals, starts, coefficient):
     """Write ``y[n] = x[n] - a x[n-1]`` (``y[0] = x[0]``) of each signal into
     ``padded[start:start + len(x)]``, signal by signal so that no tail leaks
-    into the next signal; the product goes through one scratch row, freed on return."""
-    scratch = np.empty(max((len(signal) for signal in signals), default=1), dtype=padded.dtype)
+    into the next signal. The product goes through one scratch row of at most
+    :data:`PREEMPHASIS_BLOCK` samples, block by block from the end (each block
+    reads samples that are still ``x``), so a long signal costs no second copy."""
+    longest = max((len(signal) for signal in signals), default=1)
+    scratch = np.empty(min(longest, PREEMPHASIS_BLOCK), dtype=padded.dtype)
     for signal, start in zip(signals, starts, strict=True):
         target = padded[start : start + len(signal)]
         target[:] = signal
-        target[1:] -= np.multiply(target[:-1], coefficient, out=scratch[: len(signal) - 1])
+        for stop in range(len(signal), 1, -PREEMPHASIS_BLOCK):
+            first = max(1, stop - PREEMPHASIS_BLOCK)
+            target[first:stop] -= np.multiply(target[first - 1 : stop - 1], coefficient,
+                                              out=scratch[: stop - first])

@@ -33,6 +33,7 @@ from ._params import FRONT_END_DEFAULTS as _DEFAULTS
 from ._params import FRONT_END_DOCS, FUNCTION_DEFAULTS, check_front_end, samples_per
 
 __all__ = [
+    "FFT_BLOCK_SAMPLES",
     "LOG_ENERGY_FLOOR",
     "log_mel_3d",
     "log_mel_3d_batch",
@@ -40,6 +41,9 @@ __all__ = [
     "log_mel_spectrogram_batch",
 ]
 
+#: Samples (frames x n_fft) that one block of the FFT holds at most, whatever
+#: ``block_frames`` asks: 8 MiB of float64 frames, and twice that of spectrum.
+FFT_BLOCK_SAMPLES = 1 << 20
 #: Energy floor applied before the log (float64 machine epsilon, as in psf).
 LOG_ENERGY_FLOOR = float(np.finfo(np.float64).eps)
 #: Precision of the one-signal functions: psf's to round-off.
@@ -67,6 +71,8 @@ def _log_mel_stack(
     other channels in place (no stacking copy). Every parameter is required
     and taken as checked (:func:`~sklearn_ser.features._params.check_front_end`)."""
     dtype = np.dtype(dtype).newbyteorder("=")
+    # however large n_fft, a block's FFT buffers stay within FFT_BLOCK_SAMPLES a row
+    block_frames = min(block_frames, max(1, FFT_BLOCK_SAMPLES // int(n_fft)))
     frame_length = samples_per(frame_seconds, sample_rate)
     hop_length = samples_per(hop_seconds, sample_rate)
     lengths = np.array([len(signal) for signal in signals], dtype=np.int64)

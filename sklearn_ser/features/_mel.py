@@ -40,6 +40,19 @@ def _mel_filterbank_cached(sample_rate, n_fft, n_mels, f_min, f_max):
     return weights
 
 
+#: The largest filterbank (n_mels x bins) kept in the cache: 8 MiB, so the cache of
+#: 32 parameter sets stays within 256 MiB even at n_fft=2**16 and 256 filters
+#: (67 MiB each), which are built again when asked for.
+_MAX_CACHED_WEIGHTS = 1 << 20
+
+
+def _filterbank(sample_rate, n_fft, n_mels, f_min, f_max):
+    """:func:`_mel_filterbank_cached`, bypassing the cache for a large filterbank."""
+    build = _mel_filterbank_cached if n_mels * (n_fft // 2 + 1) <= _MAX_CACHED_WEIGHTS \
+        else _mel_filterbank_cached.__wrapped__
+    return build(sample_rate, n_fft, n_mels, f_min, f_max)
+
+
 @Substitution(**FRONT_END_DOCS)
 def mel_filterbank(
     *,
@@ -62,7 +75,8 @@ def mel_filterbank(
     -------
     weights : np.ndarray [shape=(n_mels, n_fft // 2 + 1)], read-only
         Filter ``m`` rises linearly from bin ``f(m-1)`` to 1 at ``f(m)`` and falls
-        back to 0 at ``f(m+1)`` (eq. 2). Cached per parameter set.
+        back to 0 at ``f(m+1)`` (eq. 2). Cached per parameter set (up to 2**20
+        weights: a larger one is built again each time).
 
     Raises
     ------
@@ -73,9 +87,7 @@ def mel_filterbank(
         dict(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=f_min, f_max=f_max),
         caller="mel_filterbank",
     )
-    return _mel_filterbank_cached(
-        int(sample_rate), int(n_fft), int(n_mels), float(f_min), float(f_max)
-    )
+    return _filterbank(int(sample_rate), int(n_fft), int(n_mels), float(f_min), float(f_max))
 
 
 @lru_cache(maxsize=32)
@@ -90,7 +102,7 @@ def sparse_projection(sample_rate, n_fft, n_mels, f_min, f_max, dtype):
     """
     import scipy.sparse
 
-    weights = _mel_filterbank_cached(sample_rate, n_fft, n_mels, f_min, f_max)
+    weights = _filterbank(sample_rate, n_fft, n_mels, f_min, f_max)
     projection = scipy.sparse.csr_matrix((weights / n_fft).astype(dtype))
     for array in (projection.data, projection.indices, projection.indptr):
         array.setflags(write=False)

@@ -15,15 +15,18 @@ from types import MappingProxyType
 import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from ..io import RESAMPLERS
+from ..io import RESAMPLERS, SAMPLE_RATE_RANGE
 from ..utils import check_params
 
 __all__ = [
+    "FEATURE_PARAMS",
     "FRONT_END_CONSTRAINTS",
     "FRONT_END_DEFAULTS",
     "FRONT_END_DOCS",
+    "FRONT_END_LIMITS",
     "FUNCTION_CONSTRAINTS",
     "FUNCTION_DEFAULTS",
+    "MAX_CHUNK_OVERLAP",
     "WINDOWS",
     "check_front_end",
     "front_end_problems",
@@ -121,26 +124,117 @@ FUNCTION_CONSTRAINTS = MappingProxyType({
 })
 
 
+#: The supported range, ``(lowest, highest)`` inclusive, of every parameter that
+#: sizes the work, checked with the constraints (by ``fit``, by the functions and
+#: when a model file is loaded), so that neither a typo nor a tampered model file
+#: can ask for gigabytes: a sample rate from below telephone speech to the
+#: highest studio rate (it also bounds resampling to a factor of 384); an FFT of
+#: up to 2**16 points (4 s at 16 kHz); frames and hops of at most a second (a hop
+#: pads each signal by up to one hop); up to 256 Mel filters; deltas over up to
+#: 100 frames on each side; chunks of up to 6000 frames (60 s at the default
+#: hop; each utterance holds at least one chunk, so this bounds the padding of
+#: a short one). Finite values only; ``f_min`` and ``f_max`` are bounded by
+#: ``sample_rate / 2``.
+FRONT_END_LIMITS = MappingProxyType({
+    "sample_rate": SAMPLE_RATE_RANGE,
+    "n_mels": (1, 256),
+    "n_fft": (1, 2**16),
+    "frame_seconds": (0, 1.0),
+    "hop_seconds": (0, 1.0),
+    "delta_width": (1, 100),
+    "chunk_frames": (1, 6000),
+    "chunk_hop_frames": (1, 100_000),
+    "max_chunks": (1, 10**9),
+    # the functions' own names for the same sizes
+    "width": (1, 100),
+    "frame_length": (1, 2**16),
+    "hop_length": (1, SAMPLE_RATE_RANGE[1]),
+})
+
+#: Chunks that may overlap one frame: ``chunk_hop_frames`` is at least
+#: ``ceil(chunk_frames / MAX_CHUNK_OVERLAP)`` (87.5 % overlap), so the chunks of an
+#: utterance hold at most 8 times its frames.
+MAX_CHUNK_OVERLAP = 8
+
+#: The parameters that decide what a frame of the features means: a classifier
+#: records those of the front end it was fitted behind and refuses features from
+#: another. (``chunk_hop_frames``, ``max_chunks`` and ``trim_zeros`` change which
+#: frames are cut into chunks, ``precision`` and ``resampler`` the last bits,
+#: ``normalize`` acts through the statistics learned in ``fit``; ``n_jobs`` and
+#: ``verbose`` change nothing of the output.)
+FEATURE_PARAMS = ("sample_rate", "n_mels", "n_fft", "frame_seconds", "hop_seconds", "f_min",
+                  "f_max", "preemphasis", "window", "delta_width", "chunk_frames")
+
+
+def _shown_number(value):
+    """``repr(value)``, or its size for an integer too long to print."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"
+    return repr(value)
+
+
+def _limit_problems(params):
+    """``(problems, names)``: each value outside :data:`FRONT_END_LIMITS`, and the
+    names of those values (left out of the checks across parameters)."""
+    problems, names = [], set()
+    for name, (low, high) in FRONT_END_LIMITS.items():
+        value = params.get(name)
+        if value is None or isinstance(value, (bool, str)):
+            continue
+        try:
+            inside = bool(low <= value <= high)
+        except TypeError:
+            continue  # not a number: the constraints name it
+        if not inside:
+            problems.append(f"{name}={_shown_number(value)} is outside the supported range "
+                            f"{low:,g} to {high:,g}")
+            names.add(name)
+    return problems, names
+
+
 def samples_per(seconds, sample_rate):
-    """Number of samples in ``seconds`` at ``sample_rate``, rounded half up as psf does."""
+    """Number of samples in ``seconds`` at ``sample_rate``, rounded half up as psf does.
+
+    Parameters
+    ----------
+    seconds : float
+        A duration, e.g. ``frame_seconds`` or ``hop_seconds``.
+    sample_rate : int
+        Samples per second (Hz).
+
+    Returns
+    -------
+    n_samples : int
+        ``floor(seconds * sample_rate + 0.5)``: 400 for 25 ms at 16 kHz.
+    """
     return int(np.floor(seconds * sample_rate + 0.5))
 
 
 def front_end_problems(params):
     """What is wrong with a valid set of parameters taken together, as a list of strings.
 
-    Each value is assumed to meet its own constraint; only the checks that
-    involve several parameters are made, those whose parameters are all in
-    ``params``: the filterbank within ``[0, sample_rate / 2]`` (eq. 3), an FFT
-    at least one frame long, and a frame and a hop of at least one sample.
+    Each value is assumed to meet its own constraint; the checks made here are
+    the limits of :data:`FRONT_END_LIMITS`, then those that involve several
+    parameters, for the parameters in ``params`` within their limits: the
+    filterbank within ``[0, sample_rate / 2]`` (eq. 3), an FFT at least one
+    frame long, a frame and a hop of at least one sample, and a chunk hop of
+    at least ``chunk_frames / MAX_CHUNK_OVERLAP``.
     """
-    problems = []
+    problems, outside = _limit_problems(params)
+    params = {name: value for name, value in params.items() if name not in outside}
     f_min, f_max, rate = (params.get(name) for name in ("f_min", "f_max", "sample_rate"))
     if f_min is not None and f_max is not None and not f_min < f_max:
         problems.append(f"f_min={f_min} must be < f_max={f_max}")
     if f_max is not None and rate is not None and f_max > rate / 2:
         problems.append(f"f_max={f_max} must be <= sample_rate/2 = {rate / 2:g} Hz "
                         f"(sample_rate={rate})")
+    frames, hop = params.get("chunk_frames"), params.get("chunk_hop_frames")
+    if frames is not None and hop is not None and hop * MAX_CHUNK_OVERLAP < frames:
+        problems.append(
+            f"chunk_hop_frames={hop} must be >= chunk_frames/{MAX_CHUNK_OVERLAP} = "
+            f"{-(-frames // MAX_CHUNK_OVERLAP)} (chunk_frames={frames}): a frame may sit in at "
+            f"most {MAX_CHUNK_OVERLAP} overlapping chunks, or the chunks of a long recording "
+            "would take many times its memory")
     if rate is None:
         return problems
     for name in ("frame_seconds", "hop_seconds"):
@@ -192,14 +286,17 @@ def _doc(names, kind, description, *, shown=_shown):
 _CHUNK_SECONDS = FRONT_END_DEFAULTS["chunk_frames"] * FRONT_END_DEFAULTS["hop_seconds"]
 
 _ENTRIES = {
-    "sample_rate": _doc("sample_rate", "int", "Sampling rate in Hz."),
-    "n_mels": _doc("n_mels", "int", "Number of triangular Mel filters."),
-    "n_fft": _doc("n_fft", "int", "FFT size in samples; at least the frame length."),
+    "sample_rate": _doc("sample_rate", "int", "Sampling rate in Hz, 1,000 to 384,000."),
+    "n_mels": _doc("n_mels", "int", "Number of triangular Mel filters, 1 to 256."),
+    "n_fft": _doc("n_fft", "int",
+                  "FFT size in samples; at least the frame length, at most 2**16."),
     "frame_seconds": _doc(
         "frame_seconds", "float",
-        "Frame (window) length in seconds, rounded half up to whole samples."),
+        "Frame (window) length in seconds (at most 1), rounded half up to whole\n"
+        "samples."),
     "hop_seconds": _doc(
-        "hop_seconds", "float", "Frame hop in seconds, rounded half up to whole samples."),
+        "hop_seconds", "float",
+        "Frame hop in seconds (at most 1), rounded half up to whole samples."),
     "f_min_f_max": _doc(
         "f_min, f_max", "float",
         "Edges of the lowest and highest filter in Hz;\n"
@@ -212,16 +309,18 @@ _ENTRIES = {
         "window", "{" + ", ".join(f'"{name}"' for name in WINDOWS) + "}",
         "Frame window. The paper does not name one; psf's default is rectangular."),
     "delta_width": _doc(
-        "delta_width", "int", "``N`` of the delta regression (eq. 5), used for both deltas."),
+        "delta_width", "int",
+        "``N`` of the delta regression (eq. 5), used for both deltas; 1 to 100."),
     "chunk_frames": _doc(
         "chunk_frames", "int",
-        f"Frames per chunk; the default, {_CHUNK_SECONDS:g} s at the default hop, is the\n"
-        "paper's input length."),
+        f"Frames per chunk, 1 to 6000; the default, {_CHUNK_SECONDS:g} s at the default\n"
+        "hop, is the paper's input length."),
     "chunk_hop_frames": _doc(
         "chunk_hop_frames", "int or None",
         "Hop between chunk starts in frames; ``None`` means ``chunk_frames``\n"
-        "(no overlap). Smaller values give overlapping chunks, larger ones\n"
-        "skip the frames between chunks."),
+        "(no overlap). Smaller values give overlapping chunks, at least\n"
+        "``chunk_frames / 8`` (a frame in at most 8 chunks); larger ones skip\n"
+        "the frames between chunks."),
     "max_chunks": _doc(
         "max_chunks", "int or None",
         "Keep at most this many chunks per utterance (the first ones); bounds\n"
@@ -261,7 +360,9 @@ _ENTRIES = {
         "1e-3 except in near-silent bins.",
         shown=lambda dtype: f"np.{dtype.name}"),
     "block_frames": _doc(
-        "block_frames", "int", "Frames per FFT block (bounds the temporary memory)."),
+        "block_frames", "int",
+        "Frames per FFT block (bounds the temporary memory); at most\n"
+        "``2**20 // n_fft`` whatever is asked, so a large ``n_fft`` stays small."),
 }
 #: numpydoc entries of the parameters, for :class:`~sklearn_ser.utils.docstrings.Substitution`
 #: (a docstring may add lines of its own under an entry); ``log_mel_settings`` holds the

@@ -11,7 +11,13 @@ from ..utils import is_integer
 from ..utils.docstrings import Substitution
 from ._chunking import chunk_groups
 from ._extraction import extract_groups
-from ._params import FRONT_END_CONSTRAINTS, FRONT_END_DOCS, front_end_problems, samples_per
+from ._params import (
+    FEATURE_PARAMS,
+    FRONT_END_CONSTRAINTS,
+    FRONT_END_DOCS,
+    front_end_problems,
+    samples_per,
+)
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
 
 __all__ = ["LogMel3DTransformer"]
@@ -20,6 +26,11 @@ __all__ = ["LogMel3DTransformer"]
 _STATE_ARRAYS = ("mean_", "scale_")
 #: The other fitted attributes, plain values in the persisted state.
 _STATE_VALUES = ("n_frames_seen_", "chunk_shape_")
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (a record compares across JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_state_array(name, value, n_mels):
@@ -80,7 +91,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     :meth:`transform` returns a :class:`~sklearn_ser.features.ChunkedFeatures`:
     one entry per input utterance (so ``y`` stays aligned in a ``Pipeline``);
     ``np.asarray(X_out[i])`` is utterance ``i``'s chunks of shape
-    ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32, first chunk first.
+    ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32, first chunk first;
+    its ``front_end`` holds :meth:`feature_settings`, which a classifier
+    records in ``fit`` and checks when it predicts.
     An utterance gives ``1 + ceil(max(n_frames - chunk_frames, 0) / chunk_hop_frames)``
     chunks, the last one zero-padded; ``n_frames`` follows psf's framing. A
     hop longer than the chunk skips the frames between chunks and never
@@ -203,10 +216,25 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.chunk_shape_ = (3, self.chunk_frames, self.n_mels)
 
     def _chunk(self, groups):
-        return chunk_groups(
+        out = chunk_groups(
             groups, mean=self.mean_, scale=self.scale_, chunk_frames=self.chunk_frames,
             hop_frames=self.chunk_hop_frames or self.chunk_frames, max_chunks=self.max_chunks,
         )
+        out.front_end = self.feature_settings()
+        return out
+
+    def feature_settings(self):
+        """The settings that decide what a chunk holds, as plain values.
+
+        Returns
+        -------
+        settings : dict
+            ``{name: value}`` of :data:`~sklearn_ser.features.FEATURE_PARAMS`
+            (sample rate, Mel bands, framing, filterbank edges, pre-emphasis,
+            window, deltas, chunk length), as :meth:`transform` records them in
+            its output's ``front_end``.
+        """
+        return {name: _plain(getattr(self, name)) for name in FEATURE_PARAMS}
 
     # -- scikit-learn API --------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)

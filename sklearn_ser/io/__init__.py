@@ -2,10 +2,28 @@
 
 The one place the toolkit reads audio: the front end, the corpus loaders and
 the timeline take sources through :func:`load_audio`, and check a path with
-:func:`check_audio_path` before reading it in blocks.
+:func:`check_audio_path` before reading it in blocks. Every file the toolkit
+reads (audio, model files, checkpoints) is opened with
+:func:`open_regular_file`, which refuses folders, named pipes and devices
+unopened.
 """
 
 from ._audio import RESAMPLERS, check_audio_path, load_audio, resample, source_name
+from ._files import check_regular_file, display_name, file_kind, open_regular_file
+from ._limits import MAX_SOURCE_SAMPLES, SAMPLE_RATE_RANGE
 from ._wav import read_wav
 
-__all__ = ["RESAMPLERS", "check_audio_path", "load_audio", "read_wav", "resample", "source_name"]
+__all__ = [
+    "MAX_SOURCE_SAMPLES",
+    "RESAMPLERS",
+    "SAMPLE_RATE_RANGE",
+    "check_audio_path",
+    "check_regular_file",
+    "display_name",
+    "file_kind",
+    "load_audio",
+    "open_regular_file",
+    "read_wav",
+    "resample",
+    "source_name",
+]

@@ -2,39 +2,48 @@
 
 A *source* is one of
 
-- a path (``str`` or :class:`os.PathLike`) to a file that libsndfile reads
-  (WAV in 8/16/24/32-bit PCM or float, FLAC, OGG, ...);
+- a path (``str``, ``bytes`` or :class:`os.PathLike`, in any encoding) to a
+  regular file that libsndfile reads (WAV in 8/16/24/32-bit PCM or float,
+  FLAC, OGG, ...);
 - an open binary file object;
-- a 1-D numpy array, taken to be at the requested ``sample_rate``;
+- a 1-D numpy array or a list of numbers, taken to be at the requested
+  ``sample_rate``;
 - a ``(array, sample_rate)`` pair, resampled when its rate differs.
 
 Every failure raises an exception whose message names the source, so an error
-in a corpus of thousands of files points at the one to fix.
+in a corpus of thousands of files points at the one to fix. Sample rates
+outside :data:`~sklearn_ser.io.SAMPLE_RATE_RANGE` and sources that would
+decode or resample to more than :data:`~sklearn_ser.io.MAX_SOURCE_SAMPLES`
+samples are refused before the work is done.
 """
 
 from __future__ import annotations
 
-import errno
-import io
 import os
-import stat
 from math import gcd
-from numbers import Real
-from pathlib import Path
+from numbers import Integral, Real
 
 import numpy as np
-import soundfile as sf
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..exceptions import AudioFileError, InvalidSignalError
-from ..utils import check_params
-from ._wav import read_wav
+from ..utils import check_params, is_number
+from ._decode import read_audio_file
+from ._files import check_regular_file, display_name
+from ._limits import MAX_SOURCE_SAMPLES, SAMPLE_RATE_RANGE
 
 __all__ = ["RESAMPLERS", "check_audio_path", "load_audio", "resample", "source_name"]
 
 #: Resampling engines of :func:`resample`, the first the default.
 RESAMPLERS = ("soxr", "scipy")
-_RESAMPLE_CONSTRAINTS = {"resampler": [StrOptions(set(RESAMPLERS))]}
+_RATE = Interval(Real, *SAMPLE_RATE_RANGE, closed="both")
+_RESAMPLE_CONSTRAINTS = {"resampler": [StrOptions(set(RESAMPLERS))],
+                         "orig_sample_rate": [_RATE], "target_sample_rate": [_RATE]}
+_LOAD_CONSTRAINTS = {"sample_rate": [Interval(Integral, *SAMPLE_RATE_RANGE, closed="both"),
+                                     None]}
+#: Widths of integer PCM tried, narrowest first, for integers that carry no width
+#: of their own (int64: Python lists of ints, numpy's default integer).
+_PCM_BITS = (16, 24, 32)
 
 
 def source_name(source, index=None) -> str:
@@ -53,11 +62,11 @@ def source_name(source, index=None) -> str:
         The path for files, the file object's ``name`` when it has one,
         otherwise ``"signal #index"``.
     """
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
+    if isinstance(source, (str, bytes, os.PathLike)):
+        return display_name(source)
     name = getattr(source, "name", None)
-    if isinstance(name, (str, os.PathLike)):
-        return os.fspath(name)
+    if isinstance(name, (str, bytes, os.PathLike)):
+        return display_name(name)
     where = "" if index is None else f" #{index}"
     if hasattr(source, "read"):
         return f"file object{where}"
@@ -72,7 +81,8 @@ def resample(signal, orig_sample_rate, target_sample_rate, *, resampler=RESAMPLE
     signal : np.ndarray [shape=(n_samples,)]
         Floating point waveform.
     orig_sample_rate, target_sample_rate : int
-        Rates in Hz.
+        Rates in Hz, each within :data:`~sklearn_ser.io.SAMPLE_RATE_RANGE`
+        (1,000 to 384,000 Hz).
     resampler : {"soxr", "scipy"}, default="soxr"
         ``"soxr"`` uses libsoxr at its "HQ" setting (20-bit precision); it is
         about 3x faster than scipy and has a higher stop-band attenuation
@@ -84,12 +94,24 @@ def resample(signal, orig_sample_rate, target_sample_rate, *, resampler=RESAMPLE
     -------
     resampled : np.ndarray [shape=(round(n_samples * target / orig),)]
         Same dtype as ``signal``.
+
+    Raises
+    ------
+    ValueError
+        A rate outside the range, an unknown resampler, or an output longer
+        than :data:`~sklearn_ser.io.MAX_SOURCE_SAMPLES` (checked before it is
+        computed).
     """
-    check_params({"resampler": resampler}, _RESAMPLE_CONSTRAINTS, caller="resample")
+    check_params({"resampler": resampler, "orig_sample_rate": orig_sample_rate,
+                  "target_sample_rate": target_sample_rate},
+                 _RESAMPLE_CONSTRAINTS, caller="resample")
     orig_sample_rate = int(orig_sample_rate)
     target_sample_rate = int(target_sample_rate)
     if orig_sample_rate == target_sample_rate:
         return signal
+    problem = _resampling_problem(len(signal), orig_sample_rate, target_sample_rate)
+    if problem:
+        raise ValueError(f"resample: {problem}")
     if resampler == "soxr":
         import soxr
 
@@ -106,73 +128,54 @@ def resample(signal, orig_sample_rate, target_sample_rate, *, resampler=RESAMPLE
     return np.asarray(out, dtype=signal.dtype)
 
 
+def _resampling_problem(n_samples, orig_sample_rate, target_sample_rate):
+    """Why ``n_samples`` cannot be resampled (its output too long), or None."""
+    n_out = -(-n_samples * target_sample_rate // orig_sample_rate)
+    if n_out <= MAX_SOURCE_SAMPLES:
+        return None
+    return (f"{n_samples:,} samples at {orig_sample_rate} Hz would become {n_out:,} at "
+            f"{target_sample_rate} Hz, more than the {MAX_SOURCE_SAMPLES:,} one source may be "
+            "resampled to")
+
+
 def check_audio_path(path, name):
     """Raise the error a path gets when it cannot hold audio: missing
-    (``FileNotFoundError``), unreadable, a directory or empty (:class:`AudioFileError`).
+    (``FileNotFoundError``), unreadable (``PermissionError``), a directory, a
+    named pipe, a device or empty (:class:`AudioFileError`). Nothing is opened.
 
     Parameters
     ----------
-    path : pathlib.Path
+    path : str, bytes or os.PathLike
     name : str
         The file's name in the message.
     """
-    try:
-        status = path.stat()
-    except OSError as exc:
-        # As Path.exists: a missing file, a file "inside" a file, a symlink loop.
-        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF):
-            raise AudioFileError(f"cannot read audio file '{name}': {exc.strerror}") from exc
-        raise FileNotFoundError(errno.ENOENT, "audio file not found", name) from None
-    if stat.S_ISDIR(status.st_mode):
-        raise AudioFileError(f"'{name}' is a directory, not an audio file")
+    status = check_regular_file(path, what="audio file", error=AudioFileError, name=name)
     if status.st_size == 0:
         raise AudioFileError(f"cannot decode audio file '{name}': the file is empty (0 bytes)")
 
 
-def _read_file(source, name, dtype):
-    """Decode a path or file object with soundfile; return (samples, rate)."""
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        check_audio_path(path, name)
-        decoded = read_wav(path, dtype)
-        if decoded is not None:
-            return _mono(*decoded, dtype)
-    if isinstance(source, io.TextIOBase):
-        raise AudioFileError(
-            f"cannot decode audio file '{name}': it is open in text mode; open it in binary "
-            f"mode, open(path, 'rb'), or pass the path itself"
-        )
-    # A file object is read from where it stands and put back there, so the
-    # same objects can go through fit, then transform or predict.
-    position = _position(source)
-    try:
-        samples, file_rate = sf.read(source, dtype=dtype, always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        reason = str(exc).strip() or type(exc).__name__
-        if position:
-            reason += f" (read from byte {position}, where the file object stood)"
-        raise AudioFileError(f"cannot decode audio file '{name}': {reason}") from exc
-    finally:
-        if position is not None:
-            source.seek(position)
-    return _mono(samples, file_rate, dtype)
+def _pcm_scale(array, name):
+    """``(centre, scale)`` that map integer PCM ``array`` to [-1, 1].
 
-
-def _position(source):
-    """Position of a seekable file object, or None (a path, or a stream that cannot seek)."""
-    if isinstance(source, (str, os.PathLike)):
-        return None
-    try:
-        return source.tell() if source.seekable() else None
-    except (AttributeError, OSError, ValueError):
-        return None
-
-
-def _mono(samples, sample_rate, dtype):
-    """``(signal, rate)`` from ``(frames, channels)`` samples: the channel mean."""
-    # Mix channels down to mono by averaging, as listeners hear a centred mix.
-    mono = samples.mean(axis=1, dtype=dtype) if samples.shape[1] > 1 else samples[:, 0]
-    return np.ascontiguousarray(mono, dtype=dtype), int(sample_rate)
+    A type of 32 bits or fewer says its width: divided by ``2 ** (bits - 1)``
+    as libsndfile does (unsigned is offset by half its range). int64, what a
+    Python list of ints becomes, says nothing: its range chooses the
+    narrowest of 16-, 24- and 32-bit PCM that holds it (``[-32768, 32767]``
+    is 16-bit), rather than dividing samples by 2**63 into silence.
+    """
+    info = np.iinfo(array.dtype)
+    if array.dtype.itemsize < 8:
+        centre = 0 if array.dtype.kind == "i" else (int(info.max) + 1) // 2
+        return centre, float(max(-int(info.min), centre))
+    low, high = int(array.min()), int(array.max())
+    for bits in _PCM_BITS:
+        if -(2 ** (bits - 1)) <= low and high < 2 ** (bits - 1):
+            return 0, float(2 ** (bits - 1))
+    raise InvalidSignalError(
+        f"{name}: integer samples from {low} to {high} do not fit 32-bit PCM, so their scale "
+        "is unknown; give floats in [-1, 1] (e.g. x / np.abs(x).max()) or an array of the "
+        "PCM type they were recorded in (np.int16, np.int32)"
+    )
 
 
 def _as_signal(array, name, dtype):
@@ -186,14 +189,24 @@ def _as_signal(array, name, dtype):
     if array.dtype.kind == "f":
         return array.astype(dtype, copy=False)
     if array.dtype.kind in "iu":
-        info = np.iinfo(array.dtype)
-        # PCM convention of libsndfile: divide by 2**(bits-1); unsigned is offset.
-        centre = 0 if array.dtype.kind == "i" else (int(info.max) + 1) // 2
-        scale = float(max(-int(info.min), centre))
+        if array.size == 0:
+            return array.astype(dtype)
+        centre, scale = _pcm_scale(array, name)
         return ((array.astype(np.float64) - centre) / scale).astype(dtype)
     raise InvalidSignalError(
         f"{name}: expected a floating point or integer PCM waveform, got dtype {array.dtype}"
     )
+
+
+def _count_non_finite(signal):
+    """NaN and inf samples in ``signal``, without a mask the size of a long signal:
+    a NaN or an inf makes the sum non-finite, and only then are they counted
+    (a finite sum that overflows counts none)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(signal, dtype=np.float64)
+    if np.isfinite(total):
+        return 0
+    return int(signal.size - np.count_nonzero(np.isfinite(signal)))
 
 
 def _trim_zeros(signal, name):
@@ -213,11 +226,16 @@ def load_audio(source, *, sample_rate=16000, resampler=RESAMPLERS[0], dtype=np.f
 
     Parameters
     ----------
-    source : str, os.PathLike, binary file object, np.ndarray or (np.ndarray, int)
-        Where the audio comes from (see the module docstring).
+    source : str, bytes, os.PathLike, binary file object, np.ndarray, list or (np.ndarray, int)
+        Where the audio comes from (see the module docstring). Integer
+        samples are PCM: a numpy type of 32 bits or fewer is divided by its
+        range, as libsndfile does (int16 by 32768); int64 (a Python list of
+        ints) by the narrowest of 16-, 24- and 32-bit PCM that holds its
+        values; wider values are refused.
     sample_rate : int or None, default=16000
-        Target rate in Hz. A bare array is taken to be at this rate already.
-        ``None`` keeps a file's own rate (arrays then need an explicit rate).
+        Target rate in Hz, 1,000 to 384,000. A bare array is taken to be at
+        this rate already. ``None`` keeps a file's own rate (arrays then need
+        an explicit rate).
     resampler : {"soxr", "scipy"}, default="soxr"
         Resampling engine, see :func:`resample`.
     dtype : numpy dtype, default=np.float64
@@ -238,18 +256,28 @@ def load_audio(source, *, sample_rate=16000, resampler=RESAMPLERS[0], dtype=np.f
     ------
     FileNotFoundError
         The path does not exist.
+    PermissionError
+        The file cannot be read; the message names it.
     sklearn_ser.exceptions.AudioFileError
-        A directory, an empty, truncated or non-audio file (a ``ValueError``).
+        A directory, a named pipe or a device (refused unopened); an empty,
+        truncated or non-audio file; a header whose sample rate is outside
+        1,000 to 384,000 Hz; a file that decodes or resamples to more than
+        :data:`~sklearn_ser.io.MAX_SOURCE_SAMPLES` samples (a ``ValueError``).
     sklearn_ser.exceptions.InvalidSignalError
         An empty signal, NaN or inf samples, an all-zero signal with
-        ``trim_zeros=True``, or an array of the wrong rank or dtype (a
-        ``ValueError``).
+        ``trim_zeros=True``, an array of the wrong rank or dtype, integers
+        too wide for PCM, a pair's rate outside the range, or a signal that
+        would resample to more than ``MAX_SOURCE_SAMPLES`` (a ``ValueError``).
+    ValueError
+        ``sample_rate`` or ``resampler`` is not valid.
     """
+    check_params({"sample_rate": sample_rate}, _LOAD_CONSTRAINTS, caller="load_audio")
     if name is None:
         name = source_name(source)
     dtype = np.dtype(dtype)
-    if isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
-        signal, source_rate = _read_file(source, name, dtype)
+    from_file = isinstance(source, (str, bytes, os.PathLike)) or hasattr(source, "read")
+    if from_file:
+        signal, source_rate = read_audio_file(source, name, dtype)
     elif isinstance(source, tuple):
         if len(source) != 2:
             raise InvalidSignalError(
@@ -263,10 +291,17 @@ def load_audio(source, *, sample_rate=16000, resampler=RESAMPLERS[0], dtype=np.f
             )
         signal = _as_signal(source[0], name, dtype)
         source_rate = source[1]
-        if source_rate <= 0 or int(source_rate) != source_rate:
+        if not is_number(source_rate) or source_rate <= 0 or int(source_rate) != source_rate:
             raise InvalidSignalError(
                 f"{name}: sample_rate must be a positive integer in Hz, got {source_rate!r}"
             )
+        low, high = SAMPLE_RATE_RANGE
+        if not low <= source_rate <= high:
+            raise InvalidSignalError(
+                f"{name}: sample_rate={source_rate!r} Hz is outside the {low:,} to {high:,} Hz "
+                "this toolkit reads"
+            )
+        source_rate = int(source_rate)
     elif isinstance(source, np.ndarray) or isinstance(source, list):
         if sample_rate is None:
             raise InvalidSignalError(
@@ -281,13 +316,17 @@ def load_audio(source, *, sample_rate=16000, resampler=RESAMPLERS[0], dtype=np.f
         )
     if signal.size == 0:
         raise InvalidSignalError(f"{name}: the signal is empty (0 samples)")
-    if not np.isfinite(signal).all():
-        n_bad = int(np.count_nonzero(~np.isfinite(signal)))
+    n_bad = _count_non_finite(signal)
+    if n_bad:
         raise InvalidSignalError(f"{name}: the signal holds {n_bad} NaN or inf samples")
     if trim_zeros:
         signal = _trim_zeros(signal, name)
     if sample_rate is None:
         return signal
+    problem = _resampling_problem(signal.size, int(source_rate), int(sample_rate))
+    if problem:
+        error = AudioFileError if from_file else InvalidSignalError
+        raise error(f"{name}: {problem}; cut it into shorter parts")
     out = resample(signal, source_rate, sample_rate, resampler=resampler)
     if out.size == 0:
         raise InvalidSignalError(

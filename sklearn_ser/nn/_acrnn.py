@@ -116,6 +116,8 @@ class ACRNN(AttentiveCRNN):
         )
         self.n_mels = n_mels
         self.min_frames = pool_size[0]  # SAME convolutions, then one pooled step
+        # attention step t pools the input frames p*t .. p*t + p - 1
+        self.time_pool, self.frame_offset = pool_size[0], 0
         kernel_size = tuple(kernel_size)
         if any(k % 2 == 0 for k in kernel_size):
             raise ValueError(f"kernel_size={kernel_size} must be odd for SAME padding")

@@ -135,6 +135,9 @@ class ADCRNN(AttentiveCRNN):
         self.n_mels = n_mels
         # VALID 3x3 convolution (2 frames), then one pooled step.
         self.min_frames = pool_size[0] + 2
+        # attention step t pools the convolution's frames p*t .. p*t + p - 1, centred
+        # on the input frames 1 + p*t .. p*t + p
+        self.time_pool, self.frame_offset = pool_size[0], 1
         pooled_mels = (n_mels - 2) // pool_size[1]
         if pooled_mels < 1:
             raise ValueError(

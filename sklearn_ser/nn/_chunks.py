@@ -3,12 +3,17 @@ internal validation split drawn over utterances, never chunks."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.dataset import Dataset, ValidSplit
 
-from ..features import ChunkedFeatures
+from ..exceptions import SmallDataWarning
+from ..features import ChunkedFeatures, front_end_difference
+from ..utils import caller_stacklevel
+from ..utils.validation import is_integer
 
 __all__ = ["UtteranceSplitMixin", "as_chunked", "chunk_accuracy"]
 
@@ -135,3 +140,52 @@ class UtteranceSplitMixin:
             return part  # a ready-made dataset of chunks
 
         return expand(parts[0]), expand(parts[1])
+
+    #: Fewer optimizer steps an epoch than this draw a SmallDataWarning in fit.
+    MIN_STEPS_PER_EPOCH = 4
+
+    def _warn_few_steps(self, X):
+        """A :class:`~sklearn_ser.exceptions.SmallDataWarning` when an epoch makes
+        fewer than ``MIN_STEPS_PER_EPOCH`` optimizer steps."""
+        if self.train_split is not None or not is_integer(self.batch_size) \
+                or self.batch_size < 1:
+            return  # a validation part changes the count; skorch names a bad batch size
+        n_chunks = int(X.offsets[-1])
+        steps = -(-n_chunks // self.batch_size)
+        if steps >= self.MIN_STEPS_PER_EPOCH or n_chunks < self.MIN_STEPS_PER_EPOCH:
+            return
+        batch = max(1, 2 ** int(np.log2(n_chunks / self.MIN_STEPS_PER_EPOCH)))
+        warnings.warn(
+            f"{type(self).__name__}: the {n_chunks} training chunks make {steps} optimizer "
+            f"step(s) an epoch in batches of batch_size={self.batch_size}, too few for batch "
+            "normalisation's running statistics and the optimizer to settle (the model may "
+            f"predict one class for everything): use a smaller batch, e.g. batch_size={batch} "
+            f"({-(-n_chunks // batch)} steps; --batch-size {batch} on the command line)",
+            SmallDataWarning, stacklevel=caller_stacklevel(),
+        )
+
+    def _record_input(self, X):
+        """What ``predict`` checks its chunks against: their shape and their front end."""
+        self.input_shape_ = tuple(X.chunk_shape)
+        self.front_end_ = X.front_end
+
+    def _check_input_shape(self, X):
+        """Refuse chunks from a front end other than the one ``fit`` saw: other
+        settings (``front_end_``, when both record them), or another chunk shape."""
+        difference = front_end_difference(getattr(self, "front_end_", None),
+                                          getattr(X, "front_end", None))
+        expected = getattr(self, "input_shape_", None)
+        if expected is not None and tuple(X.chunk_shape) != tuple(expected):
+            raise ValueError(
+                f"X has chunks of shape {tuple(X.chunk_shape)} but {type(self).__name__} was "
+                f"fitted on chunks of shape {tuple(expected)} (channels, frames, n_mels)"
+                + (f" (front end settings {difference})" if difference else "")
+                + ": use the front end settings the model was trained with"
+            )
+        if difference:
+            raise ValueError(
+                f"X comes from a front end with other settings than the one "
+                f"{type(self).__name__} was fitted behind: {difference}. The network has "
+                "learned features of those settings only: use the front end it was trained "
+                "with (load the whole Pipeline), or train it again behind this one"
+            )

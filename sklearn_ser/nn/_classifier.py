@@ -10,7 +10,6 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
-from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 
 from .._version import add_version, check_version
@@ -26,10 +25,14 @@ from ._aggregation import (
 from ._chunks import UtteranceSplitMixin, as_chunked, chunk_accuracy
 from ._labels import check_labels, encode_labels, infer_classes, sorted_labels
 from ._losses import CenterAugmentedLoss
-from ._runtime import RuntimeMixin, bfloat16_to_float32, float32_default
+from ._runtime import RuntimeMixin, bfloat16_to_float32, float32_default, noting_sigint
 from ._state import PersistentStateMixin
 
 __all__ = ["ChunkedNeuralNetClassifier"]
+
+#: Chunks per batch: skorch's -1 (every chunk in one batch) or a huge batch would
+#: put a long recording's chunks through the network at once.
+_BATCH_SIZE = Interval(Integral, 1, 4096, closed="both")
 
 
 class ChunkedNeuralNetClassifier(
@@ -56,10 +59,14 @@ class ChunkedNeuralNetClassifier(
         The paper's learning rate.
     max_epochs : int, default=30
     batch_size : int, default=32
-        Chunks per batch (the paper's 32).
-    train_split : callable or None, default=ValidSplit(5, stratified=True)
-        skorch splitter applied to the utterances (20 % held out,
-        stratified); ``None`` trains on everything.
+        Chunks per batch (the paper's 32), 1 to 4096, in training and
+        prediction: prediction holds one batch in the network at a time.
+    train_split : callable or None, default=None
+        skorch splitter applied to the utterances, for a validation part
+        (per-epoch ``valid_loss`` and ``valid_acc``, early stopping), e.g.
+        ``ValidSplit(5, stratified=True)`` to hold out 20 %, stratified. The
+        default holds nothing out: ``fit`` trains on every utterance it is
+        given, as scikit-learn's estimators do.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
@@ -105,6 +112,10 @@ class ChunkedNeuralNetClassifier(
         the columns of ``predict_proba`` follow it.
     input_shape_ : tuple of int
         ``(n_channels, chunk_frames, n_mels)`` seen in fit.
+    front_end_ : dict or None
+        Settings of the front end behind the chunks seen in fit
+        (``ChunkedFeatures.front_end``); ``predict`` refuses chunks from one
+        whose settings differ (sample rate, hop, ``n_mels``, ...), naming them.
     device_ : str
         The device actually used: ``device`` with ``"auto"`` resolved. The
         ``device`` parameter itself keeps what was asked for (``"auto"``), as
@@ -113,6 +124,19 @@ class ChunkedNeuralNetClassifier(
         methods move the data to.
     autocast_dtype_ : torch.dtype or None
         The autocast dtype training actually uses (None is plain float32).
+
+    Notes
+    -----
+    Ctrl-C (SIGINT) during ``fit`` or ``partial_fit`` stops training at once,
+    as in skorch: the callbacks' ``on_train_end`` runs and the network keeps
+    the weights of its last batch (a checkpoint callback keeps the last
+    complete epoch). Then ``KeyboardInterrupt`` is raised again, so that a
+    script, a ``GridSearchCV`` or a ``cross_val_score`` stops instead of going
+    on to its next fit. The interrupted estimator is usable: ``predict``
+    works, and ``partial_fit`` trains on. A callback that raises
+    ``KeyboardInterrupt`` itself to end training (skorch's ``EarlyStopping``)
+    ends it as in skorch, and ``fit`` returns. (Ctrl-C is noticed in the main
+    thread only, where Python delivers it.)
     """
 
     def __init__(
@@ -124,7 +148,7 @@ class ChunkedNeuralNetClassifier(
         lr=1e-4,
         max_epochs=30,
         batch_size=32,
-        train_split=ValidSplit(5, stratified=True),  # noqa: B008 (skorch's own idiom)
+        train_split=None,
         device="auto",
         predict_nonlinearity=softmax_of_logits,
         precision="auto",
@@ -158,6 +182,10 @@ class ChunkedNeuralNetClassifier(
     #: ``initialize`` (and ``fit``) and by ``set_params`` on a built net.
     _parameter_constraints = {
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [_BATCH_SIZE],
+        # the DataLoaders' own batch sizes (skorch's), when they are set
+        "iterator_train__batch_size": [_BATCH_SIZE, None],
+        "iterator_valid__batch_size": [_BATCH_SIZE, None],
         "precision": [StrOptions(set(PRECISIONS))],
         "predict_precision": [StrOptions(set(PREDICT_PRECISIONS))],
         "aggregate": [StrOptions(set(AGGREGATES))],
@@ -181,7 +209,7 @@ class ChunkedNeuralNetClassifier(
     def _validate_own_params(self, names=None):
         """Check this class's own parameters (``_parameter_constraints``), all at once."""
         names = self._parameter_constraints if names is None else names
-        check_params({name: getattr(self, name) for name in names},
+        check_params({name: getattr(self, name, None) for name in names},
                      self._parameter_constraints, caller=type(self).__name__)
 
     def initialize(self):
@@ -305,14 +333,14 @@ class ChunkedNeuralNetClassifier(
             Labels of any sortable type (e.g. strings such as ``"anger"``).
         """
         X = as_chunked(X)
-        self._validate_own_params(["max_epochs", "random_state"])
+        self._validate_own_params(["max_epochs", "batch_size", "random_state"])
         self._warn_no_epochs()
         self._check_fit_params(fit_params)
         y = check_labels(y, len(X), caller=f"{type(self).__name__}.fit")
         if not self.warm_start or not self.initialized_:
             self.classes_inferred_ = infer_classes(y, self.classes,
                                                    estimator_name=type(self).__name__)
-            self.input_shape_ = tuple(X.chunk_shape)
+            self._record_input(X)
         return super().fit(X, y, **fit_params)
 
     def _warn_no_epochs(self):
@@ -339,7 +367,7 @@ class ChunkedNeuralNetClassifier(
         if not self.initialized_:
             self.classes_inferred_ = infer_classes(
                 y, classes, estimator_name=type(self).__name__)
-            self.input_shape_ = tuple(X.chunk_shape)
+            self._record_input(X)
             self.initialize()
         elif classes is not None and not np.array_equal(
             sorted_labels(classes), self.classes_
@@ -349,8 +377,15 @@ class ChunkedNeuralNetClassifier(
                 f"network was built for, {self.classes_.tolist()!r}"
             )
         self._check_input_shape(X)
-        with self._random_stream(fresh=not len(self.history), keep=True):
-            return super().partial_fit(X, self._encode(y), classes=None, **fit_params)
+        self._warn_few_steps(X)
+        with self._random_stream(fresh=not len(self.history), keep=True), \
+                noting_sigint() as interrupted:
+            super().partial_fit(X, self._encode(y), classes=None, **fit_params)
+        if interrupted:
+            # skorch stops at Ctrl-C and returns; raising it again stops the caller too
+            # (a grid search, a cross-validation) instead of going on to the next fit
+            raise KeyboardInterrupt
+        return self
 
     def _check_fit_params(self, fit_params):
         if "sample_weight" in fit_params:
@@ -392,15 +427,6 @@ class ChunkedNeuralNetClassifier(
     def _encode(self, y):
         """Class indices of the labels ``y``."""
         return encode_labels(y, self.classes_)
-
-    def _check_input_shape(self, X):
-        expected = getattr(self, "input_shape_", None)
-        if expected is not None and tuple(X.chunk_shape) != tuple(expected):
-            raise ValueError(
-                f"X has chunks of shape {tuple(X.chunk_shape)} but {type(self).__name__} was "
-                f"fitted on chunks of shape {tuple(expected)} (channels, frames, n_mels): "
-                "use the front end settings the model was trained with"
-            )
 
     def predict(self, X):
         """Most probable label of every utterance, as the original label values.

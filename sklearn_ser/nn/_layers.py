@@ -263,6 +263,11 @@ class AttentiveCRNN(nn.Module):
     min_frames : int
         The shortest chunk (in frames) the front end leaves at least one
         time step of; the classifiers check their chunks against it in ``fit``.
+    time_pool, frame_offset : int
+        How the recurrent layer's time steps map onto the input's frames:
+        step ``t`` covers the frames ``frame_offset + time_pool * t`` to
+        ``frame_offset + time_pool * (t + 1) - 1`` (the pooling's window, moved
+        by the frames a VALID convolution drops at the start).
 
     Notes
     -----

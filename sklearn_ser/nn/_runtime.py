@@ -4,6 +4,8 @@ classifier's own forked random stream (``random_state``)."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from contextlib import contextmanager
 
 import torch
@@ -16,6 +18,7 @@ __all__ = [
     "autocast_dtype",
     "bfloat16_to_float32",
     "float32_default",
+    "noting_sigint",
     "predict_autocast_dtype",
     "resolve_device",
 ]
@@ -114,6 +117,34 @@ def float32_default():
         yield
     finally:
         torch.set_default_dtype(previous)
+
+
+@contextmanager
+def noting_sigint():
+    """Note whether Ctrl-C (SIGINT) arrives during the block.
+
+    Yields a list that holds ``True`` once SIGINT has arrived. The handler in
+    place keeps doing what it did (Python's raises ``KeyboardInterrupt``); this
+    only tells a real Ctrl-C from a callback's own ``KeyboardInterrupt``
+    (skorch's ``EarlyStopping`` ends training that way). Outside the main
+    thread, or where SIGINT is ignored, nothing is installed.
+    """
+    seen = []
+    previous = signal.getsignal(signal.SIGINT) \
+        if threading.current_thread() is threading.main_thread() else None
+    if not callable(previous):  # another thread, SIG_IGN, SIG_DFL, or not Python's
+        yield seen
+        return
+
+    def note(signum, frame):
+        seen.append(True)
+        return previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class RuntimeMixin:

@@ -41,6 +41,17 @@ def _check(condition, problem):
         raise ValueError(problem)
 
 
+def _check_front_end_record(record):
+    """A copy of a stored ``front_end_``: None, or names to plain scalars."""
+    if record is None:
+        return None
+    _check(isinstance(record, dict) and len(record) <= 64 and all(
+        isinstance(key, str) and (value is None or isinstance(value, (bool, int, float, str)))
+        for key, value in record.items()),
+        "front_end_ must map the front end's parameter names to numbers, strings or booleans")
+    return dict(record)
+
+
 class PersistentStateMixin:
     """``__sklearn_ser_state__`` / ``__sklearn_ser_restore__`` of the chunked classifiers."""
 
@@ -57,7 +68,8 @@ class PersistentStateMixin:
         Returns
         -------
         fitted : dict
-            ``{"classes_": np.ndarray, "input_shape_": [channels, frames, n_mels]}``.
+            ``{"classes_": np.ndarray, "input_shape_": [channels, frames, n_mels],
+            "front_end_": dict or None}``.
         arrays : dict of str to torch.Tensor
             ``"module_.<key>"`` and ``"criterion_.<key>"``: the state dicts
             (weights, batch-norm statistics, the loss's centers).
@@ -73,8 +85,10 @@ class PersistentStateMixin:
             )
         arrays = {f"{part}.{key}": tensor for part in _PARTS
                   for key, tensor in getattr(self, part).state_dict().items()}
+        front_end = getattr(self, "front_end_", None)
         return {"classes_": np.asarray(self.classes_),
-                "input_shape_": [int(n) for n in shape]}, arrays
+                "input_shape_": [int(n) for n in shape],
+                "front_end_": None if front_end is None else dict(front_end)}, arrays
 
     @classmethod
     def __sklearn_ser_restore__(cls, params, fitted, arrays, *, device="cpu"):
@@ -92,8 +106,10 @@ class PersistentStateMixin:
             Constructor parameters (classes, not names, for ``module`` and
             ``criterion``).
         fitted : dict
-            ``classes_`` (an array of at least two distinct labels) and
-            ``input_shape_`` (three positive sizes).
+            ``classes_`` (an array of at least two distinct labels),
+            ``input_shape_`` (three positive sizes) and, optionally,
+            ``front_end_`` (the front end's settings: names to numbers,
+            strings or booleans; None or missing in older files).
         arrays : dict of str to torch.Tensor
             As :meth:`__sklearn_ser_state__` gives them.
         device : str, default="cpu"
@@ -119,6 +135,7 @@ class PersistentStateMixin:
                and all(is_integer(n) and n > 0 for n in shape),
                f"input_shape_={shape!r} is not 3 positive sizes")
         clf.input_shape_ = tuple(int(n) for n in shape)
+        clf.front_end_ = _check_front_end_record(fitted.get("front_end_"))
         found = {part: {key[len(part) + 1:]: tensor for key, tensor in arrays.items()
                         if key.startswith(f"{part}.")} for part in _PARTS}
         unread = sorted(key for key in arrays if key.partition(".")[0] not in _PARTS)

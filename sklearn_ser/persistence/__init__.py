@@ -5,7 +5,7 @@ A model file is a zip archive of two stored (uncompressed) members:
 - ``metadata.json``: the format name and version, the library versions, and
   for every step its class name (from an allow-list), its JSON-able
   parameters and its small fitted attributes (``classes_`` with its dtype,
-  ``input_shape_``, ``n_frames_seen_``, ``chunk_shape_``);
+  ``input_shape_``, ``front_end_``, ``n_frames_seen_``, ``chunk_shape_``);
 - ``weights.safetensors``: every tensor (the module's and the criterion's
   state dicts, the centers and batch-norm statistics included, and the front
   end's ``mean_`` and ``scale_`` in float64).
@@ -17,7 +17,9 @@ single network's file keeps version 1.
 
 Loading parses JSON and safetensors only: no pickle, no import of a name
 found in the file, so a file from an untrusted source runs none of its
-content. Only ``LogMel3DTransformer``, ``ADCRNNClassifier``,
+content; and it opens regular files only, and checks every value against the
+estimators' limits, so such a file can neither block the loader nor ask for
+gigabytes when the model later predicts. Only ``LogMel3DTransformer``, ``ADCRNNClassifier``,
 ``ACRNNClassifier`` and such votes can be saved; ``joblib``/``pickle`` stay
 available for anything else (trusted files only).
 """

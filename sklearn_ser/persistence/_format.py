@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import ModelFileError, SklearnSerVersionWarning  # noqa: F401 (re-exported)
+from ..io import open_regular_file
 from ..utils.validation import is_number
 
 FORMAT_NAME = "sklearn_ser.model"
@@ -21,6 +24,10 @@ VOTE_FORMAT_VERSION = 2
 METADATA_MEMBER = "metadata.json"
 WEIGHTS_MEMBER = "weights.safetensors"
 _MAX_METADATA_BYTES = 1 << 20  # a genuine metadata.json is a few kB
+#: A genuine metadata.json nests 8 levels deep (a vote's member's split); its
+#: integers are sizes and counts, well within 64 bits.
+_MAX_METADATA_DEPTH = 16
+_MAX_METADATA_INT_DIGITS = 18
 
 #: Extensions of joblib pickles; the command line saves any other name in the safe format.
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -55,10 +62,12 @@ def looks_like_pickle(path):
     Returns
     -------
     looks_like_pickle : bool
-        False for a file that cannot be read (missing, a folder) and for a
-        zip archive such as the safe format.
+        False for a file that cannot be read (missing, a folder, a named pipe
+        or a device, none of which is opened) and for a zip archive such as
+        the safe format.
     """
-    with contextlib.suppress(OSError), open(path, "rb") as file:
+    with contextlib.suppress(OSError, ModelFileError), \
+            open_regular_file(path, what="model file", error=ModelFileError) as file:
         return file.read(6).startswith(_PICKLE_MAGIC)
     return False
 
@@ -135,6 +144,44 @@ def _weights_problem(weights, n_members):
 
 
 # -- parameters <-> JSON --------------------------------------------------------------------
+
+def parse_metadata(raw):
+    """The content of a model file's ``metadata.json``, or a ValueError saying what is
+    wrong: not UTF-8 JSON, NaN or infinity, an integer beyond 64 bits, or nesting
+    deeper than a genuine file's (which would exhaust the parser's recursion)."""
+    def constant(name):
+        raise ValueError(f"holds {name}, which a model file never does")
+
+    def integer(text):
+        if len(text.lstrip("-")) > _MAX_METADATA_INT_DIGITS:
+            raise ValueError(f"holds an integer of {len(text.lstrip('-'))} digits, far beyond "
+                             "any size or count of a model")
+        return int(text)
+
+    def real(text):
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"holds a number beyond the range of a float ({text[:24]})")
+        return value
+
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=constant,
+                              parse_int=integer, parse_float=real)
+    except RecursionError:
+        raise ValueError(f"nests deeper than {_MAX_METADATA_DEPTH} levels") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_METADATA_DEPTH:
+            raise ValueError(f"nests deeper than {_MAX_METADATA_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node \
+            if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return document
+
 
 class _NotJSON(Exception):
     pass

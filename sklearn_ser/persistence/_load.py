@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import warnings
 import zipfile
@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import nn
 from .._version import current_version
-from ..features import LogMel3DTransformer
+from ..features import LogMel3DTransformer, front_end_difference
+from ..io import display_name, open_regular_file
 from ..utils.validation import is_integer
 from ._format import (
     _CLASSIFIERS,
@@ -33,6 +34,7 @@ from ._format import (
     _weights_problem,
     looks_like_pickle,
     member_names_problem,
+    parse_metadata,
 )
 
 # -- loading --------------------------------------------------------------------------------
@@ -40,10 +42,10 @@ from ._format import (
 def _file_name(path):
     """How messages name the model file: its path, or an open file object's name."""
     try:
-        return os.fspath(path)
+        return display_name(path)
     except TypeError:
         name = getattr(path, "name", None)
-        return str(name) if isinstance(name, (str, bytes, os.PathLike)) else repr(path)
+        return display_name(name) if isinstance(name, (str, bytes, os.PathLike)) else repr(path)
 
 
 def _read_archive(path):
@@ -55,17 +57,20 @@ def _read_archive(path):
         return ModelFileError(f"{_file_name(path)!r} is not a valid sklearn_ser model file: "
                               f"{problem}")
 
-    try:
-        archive = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        hint = ""
-        if isinstance(path, (str, bytes, os.PathLike)) and looks_like_pickle(path):
-            hint = ("; it looks like a pickle (joblib.dump): load it with joblib.load, "
-                    "and only if you trust where it comes from")
-        raise fail(f"not a zip archive, or truncated ({exc}){hint}") from exc
-    with archive:
+    with contextlib.ExitStack() as stack:
+        source = path
+        if isinstance(path, (str, bytes, os.PathLike)):
+            # a regular file only: a named pipe would block, a device never end
+            source = stack.enter_context(open_regular_file(
+                path, what="model file", error=ModelFileError, name=_file_name(path)))
+        try:
+            archive = stack.enter_context(zipfile.ZipFile(source))
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            hint = ""
+            if isinstance(path, (str, bytes, os.PathLike)) and looks_like_pickle(path):
+                hint = ("; it looks like a pickle (joblib.dump): load it with joblib.load, "
+                        "and only if you trust where it comes from")
+            raise fail(f"not a zip archive, or truncated ({exc}){hint}") from exc
         infos = {info.filename: info for info in archive.infolist()}
         if set(infos) != {METADATA_MEMBER, WEIGHTS_MEMBER}:
             raise fail(f"expected the members {[METADATA_MEMBER, WEIGHTS_MEMBER]}, "
@@ -81,12 +86,12 @@ def _read_archive(path):
         try:
             raw_metadata = archive.read(METADATA_MEMBER)
             raw_weights = archive.read(WEIGHTS_MEMBER)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise fail(f"corrupted or truncated ({exc})") from exc
     try:
-        metadata = json.loads(raw_metadata.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise fail(f"{METADATA_MEMBER} is not valid JSON ({exc})") from exc
+        metadata = parse_metadata(raw_metadata)
+    except ValueError as exc:
+        raise fail(f"{METADATA_MEMBER} {exc}") from exc
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise fail(f"{METADATA_MEMBER} does not declare format {FORMAT_NAME!r}")
     version = metadata.get("format_version")
@@ -100,7 +105,7 @@ def _read_archive(path):
         )
     try:
         tensors = safetensors.torch.load(raw_weights)
-    except SafetensorError as exc:
+    except (SafetensorError, ValueError, RuntimeError, OverflowError) as exc:
         raise fail(f"{WEIGHTS_MEMBER} cannot be read ({exc})") from exc
     return metadata, tensors
 
@@ -281,6 +286,19 @@ def _input_shapes(networks):
     return {tuple(network.input_shape_) for network in networks}
 
 
+def _check_behind(front_end, networks):
+    """The networks were fitted behind this front end: its chunk shape, its settings."""
+    chunk_shape = tuple(front_end.chunk_shape_)
+    shapes = _input_shapes(networks)
+    _expect(shapes == {chunk_shape}, f"the classifier's input_shape_ {sorted(shapes)} differs "
+                                     f"from the front end's chunk_shape_ {chunk_shape}")
+    settings = front_end.feature_settings()
+    for network in networks:
+        difference = front_end_difference(network.front_end_, settings)
+        _expect(not difference, "the classifier was fitted behind a front end with other "
+                                f"settings than the file's: {difference}")
+
+
 def _tensor_keys(built):
     """``(exact keys, key prefixes)`` of the tensors the built steps read."""
     exact, prefixes = set(), []
@@ -325,11 +343,16 @@ def load_model(path, *, device=None):
         ``device`` is not a device of this machine (checked before the file
         is read).
     ModelFileError
-        The file is truncated, corrupted, not a model file, names a class
-        outside the allow-list, or holds parameters or weights that do not fit
-        together. The message names the file and the problem.
+        The file is a folder, a named pipe or a device (refused unopened),
+        truncated, corrupted, not a model file, names a class outside the
+        allow-list, holds values outside the estimators' limits (absurd
+        sizes, huge integers, JSON nested too deep), or parameters or
+        weights that do not fit together. The message names the file and the
+        problem.
     FileNotFoundError
         ``path`` does not exist.
+    PermissionError
+        ``path`` cannot be read; the message names it.
 
     Warns
     -----
@@ -389,20 +412,17 @@ def load_model(path, *, device=None):
         unused = sorted(key for key in tensors if key not in exact and not key.startswith(prefixes))
         _expect(not unused, f"the weights hold tensors that no step reads: {unused[:4]}")
         if len(built) == 2:
-            chunk_shape = tuple(built[0][1].chunk_shape_)
-            shapes = _input_shapes(getattr(built[1][1], "estimators_", [built[1][1]]))
-            _expect(shapes == {chunk_shape},
-                    f"the classifier's input_shape_ {sorted(shapes)} differs from "
-                    f"the front end's chunk_shape_ {chunk_shape}")
+            _check_behind(built[0][1], getattr(built[1][1], "estimators_", [built[1][1]]))
         pipeline = metadata.get("pipeline")
         if pipeline is None:
             _expect(len(built) == 1, "a front end without a pipeline")
             return built[0][1]
         _expect(isinstance(pipeline, dict), "'pipeline' must be an object")
         return Pipeline(built, verbose=bool(pipeline.get("verbose", False)))
-    except ValueError as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"{_file_name(path)!r} cannot be loaded: {exc} (tampered with, or "
-                             f"written by an incompatible sklearn_ser "
+    except ModelFileError:
+        raise
+    except Exception as exc:  # whatever the content makes fail, the file is to blame
+        detail = exc if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        raise ModelFileError(f"{_file_name(path)!r} cannot be loaded: {detail} (tampered with, "
+                             f"or written by an incompatible sklearn_ser "
                              f"{saved_version})") from exc

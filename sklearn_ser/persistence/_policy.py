@@ -16,6 +16,7 @@ from pathlib import Path
 
 import joblib
 
+from ..io import check_regular_file
 from ._format import PICKLE_SUFFIXES, ModelFileError, is_pickle_name, looks_like_pickle
 from ._load import load_model
 from ._save import save_model
@@ -77,10 +78,10 @@ def load(path, *, device=None):
     FileNotFoundError
         ``path`` does not exist.
     ModelFileError
-        ``path`` is a folder; a file not named like a pickle begins like one
-        (the message says how to rename it, for a trusted file); a pickle
-        cannot be unpickled; or, from :func:`load_model`, a safe-format file
-        is not valid.
+        ``path`` is a folder, a named pipe or a device; a file not named
+        like a pickle begins like one (the message says how to rename it,
+        for a trusted file); a pickle cannot be unpickled; or, from
+        :func:`load_model`, a safe-format file is not valid.
     ValueError
         ``device`` is given for a pickle, or is not a device of this machine.
     """
@@ -89,6 +90,8 @@ def load(path, *, device=None):
         raise FileNotFoundError(errno.ENOENT, "model file not found", os.fspath(path))
     if path.is_dir():
         raise ModelFileError(f"model file {path} is a folder, not a saved model")
+    # nothing but a regular file is opened (a named pipe would block, a device never end)
+    check_regular_file(path, what="model file", error=ModelFileError)
     if not is_pickle_name(path) or zipfile.is_zipfile(path):
         if not zipfile.is_zipfile(path) and looks_like_pickle(path):
             raise ModelFileError(

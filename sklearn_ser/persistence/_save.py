@@ -139,7 +139,8 @@ def _describe_classifier(clf, tensors, prefix="classifier.", chunk_shape=None):
     for key, tensor in arrays.items():
         tensors[f"{prefix}{key}"] = tensor
     fitted = {"classes_": _classes_spec(fitted["classes_"]),
-              "input_shape_": fitted["input_shape_"]}
+              "input_shape_": fitted["input_shape_"],
+              "front_end_": _to_json(fitted.get("front_end_"))}
     return {"class": type(clf).__name__, "params": params, "fitted": fitted,
             "dropped_params": dropped}
 

@@ -8,13 +8,16 @@ import sys
 
 def caller_stacklevel():
     """The ``stacklevel`` that makes ``warnings.warn``, called by the function that
-    calls this one, point at the first frame outside sklearn_ser and scikit-learn:
-    the user's line that called ``fit`` or ``transform``, whichever wrappers
-    (``Pipeline``, ``_fit_context``, ``set_output``) stand between."""
+    calls this one, point at the first frame outside sklearn_ser, scikit-learn
+    and skorch: the user's line that called ``fit`` or ``transform``, whichever
+    wrappers (``Pipeline``, ``_fit_context``, ``set_output``, skorch's ``fit``)
+    stand between."""
     import sklearn
 
-    libraries = tuple(os.path.dirname(module.__file__) + os.sep
-                      for module in (sys.modules[__package__.partition(".")[0]], sklearn))
+    packages = [sys.modules[__package__.partition(".")[0]], sklearn]
+    if "skorch" in sys.modules:  # only where it is in use: never imported for this
+        packages.append(sys.modules["skorch"])
+    libraries = tuple(os.path.dirname(module.__file__) + os.sep for module in packages)
     frame, level = sys._getframe(1), 1  # the function that warns is level 1
     while frame is not None and frame.f_code.co_filename.startswith(libraries):
         frame, level = frame.f_back, level + 1

@@ -8,6 +8,7 @@ import pytest
 from sklearn.metrics import confusion_matrix
 
 from sklearn_ser.cli import main
+from sklearn_ser.recipes import DEFAULT_RECIPE, RECIPES
 
 
 def test_cross_validate_with_too_few_speakers_is_a_usage_error_before_any_output(
@@ -39,6 +40,10 @@ def test_cross_validate_prints_and_writes_a_report(tiny, speaker, corpus, tmp_pa
     assert report["labels"] == sorted(set(y)) and report["n_splits"] == 2
     assert report["epochs"] == [1, 1]
     assert report["options"]["cv"] == "group2" and report["options"]["width"] == "tiny"
+    # what trained: the recipe's settings, with the flags given over them
+    assert report["training"] == {**RECIPES[DEFAULT_RECIPE], "recipe": DEFAULT_RECIPE,
+                                  "width": "tiny", "max_epochs": 1, "chunk_frames": 100,
+                                  "batch_size": 4, "lr": 3e-3, "random_state": 0}
     # Per-sample predictions point at the files and rebuild the summed matrix.
     label_of = {Path(f).name: label for f, label in zip(files, y, strict=True)}
     assert sorted(Path(f).name for f in report["files"]) == sorted(label_of)
@@ -59,9 +64,10 @@ def test_cross_validate_prints_and_writes_a_report(tiny, speaker, corpus, tmp_pa
 def test_cross_validate_recipe_flags_reach_the_report(tiny, corpus, tmp_path):
     root, _, _ = corpus
     out = tmp_path / "cv"
-    recipe = ["--width", "tiny", "--epochs", "3", "--chunk-frames", "100", "--chunk-hop", "50",
-              "--lr", "3e-3", "--valid-fraction", "0.25", "--schedule", "cosine",
-              "--patience", "5", "--augment", "-q"]
+    recipe = ["--recipe", "paper", "--width", "tiny", "--max-epochs", "3", "--chunk-frames",
+              "100", "--chunk-hop-frames", "50", "--lr", "3e-3", "--batch-size", "4",
+              "--valid-fraction", "0.25", "--schedule", "cosine", "--patience", "5", "--augment",
+              "-q"]
     assert main(["cross-validate", "--dataset", "folder", "--root", str(root), "--cv", "2",
                  *recipe, "--output", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
@@ -70,7 +76,9 @@ def test_cross_validate_recipe_flags_reach_the_report(tiny, corpus, tmp_path):
         assert [row["epoch"] for row in fold] == [1, 2, 3]
         assert fold[0]["event_lr"] == pytest.approx(3e-3)
         assert fold[1]["event_lr"] < fold[0]["event_lr"] and "valid_acc" in fold[0]
-    assert report["options"]["chunk_hop"] == 50 and report["options"]["augment"] is True
+    assert report["options"]["chunk_hop_frames"] == 50 and report["options"]["augment"] is True
+    assert report["training"]["recipe"] == "paper" and report["training"]["augment"] is True
+    assert report["training"]["trim_zeros"] is RECIPES["paper"]["trim_zeros"]
 
 
 def test_cross_validate_checks_its_output_folder_before_training(tiny, corpus, tmp_path, capsys):

@@ -39,8 +39,7 @@ def test_a_folder_corpus_names_skipped_and_left_out_files(
     (tmp_path / y[1] / "spk9_bad.wav").write_bytes(b"RIFF....WAVEjunk")  # not decodable
     (tmp_path / y[1] / "notes.txt").write_text("not audio, and not reported")
     out = tmp_path / "m.sser"
-    argv = ["train", "--dataset", "folder", "--root", str(tmp_path), *tiny, "--epochs", "1",
-            "--out", str(out)]
+    argv = ["train", "--dataset", "folder", "--root", str(tmp_path), *tiny, "--out", str(out)]
     # main() leaves warnings to its caller (pytest.warns here, logging elsewhere)
     with pytest.warns(UserWarning, match=r"1 audio file\(s\) .* left out.*spk9_extra\.aiff.*"
                                          r"--extensions \.wav \.flac \.ogg \.aiff"):
@@ -67,11 +66,25 @@ def test_a_folder_corpus_names_skipped_and_left_out_files(
 def test_the_demo_dataset_is_the_synthetic_corpus_of_the_seed(capsys):
     from sklearn_ser.cli._data import load_data
 
-    args = build_parser().parse_args(["cross-validate", "--dataset", "demo", "--seed", "5"])
+    args = build_parser().parse_args(["cross-validate", "--dataset", "demo", "--random-state",
+                                      "5"])
     X, y, groups = load_data(args)
     expected = make_emotional_speech(240, n_classes=4, random_state=5)
     for got, want in zip((X, y, groups), expected, strict=True):
         np.testing.assert_array_equal(got, want)
     assert (args.n_samples, args.n_classes) == (240, 4)  # recorded in a report's options
-    assert capsys.readouterr().err == "demo: 240 synthetic utterances of 2 s, 4 labels, " \
-                                      "8 speakers\n"
+    assert capsys.readouterr().err == "demo: 240 synthetic utterances of 2 s\n"
+
+
+def test_a_root_one_level_too_high_names_the_folder_meant(one_line_error, tiny, corpus,
+                                                          tmp_path):
+    _, files, _ = corpus
+    for path in files:  # the corpus one level down: tmp_path/emotions/<label>/<file>
+        (tmp_path / "emotions" / path.parent.name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "emotions" / path.parent.name / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "out" / "m.sser"
+    assert main(["train", "--dataset", "folder", "--root", str(tmp_path), *tiny, "-q",
+                 "--out", str(out)]) == 2
+    one_line_error(f"--root {tmp_path}: every file is under {tmp_path / 'emotions'}, so "
+                   f"'emotions' is the only class", f"did you mean --root {tmp_path / 'emotions'}?")
+    assert not out.exists()

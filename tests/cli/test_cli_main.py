@@ -1,15 +1,16 @@
 """The sklearn-ser program: help, version, usage errors, and option defaults."""
 
+import re
 import subprocess
 import sys
 
 import pytest
 
 from sklearn_ser import __version__
-from sklearn_ser.cli import build_parser, main
+from sklearn_ser.cli import build_parser, main, pipeline_from_args
 from sklearn_ser.datasets import DATASETS
-from sklearn_ser.features import FRONT_END_DEFAULTS
-from sklearn_ser.pipeline import BUILD_DEFAULTS, LOSSES, SCHEDULES, WIDTHS
+from sklearn_ser.pipeline import BUILD_DEFAULTS, LOSSES, SCHEDULES, WIDTHS, build_pipeline
+from sklearn_ser.recipes import DEFAULT_RECIPE, RECIPES
 from sklearn_ser.utils.choices import PRECISIONS
 
 COMMANDS = ["demo", "cross-validate", "train", "predict", "timeline"]
@@ -63,6 +64,12 @@ def test_version(capsys):
         (["cross-validate", "--dataset", "demo", "--n-seeds", "0"], "--n-seeds"),
         (["train", "--dataset", "demo", "--seed", "-1", "--n-seeds", "2", "--out", "m.sser"],
          "'seed-1'"),
+        (["train", "--dataset", "demo", "--random-state", "-1", "--n-seeds", "2", "--out",
+          "m.sser"], "use --random-state >= 0"),
+        (["train", "--dataset", "demo", "--recipe", "gpu", "--out", "m.sser"],
+         "--recipe: invalid choice: 'gpu'"),
+        (["train", "--dataset", "demo", "--loss", "None", "--out", "m.sser"], "--loss"),
+        (["train", "--dataset", "demo", "--schedule", "none", "--out", "m.sser"], "--schedule"),
         (["train", "--dataset", "demo", "--n-seeds", "65", "--out", "m.sser"], "not 65"),
         (["train", "--dataset", "demo", "--root", ".", "--out", "m.sser"],
          "--root does not apply to --dataset demo"),
@@ -74,7 +81,9 @@ def test_version(capsys):
           "--out", "m.sser"], "--extensions takes endings that start with a dot, e.g. .aiff"),
         # before any feature is computed, not after
         (["train", "--dataset", "demo", "--chunk-frames", "2", "--out", "m.sser"],
-         "--chunk-frames 2 is too short for ADCRNN, which needs chunks of at least 4"),
+         "error: --chunk-frames 2 is too short for ADCRNN, which needs chunks of at least 4"),
+        (["train", "--dataset", "demo", "--patience", "3", "--out", "m.sser"],
+         "error: --patience 3 needs a validation split to watch: set --valid-fraction > 0"),
         (["cross-validate", "--dataset", "demo", "--model", "acrnn", "--chunk-frames", "1"],
          "--chunk-frames 1 is too short for ACRNN"),
     ],
@@ -101,33 +110,88 @@ def _train_args(*options):
     return build_parser().parse_args(["train", "--dataset", "demo", "--out", "m.sser", *options])
 
 
-def test_training_defaults_are_build_pipelines():
-    args = _train_args()
-    options = {name: getattr(args, name) for name in BUILD_DEFAULTS
-               if name not in ("chunk_hop_frames", "schedule", "verbose")}
-    expected = {name: value for name, value in BUILD_DEFAULTS.items() if name in options}
-    assert options == expected
-    assert args.chunk_hop == BUILD_DEFAULTS["chunk_hop_frames"]
-    # the front end's options: its own table, which build_pipeline agrees with
-    assert (args.chunk_frames, args.chunk_hop, args.trim_zeros) == (
-        FRONT_END_DEFAULTS["chunk_frames"], FRONT_END_DEFAULTS["chunk_hop_frames"],
-        FRONT_END_DEFAULTS["trim_zeros"])
-    assert args.schedule == ("constant" if BUILD_DEFAULTS["schedule"] is None
-                             else BUILD_DEFAULTS["schedule"])
-    # a flag turns its default over
-    flags = _train_args("--augment", "--trim-zeros", "--no-shuffle")
-    assert (flags.augment, flags.trim_zeros, flags.shuffle) == (
-        not BUILD_DEFAULTS["augment"], not BUILD_DEFAULTS["trim_zeros"],
-        not BUILD_DEFAULTS["shuffle"])
+def _settings(pipe):
+    """Every parameter of a pipeline, objects (callbacks, the split) as their class and
+    their own parameters, so that two equal set-ups compare equal."""
+    def plain(value):
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            return type(value).__name__, plain(sorted(value.get_params(deep=False).items()))
+        if hasattr(value, "__dict__") and not isinstance(value, type):  # ValidSplit
+            return type(value).__name__, vars(value)
+        return value
+
+    return {name: plain(value) for name, value in pipe.get_params(deep=True).items()
+            if name not in ("steps", "features", "clf")}
+
+
+@pytest.mark.parametrize("recipe", [None, *RECIPES])
+def test_without_flags_the_command_line_builds_the_recipe(recipe):
+    args = _train_args(*([] if recipe is None else ["--recipe", recipe]))
+    # nothing given but the recipe: build_pipeline decides everything
+    assert args.recipe == (recipe or DEFAULT_RECIPE) == (recipe or BUILD_DEFAULTS["recipe"])
+    assert {name for name in vars(args) if name in BUILD_DEFAULTS} == {"recipe"}
+    assert _settings(pipeline_from_args(args)) == _settings(build_pipeline(recipe or
+                                                                           DEFAULT_RECIPE))
+    other = next(name for name in RECIPES if name != args.recipe)  # the oracle tells them apart
+    assert _settings(pipeline_from_args(args)) != _settings(build_pipeline(other))
+
+
+def test_a_flag_overrides_the_recipe_and_the_recipe_decides_the_rest():
+    args = _train_args("--recipe", "paper", "--max-epochs", "5", "--loss", "none",
+                       "--augment", "--no-shuffle", "--schedule", "cosine", "--random-state", "7")
+    expected = build_pipeline("paper", max_epochs=5, loss=None, augment=True, shuffle=False,
+                              schedule="cosine", random_state=7)
+    assert _settings(pipeline_from_args(args)) == _settings(expected)
+    clf = pipeline_from_args(args)[-1]
+    assert (clf.max_epochs, clf.lr, clf.criterion__aux, clf.iterator_train__shuffle) == (
+        5, RECIPES["paper"]["lr"], None, False)
+    # off flags turn the cpu recipe's switches off
+    off = pipeline_from_args(_train_args("--no-augment", "--no-trim-zeros"))
+    assert off[0].trim_zeros is False
+    assert "augment" not in [name for name, _ in off[-1].callbacks or []]
+    assert _settings(off) == _settings(build_pipeline(augment=False, trim_zeros=False))
+
+
+def test_the_names_of_published_commands_still_work_and_are_left_out_of_help(capsys):
+    old = _train_args("--epochs", "4", "--seed", "3", "--chunk-hop", "50")
+    new = _train_args("--max-epochs", "4", "--random-state", "3", "--chunk-hop-frames", "50")
+    assert {**vars(old), "parser": None} == {**vars(new), "parser": None}
+    assert (new.max_epochs, new.random_state, new.chunk_hop_frames) == (4, 3, 50)
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"--epochs\b|--seed\b|--chunk-hop(?!-)", text) is None
+
+
+@pytest.mark.parametrize("command", ["train", "cross-validate"])
+def test_help_shows_the_default_recipes_values(command, capsys):
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    cpu = RECIPES[DEFAULT_RECIPE]
+    for option, shown in [
+        ("--max-epochs E", cpu["max_epochs"]), ("--width {paper,medium,small,tiny}", cpu["width"]),
+        ("--lr LR", f"{cpu['lr']:g}"), ("--batch-size B", cpu["batch_size"]),
+        ("--schedule {constant,cosine}", cpu["schedule"]),
+        ("--augment, --no-augment", "on" if cpu["augment"] else "off"),
+        ("--trim-zeros, --no-trim-zeros", "on" if cpu["trim_zeros"] else "off"),
+        ("--valid-fraction P", f"{cpu['valid_fraction']:g}"),
+    ]:
+        help_text = text.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert help_text.endswith(f"({DEFAULT_RECIPE} recipe: {shown})"), (option, help_text)
+    assert "--random-state SEED" in text and f"(default: {BUILD_DEFAULTS['random_state']})" \
+        in text
+    assert f"(default: {DEFAULT_RECIPE})" in text
 
 
 @pytest.mark.parametrize(("option", "choices"), [
     ("--precision", PRECISIONS),
-    ("--loss", LOSSES),
+    ("--loss", tuple("none" if loss is None else loss for loss in LOSSES)),
     ("--model", tuple(WIDTHS)),
     ("--width", tuple(WIDTHS["adcrnn"])),
-    ("--schedule", tuple("constant" if s is None else s for s in SCHEDULES)),
+    ("--schedule", SCHEDULES),
     ("--dataset", DATASETS),
+    ("--recipe", tuple(dict.fromkeys([DEFAULT_RECIPE, *RECIPES]))),
 ])
 def test_choices_are_the_librarys(option, choices, capsys):
     assert main(["train", "--help"]) == 0

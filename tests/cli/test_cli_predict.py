@@ -8,6 +8,7 @@ import json
 import joblib
 import numpy as np
 import pytest
+import soundfile as sf
 
 from sklearn_ser.cli import main
 
@@ -121,7 +122,49 @@ def test_predict_and_timeline_progress_follow_the_commands_quiet_flag(
             assert main([*command, "-q"]) == 0
             assert capsys.readouterr().err == ""
             assert main(command) == 0
-            assert "[LogMel3DTransformer] 1/1 files" in capsys.readouterr().err
+            err = capsys.readouterr().err
+            if command[0] == "predict":
+                assert "[LogMel3DTransformer] 1/1 files" in err
+            else:  # the timeline counts seconds of the recording, not files
+                assert "LogMel3DTransformer" not in err
+                assert "timeline: 1.0 of 1.0 s of the recording" in err.splitlines()
+
+
+def test_predict_a_folder_predicts_its_audio_files_in_sorted_order(model_path, model, corpus,
+                                                                    tmp_path, capsys):
+    _, files, _ = corpus
+    folder = tmp_path / "clips"
+    (folder / "deeper").mkdir(parents=True)
+    for name, source in [("b.wav", files[0]), ("deeper/c.wav", files[2]),
+                         (".hidden.wav", files[3])]:
+        (folder / name).write_bytes(source.read_bytes())
+    sf.write(folder / "a.flac", *sf.read(files[1]))
+    (folder / "notes.txt").write_text("not audio")
+    assert main(["predict", str(model_path), str(folder), str(files[4]), "--format", "json",
+                 "-q"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    # what load_audio_folder loads: .wav .flac .ogg at any depth, no dot files, sorted
+    expected = [folder / "a.flac", folder / "b.wav", folder / "deeper" / "c.wav", files[4]]
+    assert [record["file"] for record in records] == list(map(str, expected))
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in records],
+                               model.predict_proba(list(map(str, expected))), rtol=1e-6)
+    # --extensions narrows them, as for a folder corpus, and names the audio left out
+    with pytest.warns(UserWarning, match=r"2 audio file\(s\) .* left out.*--extensions "
+                                         r"\.flac \.wav"):
+        assert main(["predict", str(model_path), str(folder), "--extensions", ".flac",
+                     "--format", "csv", "-q"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [row["file"] for row in rows] == [str(folder / "a.flac")]
+
+
+def test_a_model_and_an_audio_file_given_the_wrong_way_round(one_line_error, model_path, corpus):
+    audio = corpus[1][0]
+    assert main(["predict", str(audio), str(model_path)]) == 2
+    one_line_error(f"sklearn-ser predict: error: '{audio}' is an audio file, not a model: the "
+                   "model comes first: sklearn-ser predict MODEL FILE...")
+    assert main(["timeline", str(audio), str(model_path)]) == 2
+    one_line_error(f"sklearn-ser timeline: error: '{audio}' is an audio file, not a model: the "
+                   "model comes first: sklearn-ser timeline MODEL LONG_AUDIO")
 
 
 def test_a_compressed_pickle_loads_by_name_and_is_refused_under_another(

@@ -4,6 +4,7 @@
 import copy
 import csv
 import io
+import json
 import math
 
 import joblib
@@ -46,6 +47,33 @@ def test_timeline_csv_rows_are_the_windows_with_gaps_between_them(model_path, mo
     assert [row["label"] for row in rows] == model.classes_[expected.argmax(axis=1)].tolist()
 
 
+def test_timeline_json_has_the_csv_rows_values(model_path, model, tmp_path, capsys):
+    signal = np.random.default_rng(5).standard_normal(40000).astype(np.float32) * 0.1
+    path = tmp_path / "two_and_a_half.wav"
+    sf.write(path, signal, 16000, subtype="FLOAT")
+    assert main(["timeline", str(model_path), str(path), "--format", "json", "-q"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert main(["timeline", str(model_path), str(path), "--format", "csv", "-q"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["start"], r["end"]) for r in records] == [(0.0, 1.0), (1.0, 2.0), (2.0, 2.5)]
+    assert [r["label"] for r in records] == [row["label"] for row in rows]
+    for record, row in zip(records, rows, strict=True):
+        assert list(record["probabilities"]) == model.classes_.tolist()
+        assert [repr(p) for p in record["probabilities"].values()] == \
+            [row[c] for c in model.classes_]
+
+
+def test_timeline_progress_counts_seconds_of_the_recording(model_path, tmp_path, capsys):
+    # 40 s, 1-s windows every second, not a terminal: a line at each quarter of the time
+    path = tmp_path / "forty.wav"
+    sf.write(path, np.random.default_rng(6).standard_normal(16000 * 40) * 0.1, 16000)
+    assert main(["timeline", str(model_path), str(path), "--format", "csv"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:4] == [f"timeline: {seconds:.1f} of 40.0 s of the recording"
+                         for seconds in (10, 20, 30, 40)]
+    assert lines[4].startswith("timeline: 40 windows in ") and len(lines) == 5
+
+
 def test_timeline_labels_digital_silence_of_a_trim_zeros_model(model, tmp_path, capsys):
     saved = tmp_path / "trimming.joblib"
     joblib.dump(copy.deepcopy(model).set_params(features__trim_zeros=True), saved)
@@ -60,6 +88,11 @@ def test_timeline_labels_digital_silence_of_a_trim_zeros_model(model, tmp_path, 
     for row in rows[1:]:  # nothing to classify: no label, NaN probabilities
         assert row["label"] == "(silence)"
         assert all(math.isnan(float(row[c])) for c in model.classes_)
+    # in JSON (which has no NaN): null
+    assert main(["timeline", str(saved), str(path), "--format", "json", "-q"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[0]["label"] == rows[0]["label"]
+    assert [(r["label"], r["probabilities"]) for r in records[1:]] == [(None, None)] * 3
 
 
 def test_timeline_errors(one_line_error, model_path, model, tmp_path):

@@ -1,6 +1,7 @@
 """``sklearn-ser train``: fit on a corpus, save in either format, checkpoints."""
 
 import json
+import shutil
 import zipfile
 
 import joblib
@@ -34,7 +35,8 @@ def test_train_acrnn_without_auxiliary_loss(tiny, corpus, tmp_path, capsys):
     assert main(["train", "--dataset", "folder", "--root", str(root), "--model", "acrnn",
                  "--loss", "none", *tiny, "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert captured.out.startswith(f"saved {out}: acrnn") and "24 utterances" in captured.out
+    assert captured.out.startswith(f"saved {out}: acrnn (tiny widths, no auxiliary loss)")
+    assert "trained on 24 utterances (0 held out for validation)" in captured.out
     assert "train_loss" in captured.err and "train_loss" not in captured.out  # progress: stderr
     clf = joblib.load(out)[-1]
     assert isinstance(clf, ACRNNClassifier) and clf.criterion_.center_loss is None
@@ -44,8 +46,8 @@ def test_train_acrnn_without_auxiliary_loss(tiny, corpus, tmp_path, capsys):
 def test_train_n_seeds_saves_a_soft_vote_that_predicts(tiny, suffix, corpus, tmp_path, capsys):
     root, files, y = corpus
     out = tmp_path / f"vote{suffix}"
-    assert main(["train", "--dataset", "folder", "--root", str(root), *tiny, "--seed", "4",
-                 "--n-seeds", "2", "-q", "--out", str(out)]) == 0
+    assert main(["train", "--dataset", "folder", "--root", str(root), *tiny, "--random-state",
+                 "4", "--n-seeds", "2", "-q", "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith(f"saved {out}: 2 networks (adcrnn")
     model = joblib.load(out) if suffix == ".joblib" else load_model(out)
     vote = model[-1]
@@ -65,8 +67,8 @@ def test_train_in_the_safe_format_predicts_like_the_pickle(tiny, corpus, tmp_pat
     root, files, _ = corpus
     safe, pickle = tmp_path / "model.sser", tmp_path / "model.joblib"
     for out in (safe, pickle):
-        assert main(["train", "--dataset", "folder", "--root", str(root), *tiny, "--seed", "3",
-                     "--out", str(out)]) == 0
+        assert main(["train", "--dataset", "folder", "--root", str(root), *tiny,
+                     "--random-state", "3", "--out", str(out)]) == 0
     assert zipfile.is_zipfile(safe) and not zipfile.is_zipfile(pickle)
     outputs = []
     for out in (safe, pickle):
@@ -79,8 +81,8 @@ def test_train_in_the_safe_format_predicts_like_the_pickle(tiny, corpus, tmp_pat
 def test_train_resumes_from_its_checkpoint(one_line_error, tiny, corpus, tmp_path, capsys):
     root, _, _ = corpus
     checkpoints, out = tmp_path / "ckpt", tmp_path / "m.joblib"
-    three_epochs = [*tiny[:2], "--epochs", "3", *tiny[4:]]
-    two_epochs = [*tiny[:2], "--epochs", "2", *tiny[4:]]
+    three_epochs = [*tiny, "--max-epochs", "3"]  # the last flag given counts
+    two_epochs = [*tiny, "--epochs", "2"]  # the name of the published commands
     assert main(["train", "--dataset", "folder", "--root", str(root), *two_epochs,
                  "--checkpoint-dir", str(checkpoints), "--out", str(out)]) == 0
     assert main(["train", "--dataset", "folder", "--root", str(root), *three_epochs,
@@ -97,10 +99,10 @@ def test_train_with_checkpoints_keeps_the_training_recipe(tiny, corpus, tmp_path
     root, _, _ = corpus
     out = tmp_path / "m.joblib"
     assert main(["train", "--dataset", "folder", "--root", str(root), "--width", "tiny",
-                 "--epochs", "30", "--chunk-frames", "100", "--lr", "0.3",
-                 "--valid-fraction", "0.25", "--schedule", "cosine", "--patience", "1",
-                 "--augment", "--checkpoint-dir", str(tmp_path / "ckpt"), "-q",
-                 "--out", str(out)]) == 0
+                 "--max-epochs", "30", "--chunk-frames", "100", "--lr", "0.3",
+                 "--batch-size", "4", "--valid-fraction", "0.25", "--schedule", "cosine",
+                 "--patience", "1", "--augment", "--checkpoint-dir", str(tmp_path / "ckpt"),
+                 "-q", "--out", str(out)]) == 0
     clf = joblib.load(out)[-1]
     names = [name for name, _ in clf.callbacks]
     assert names == ["checkpoint_best", "checkpoint", "train_data", "augment", "lr_schedule",
@@ -114,12 +116,65 @@ def test_train_with_checkpoints_keeps_the_training_recipe(tiny, corpus, tmp_path
     assert [row["event_lr"] for row in saved] == clf.history[:, "event_lr"]
 
 
-def test_train_checks_the_output_folder_before_training(one_line_error, tiny, corpus, tmp_path):
+def test_train_creates_the_folder_of_its_output(tiny, corpus, tmp_path, capsys):
     root, _, _ = corpus
-    out = tmp_path / "missing" / "m.joblib"
+    out = tmp_path / "new" / "deeper" / "m.sser"
+    assert main(["train", "--dataset", "folder", "--root", str(root), *tiny, "-q",
+                 "--out", str(out)]) == 0
+    assert load_model(out).classes_.tolist() == ["anger", "neutral"]
+    assert sorted(path.name for path in out.parent.iterdir()) == ["m.sser"]  # nothing partial
+
+
+def test_train_checks_its_output_before_training(one_line_error, tiny, corpus, tmp_path):
+    root, _, _ = corpus
+    in_the_way = tmp_path / "afile"
+    in_the_way.write_text("not a folder")
+    out = in_the_way / "m.sser"
     assert main(["train", "--dataset", "folder", "--root", str(root), *tiny,
                  "--out", str(out)]) == 1
-    one_line_error("folder of the output file not found", str(out.parent))
+    # one line: no data line, no training
+    one_line_error(f"cannot write {out}: {in_the_way} is a file, not a folder")
+    assert main(["train", "--dataset", "folder", "--root", str(root), *tiny,
+                 "--out", str(tmp_path)]) == 1
+    one_line_error(f"{tmp_path} is a folder; give the file name to write, e.g. "
+                   f"{tmp_path / 'model.sser'}")
+
+
+def test_train_fails_on_a_usage_error_before_creating_its_output_folder(tiny, corpus, tmp_path):
+    root, _, _ = corpus
+    out = tmp_path / "never" / "m.sser"
+    assert main(["train", "--dataset", "folder", "--root", str(root), *tiny, "--patience", "2",
+                 "-q", "--out", str(out)]) == 2
+    assert not out.parent.exists()
+
+
+def test_train_holds_out_the_validation_fraction_and_says_so(tiny, corpus, tmp_path, capsys):
+    root, _, _ = corpus
+    out = tmp_path / "m.joblib"
+    assert main(["train", "--dataset", "folder", "--root", str(root), *tiny,
+                 "--valid-fraction", "0.25", "-q", "--out", str(out)]) == 0
+    # 0.25 of 24, stratified: 6 held out, 3 of each class
+    assert "trained on 18 utterances (6 held out for validation) for 1 epochs" in \
+        capsys.readouterr().out
+    assert "valid_loss" in joblib.load(out)[-1].history[-1]
+
+
+def test_train_on_a_corpus_smaller_than_a_batch(tmp_path, corpus, capsys):
+    # CREMA-D's layout, two speakers by six emotions: 12 files, each its own class pair
+    # (the data of a first look at a corpus); nothing is held out, so every class trains
+    _, files, _ = corpus
+    folder = tmp_path / "AudioWAV"
+    folder.mkdir()
+    for speaker in ("1001", "1002"):
+        for i, emotion in enumerate(("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")):
+            shutil.copy(files[i], folder / f"{speaker}_DFA_{emotion}_XX.wav")
+    out = tmp_path / "m.sser"
+    with pytest.warns(UserWarning, match="batch"):  # 1 optimizer step an epoch: said, not fatal
+        assert main(["train", "--dataset", "cremad", "--root", str(tmp_path), "--width",
+                     "tiny", "--max-epochs", "2", "-q", "--out", str(out)]) == 0
+    assert "trained on 12 utterances (0 held out for validation) for 2 epochs" in \
+        capsys.readouterr().out
+    assert len(load_model(out).classes_) == 6
 
 
 def test_missing_corpus_root_is_a_runtime_error(one_line_error, tmp_path):
