@@ -275,9 +275,9 @@ def _fold_file(name, protocol, fold):
 
 
 def _splits(corpus, protocol):
-    from sklearn_ser.evaluation import speaker_cv
+    from sklearn_ser.evaluation import make_cv
 
-    cv = speaker_cv(PROTOCOLS[protocol][0], corpus.groups, random_state=0)
+    cv = make_cv(PROTOCOLS[protocol][0], corpus.groups, random_state=0)
     groups = corpus.groups if protocol == "loso" else None
     return list(cv.split(np.zeros((len(corpus.target), 1)), corpus.target, groups))
 

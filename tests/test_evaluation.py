@@ -27,9 +27,9 @@ from sklearn_ser.evaluation import (
     SCORING,
     cross_validate_report,
     format_report,
+    make_cv,
     plot_confusion_matrix,
     plot_log_mel_3d,
-    speaker_cv,
     uar_score,
 )
 
@@ -72,17 +72,17 @@ def test_scoring_in_cross_validate_gives_accuracy_and_uar():
     np.testing.assert_allclose(scores["test_accuracy"], [accuracy_score(*p) for p in predictions])
 
 
-# -- speaker_cv -----------------------------------------------------------------
+# -- make_cv -----------------------------------------------------------------
 @pytest.mark.parametrize("cv", [5, "10", np.int64(3)])
 def test_integer_cv_is_a_shuffled_stratified_k_fold(cv):
-    splitter = speaker_cv(cv, random_state=7)
+    splitter = make_cv(cv, random_state=7)
     assert isinstance(splitter, StratifiedKFold)
     assert (splitter.n_splits, splitter.shuffle, splitter.random_state) == (int(cv), True, 7)
 
 
 def test_loso_never_shares_a_speaker_and_tests_each_speaker_once():
     X, y, groups = toy_corpus()
-    splitter = speaker_cv("LOSO", groups)
+    splitter = make_cv("LOSO", groups)
     assert isinstance(splitter, LeaveOneGroupOut)
     tested = []
     for train, test in splitter.split(X, y, groups):
@@ -95,7 +95,7 @@ def test_loso_never_shares_a_speaker_and_tests_each_speaker_once():
 @pytest.mark.parametrize("cv", ["group3", "group-3"])
 def test_group_k_fold_keeps_speakers_whole_and_covers_every_sample(cv):
     X, y, groups = toy_corpus()
-    splitter = speaker_cv(cv, groups, random_state=0)
+    splitter = make_cv(cv, groups, random_state=0)
     assert isinstance(splitter, StratifiedGroupKFold) and splitter.n_splits == 3
     tested = np.concatenate([test for _, test in splitter.split(X, y, groups)])
     for train, test in splitter.split(X, y, groups):
@@ -105,7 +105,7 @@ def test_group_k_fold_keeps_speakers_whole_and_covers_every_sample(cv):
 
 def test_a_splitter_object_is_used_as_given():
     splitter = StratifiedKFold(4)
-    assert speaker_cv(splitter) is splitter
+    assert make_cv(splitter) is splitter
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_a_splitter_object_is_used_as_given():
 )
 def test_bad_cv_names_the_problem(cv, groups, match):
     with pytest.raises(ValueError, match=match):
-        speaker_cv(cv, groups)
+        make_cv(cv, groups)
 
 
 # -- cross_validate_report ------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_report_agrees_with_scikit_learn_and_is_json():
     X, y, groups = toy_corpus()
     estimator = LogisticRegression()
     report = cross_validate_report(estimator, X, y, groups=groups, cv="group3", random_state=0)
-    splitter = speaker_cv("group3", groups, random_state=0)
+    splitter = make_cv("group3", groups, random_state=0)
     scores = cross_validate(estimator, X, y, groups=groups, cv=splitter, scoring=SCORING)
     np.testing.assert_allclose(report.accuracy, scores["test_accuracy"])
     np.testing.assert_allclose(report.uar, scores["test_uar"])
@@ -151,7 +151,7 @@ def test_report_agrees_with_scikit_learn_and_is_json():
 
 def test_report_keeps_each_test_sample_prediction_as_cross_val_predict_does():
     X, y, groups = toy_corpus()
-    splitter = speaker_cv("group3", groups, random_state=0)
+    splitter = make_cv("group3", groups, random_state=0)
     report = cross_validate_report(LogisticRegression(), X, y, groups=groups, cv=splitter)
     index = np.concatenate(report.test_index)
     assert sorted(index.tolist()) == list(range(len(y)))  # a partition, every sample once

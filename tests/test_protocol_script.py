@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sklearn_ser.cli import build_parser, pipeline_from_args
-from sklearn_ser.evaluation import speaker_cv
+from sklearn_ser.evaluation import make_cv
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "emodb_protocol.py"
 
@@ -113,7 +113,7 @@ def test_an_ensemble_fold_is_the_soft_vote_of_its_members(protocol, monkeypatch)
 
 
 def test_folds_are_the_toolkits_splitters(protocol):
-    """The script's folds are speaker_cv's: the CLI's --cv 5 / --cv loso with seed 0."""
+    """The script's folds are make_cv's: the CLI's --cv 5 / --cv loso with seed 0."""
     rng = np.random.default_rng(0)
     target = np.repeat(["anger", "boredom", "sadness"], 20)
     groups = rng.permutation(np.repeat([f"{s:02d}" for s in range(10)], 6))
@@ -121,7 +121,7 @@ def test_folds_are_the_toolkits_splitters(protocol):
                                  "filenames": np.array([f"f{i}.wav" for i in range(60)])})
     for proto, (cv, _) in protocol.PROTOCOLS.items():
         ours = protocol._splits(corpus, proto)
-        splitter = speaker_cv(cv, groups, random_state=0)
+        splitter = make_cv(cv, groups, random_state=0)
         expected = list(splitter.split(np.zeros((60, 1)), target,
                                        groups if proto == "loso" else None))
         assert len(ours) == len(expected)

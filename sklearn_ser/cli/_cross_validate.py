@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..evaluation import cross_validate_report, format_report, speaker_cv
+from ..evaluation import cross_validate_report, format_report, make_cv
 from ._console import check_not_terminated, progress, progress_to_stderr, set_threads
 from ._data import load_data
 from ._output import options_of, prepare_output_folder, write_report
@@ -54,7 +54,7 @@ def run(args):
         )
     seed = random_state(args)
     with usage_errors({"cv": "--cv"}):  # enough speakers: checked before any folder is made
-        n_folds = speaker_cv(args.cv, groups, random_state=seed).get_n_splits(X, y, groups)
+        n_folds = make_cv(args.cv, groups, random_state=seed).get_n_splits(X, y, groups)
     if args.output:  # after the usage checks, before the training
         prepare_output_folder(args.output)
     log_training(args, pipe, y, groups, what=f"cross-validating ({n_folds} folds)",

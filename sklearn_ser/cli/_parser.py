@@ -121,7 +121,7 @@ def fraction(text):
 
 
 def cv_name(text):
-    """``--cv``: an integer k, ``loso`` or ``groupK``, checked by :func:`speaker_cv`'s rules."""
+    """``--cv``: an integer k, ``loso`` or ``groupK``, checked by :func:`make_cv`'s rules."""
     try:
         return parse_cv(text)
     except ValueError as exc:

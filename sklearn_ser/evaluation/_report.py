@@ -18,7 +18,7 @@ from sklearn.utils.validation import _num_samples
 
 from ..exceptions import SmallDataWarning
 from ._metrics import per_class_recall, uar_score
-from ._splits import speaker_cv
+from ._splits import make_cv
 
 __all__ = ["cross_validate_report", "format_report"]
 
@@ -169,7 +169,7 @@ def cross_validate_report(
     groups : array-like [shape=(n_samples,)] or None, default=None
         Speaker of every sample; needed by ``cv="loso"`` and ``"groupK"``.
     cv : int, str or splitter, default=5
-        See :func:`speaker_cv`: ``k`` (stratified shuffled k-fold), ``"loso"``
+        See :func:`make_cv`: ``k`` (stratified shuffled k-fold), ``"loso"``
         (leave one speaker out), ``"groupK"`` (stratified group k-fold), or
         a splitter object.
     random_state : int or None, default=0
@@ -243,7 +243,7 @@ def cross_validate_report(
         )
     if groups is not None and len(groups) != n_samples:
         raise ValueError(f"groups has {len(groups)} entries for {n_samples} samples")
-    splitter = speaker_cv(cv, groups, random_state=random_state)
+    splitter = make_cv(cv, groups, random_state=random_state)
     labels = _check_labels(labels, y)
     _warn_small_classes(splitter, y)
     # Plain k-folds ignore groups (and warn about them): give groups only to the others.

@@ -9,7 +9,7 @@ from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, Stra
 
 from ..utils.validation import is_integer
 
-__all__ = ["parse_cv", "speaker_cv"]
+__all__ = ["make_cv", "parse_cv"]
 
 _GROUP_K = re.compile(r"group-?(\d+)")
 _CV_HELP = "an integer k >= 2, 'loso' or 'groupK' such as 'group5'"
@@ -32,7 +32,7 @@ def parse_cv(cv):
     Raises
     ------
     ValueError
-        ``cv`` is none of the forms of :func:`speaker_cv`.
+        ``cv`` is none of the forms of :func:`make_cv`.
     """
     if is_integer(cv):
         k = int(cv)
@@ -52,13 +52,19 @@ def parse_cv(cv):
     return k
 
 
-def speaker_cv(cv=5, groups=None, *, random_state=0):
+def make_cv(cv=5, groups=None, *, random_state=0):
     """The cross-validation splitter for ``cv``, checked against the speaker ``groups``.
+
+    Two protocols, which measure different things: a plain ``k`` is
+    speaker-dependent (every speaker is on both sides of every fold, as in
+    Pham et al. 2020 and most Emo-DB results); ``"loso"`` and ``"groupK"`` are
+    speaker-independent (a fold's test speakers are never trained on).
 
     ========================  ===========================================  ==================
     ``cv``                    splitter                                     speakers
     ========================  ===========================================  ==================
-    ``k`` (int or ``"k"``)    ``StratifiedKFold(k, shuffle=True)``         shared (the paper)
+    ``k`` (int or ``"k"``)    ``StratifiedKFold(k, shuffle=True)``:        shared: speaker-
+                              speaker-dependent                            dependent (paper)
     ``"loso"``                ``LeaveOneGroupOut()``: one fold per         never shared
                               speaker, tested on that speaker only
     ``"groupK"``              ``StratifiedGroupKFold(K, shuffle=True)``:   never shared
