@@ -60,10 +60,19 @@ def _time_left(n_networks, runs):
             return
         early = any(isinstance(cb, EarlyStopping) for _, cb in net.callbacks_)
         parts = f" ({' x '.join([*runs, f'{net.max_epochs} epochs'])})" if runs else ""
-        log(f"{PROG}: the first epoch took {seconds:.1f} s: {'at most' if early else 'about'} "
-            f"{duration(left * seconds)} left for the {left} other epochs{parts}")
+        log(f"{PROG}: the first epoch took {seconds:.1f} s: "
+            f"{time_left(left * seconds, early=early)} left for "
+            f"{'the other epoch' if left == 1 else f'the {left} other epochs'}{parts}")
 
     return report
+
+
+def time_left(seconds, *, early=False):
+    """``"about 4 min 05 s"``, ``"at most ..."`` when early stopping may end it
+    sooner, ``"less than 1 s"`` for a run that is nearly done."""
+    if seconds < 1:
+        return "less than 1 s"
+    return f"{'at most' if early else 'about'} {duration(seconds)}"
 
 
 def networks(estimator):

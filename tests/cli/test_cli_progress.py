@@ -9,7 +9,7 @@ import sys
 import joblib
 
 from sklearn_ser.cli import main
-from sklearn_ser.cli._console import duration
+from sklearn_ser.cli._progress import time_left
 from sklearn_ser.nn import resolve_device
 from sklearn_ser.recipes import DEFAULT_RECIPE, describe_recipe
 
@@ -37,8 +37,10 @@ def test_train_names_recipe_device_arithmetic_and_data_then_the_time_left(
     # after the first epoch, from its duration: one more epoch of the same length
     first_epoch = joblib.load(out)[-1].history[0, "dur"]
     (left,) = [line for line in lines if "first epoch" in line]
-    assert left == (f"sklearn-ser: the first epoch took {first_epoch:.1f} s: about "
-                    f"{duration(first_epoch)} left for the 1 other epochs")
+    assert left == (f"sklearn-ser: the first epoch took {first_epoch:.1f} s: "
+                    f"{time_left(first_epoch)} left for the other epoch")
+    assert time_left(0.4) == "less than 1 s" and time_left(65) == "about 1 min 05 s"
+    assert time_left(65, early=True) == "at most 1 min 05 s"
     assert lines.index(left) < min(i for i, line in enumerate(lines) if "train_loss" in line)
     # no progress bar nor colours in a log: no escape codes, no carriage returns
     assert not any("\x1b[" in line or "\r" in line for line in lines)
