@@ -20,6 +20,7 @@ __all__ = [
     "SklearnSerError",
     "SklearnSerVersionWarning",
     "SmallDataWarning",
+    "StopRequested",
     "TrainingInterruptedWarning",
 ]
 
@@ -189,4 +190,14 @@ class SmallDataWarning(UserWarning):
     settle (a batch nearly as large as the data), and by the evaluation when a
     class has fewer utterances than the folds need. The message names the
     figures and the fix (a smaller ``batch_size``, fewer folds).
+    """
+
+
+class StopRequested(KeyboardInterrupt):
+    """A request to stop training raised from outside the network (a signal
+    handler, such as the command line's for SIGTERM).
+
+    Like Ctrl-C it ends the epoch loop, lets the callbacks end training
+    (``on_train_end``), and is then raised again from ``fit``, so that a
+    search or a cross-validation stops too.
     """

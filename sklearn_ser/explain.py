@@ -19,6 +19,7 @@ first and last of an ADCRNN chunk, an odd last frame) get 0.
 from __future__ import annotations
 
 import numpy as np
+import soundfile
 import torch
 from sklearn.ensemble import VotingClassifier
 from sklearn.utils import Bunch
@@ -64,27 +65,27 @@ def frame_attention(step_weights, *, n_frames, time_pool, frame_offset):
 
 
 def _leading_silence(source, front_end):
-    """Seconds of leading digital silence ``trim_zeros`` drops before the first frame."""
+    """Seconds of leading digital silence ``trim_zeros`` drops before the first frame
+    (the front end trims at the source's own rate, before resampling)."""
     if not front_end.trim_zeros:
         return 0.0
-    rate = None if isinstance(source, tuple) or not isinstance(source, (np.ndarray, list)) \
-        else front_end.sample_rate
-    signal = load_audio(source, sample_rate=rate, dtype=np.float32)
-    if rate is None:  # the file's own rate, as the front end trims before resampling
-        rate = source[1] if isinstance(source, tuple) else _file_rate(source)
+    dtype = np.dtype(front_end.precision)
+    if isinstance(source, (np.ndarray, list)):  # a bare signal is at the front end's rate
+        rate, signal = front_end.sample_rate, np.asarray(source)
+    elif isinstance(source, tuple):
+        rate, signal = source[1], load_audio(source, sample_rate=None, dtype=dtype)
+    else:  # a path or a binary file: its own rate, read where the stream stands
+        position = source.tell() if hasattr(source, "tell") else None
+        try:
+            signal = load_audio(source, sample_rate=None, dtype=dtype)
+            if position is not None:
+                source.seek(position)
+            rate = soundfile.info(source).samplerate
+        finally:
+            if position is not None:
+                source.seek(position)
     nonzero = np.flatnonzero(signal)
     return float(nonzero[0] / rate) if nonzero.size else 0.0
-
-
-def _file_rate(source):
-    import soundfile
-
-    if hasattr(source, "seek"):
-        source.seek(0)
-    rate = soundfile.info(source).samplerate
-    if hasattr(source, "seek"):
-        source.seek(0)
-    return rate
 
 
 def _networks(classifier):
@@ -103,24 +104,30 @@ def _networks(classifier):
 
 
 def _attention(network, chunks):
-    """``(chunk probabilities, frame weights)`` of one network on ``chunks``."""
+    """``(chunk probabilities, frame weights)`` of one network on ``chunks``, in
+    batches of its ``batch_size`` and under its ``predict_precision``, as
+    ``predict`` runs it."""
     module = network.module_
     if not all(hasattr(module, name) for name in ("time_pool", "frame_offset")):
         raise TypeError(f"{type(module).__name__} does not say how its attention steps map "
                         "onto frames (time_pool, frame_offset)")
     was_training = module.training
     module.eval()
+    probabilities, steps = [], []
     try:
         with torch.no_grad():
-            x = torch.as_tensor(np.ascontiguousarray(chunks), dtype=torch.float32,
-                                device=network.device_)
-            logits, _, steps = module(x, return_attention=True)
+            for first in range(0, len(chunks), network.batch_size):
+                batch = torch.as_tensor(np.ascontiguousarray(chunks[first:first
+                                                                    + network.batch_size]),
+                                        dtype=torch.float32, device=network.device_)
+                logits, _, weights = network.infer(batch, return_attention=True)
+                probabilities.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+                steps.append(weights.float().cpu().numpy())
     finally:
         module.train(was_training)
-    proba = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
-    weights = frame_attention(steps.float().cpu().numpy(), n_frames=chunks.shape[2],
+    weights = frame_attention(np.concatenate(steps), n_frames=chunks.shape[2],
                               time_pool=module.time_pool, frame_offset=module.frame_offset)
-    return proba, weights
+    return np.concatenate(probabilities).astype(np.float64), weights
 
 
 def explain(pipeline, audio):
@@ -176,8 +183,11 @@ def explain(pipeline, audio):
     features = front_end.transform([audio])
     chunks = np.asarray(features.chunks)
     parts = [_attention(network, chunks) for network in networks]
-    chunk_proba = np.mean([proba for proba, _ in parts], axis=0)
-    chunk_attention = np.mean([weights for _, weights in parts], axis=0)
+    # a vote's weights, as its predict_proba averages its networks
+    vote_weights = getattr(classifier, "weights", None) if len(networks) > 1 else None
+    chunk_proba = np.average([proba for proba, _ in parts], axis=0, weights=vote_weights)
+    chunk_attention = np.average([weights for _, weights in parts], axis=0,
+                                 weights=vote_weights)
     proba = classifier.predict_proba(features)[0]
     classes = np.asarray(classifier.classes_)
 

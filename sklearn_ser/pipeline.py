@@ -122,7 +122,7 @@ _CONSTRAINTS = {
     "shuffle": ["boolean"],
     "precision": [StrOptions(set(PRECISIONS))],
     "n_seeds": [Interval(Integral, 1, None, closed="left")],
-    "random_state": [Interval(Integral, None, None, closed="neither"), None],
+    "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
 }
 
@@ -152,9 +152,13 @@ def _check_arguments(params, module_params):
             f"build_pipeline: patience={params['patience']} needs a validation split to "
             "watch: set valid_fraction > 0 (early stopping never looks at test data)"
         )
-    if params["n_seeds"] > 1 and params["random_state"] is None:
-        raise ValueError(f"build_pipeline: random_state=None with n_seeds={params['n_seeds']}: "
+    n_seeds, seed = params["n_seeds"], params["random_state"]
+    if n_seeds > 1 and seed is None:
+        raise ValueError(f"build_pipeline: random_state=None with n_seeds={n_seeds}: "
                          "the networks are seeded random_state, random_state + 1, ...")
+    if n_seeds > 1 and seed + n_seeds - 1 > 2**32 - 1:
+        raise ValueError(f"build_pipeline: random_state={seed} with n_seeds={n_seeds} seeds "
+                         f"the last network with {seed + n_seeds - 1}, above 2**32 - 1")
     network = {"adcrnn": ADCRNN, "acrnn": ACRNN}[params["model"]]
     # n_classes and n_mels come from the data in fit
     accepted = set(inspect.signature(network).parameters) - {"n_classes", "n_mels"}

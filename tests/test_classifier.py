@@ -663,3 +663,45 @@ def test_an_epoch_of_too_few_steps_is_named_with_the_fix(features):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SmallDataWarning)
         make_clf(max_epochs=1, batch_size=16).fit(X, y)
+
+
+def test_a_stop_request_from_a_signal_handler_stops_fit_and_the_caller(features):
+    from sklearn_ser.exceptions import StopRequested
+
+    X, y = features
+
+    class Stop(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 1:
+                raise StopRequested  # as the command line's SIGTERM handler raises it
+
+    clf = make_clf(max_epochs=4, callbacks=[("stop", Stop())])
+    with pytest.raises(StopRequested):
+        clf.fit(X, y)
+    assert len(clf.history) == 1
+
+
+def test_ctrl_c_that_the_handler_in_place_ignores_does_not_stop_fit(features):
+    X, y = features
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        clf = make_clf(max_epochs=3, callbacks=[("ctrl_c", CtrlCAtEpoch(1))]).fit(X, y)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == [signal.SIGINT] and len(clf.history) == 3
+
+
+@pytest.mark.parametrize("random_state", [-1, 2**32, 2**64])
+def test_random_state_is_a_seed_torch_and_numpy_take(features, random_state):
+    X, y = features
+    with pytest.raises(ValueError, match=r"random_state=.* must be an int in the range "
+                                         r"\[0, 4294967295\]"):
+        make_clf(max_epochs=1, random_state=random_state).fit(X, y)
+
+
+def test_reduced_precision_runs_where_skorch_leaves_the_module(features):
+    X, y = features  # device=None: skorch's "do not move"
+    clf = make_clf(max_epochs=1, precision="bfloat16", predict_precision="bfloat16",
+                   device=None).fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 2)

@@ -371,3 +371,14 @@ def test_a_class_smaller_than_the_folds_is_named_with_the_fix():
     y = np.array(["anger"] * 10 + ["joy"] * 10 + ["fear"] * 3)
     with pytest.warns(SmallDataWarning, match=r"1 class\(es\).*5 folds: 'fear' \(3\).*cv=3"):
         cross_validate_report(DummyClassifier(), X, y, cv=5, verbose=0)
+
+
+def test_small_classes_with_object_labels_are_named():
+    from sklearn.dummy import DummyClassifier
+
+    from sklearn_ser.evaluation import cross_validate_report
+    from sklearn_ser.exceptions import SmallDataWarning
+
+    y = np.array(["anger"] * 10 + ["joy"] * 10 + ["fear"], dtype=object)
+    with pytest.warns(SmallDataWarning, match=r"'fear' \(1\).*at least 2 utterances"):
+        cross_validate_report(DummyClassifier(), np.zeros((21, 1)), y, cv=5, verbose=0)

@@ -143,3 +143,23 @@ def test_the_figure_is_written_for_a_short_and_a_long_recording(fitted, corpus, 
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="top_classes=0"):
         plot_explanation(explain(fitted, X[0]), tmp_path / "x.png", top_classes=0)
+
+
+def test_a_file_object_is_read_where_it_stands_and_left_there(corpus, tmp_path):
+    import io
+
+    import soundfile as sf
+
+    X, y = corpus
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = build_pipeline(width="tiny", max_epochs=1, chunk_frames=40, trim_zeros=True,
+                              verbose=0).fit(X, y)
+    buffer = io.BytesIO()
+    sf.write(buffer, np.concatenate([np.zeros(800), X[0]]), RATE, format="WAV")
+    stream = io.BytesIO(b"x" * 128 + buffer.getvalue())
+    stream.seek(128)
+    e = explain(pipe, stream)
+    assert stream.tell() == 128
+    first = np.flatnonzero(X[0])[0]
+    assert e.chunk_start[0] == pytest.approx((800 + first) / RATE, abs=1 / RATE)

@@ -102,6 +102,7 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else 2
     args.argv = argv  # for a command to print, e.g. the one that resumes training
+    received = []
     try:
         with stop_on_sigterm() as received:
             args.stop_signals = received

@@ -9,6 +9,8 @@ import signal
 import sys
 import threading
 
+from ..exceptions import StopRequested
+
 __all__ = ["ProgressLine", "Terminated", "check_not_terminated", "duration", "is_terminal", "log",
            "progress", "progress_to_stderr", "set_threads", "stop_on_sigterm", "strip_name"]
 
@@ -98,7 +100,7 @@ class ProgressLine:
         self._quarters = quarters
 
 
-class Terminated(KeyboardInterrupt):
+class Terminated(StopRequested):
     """SIGTERM arrived where Ctrl-C is not handled from Python (ignored, say, in a
     background job): a ``KeyboardInterrupt``, so that it stops the command as
     Ctrl-C would."""

@@ -195,7 +195,7 @@ def plot_explanation(explanation, path, *, top_classes=3, title=None):
     # a long recording gets a wider figure, up to a page
     width = float(np.clip(4.0 + 1.2 * (end - start), 8.0, 16.0))
     figure = _new_figure("plot_explanation", figsize=(width, 7.0))
-    axes = figure.subplots(3, 1, sharex=True, height_ratios=(3, 1.5, 1.5))
+    axes = figure.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1.5, 1.5)})
     axes[0].imshow(np.asarray(e.log_mel).T, origin="lower", aspect="auto",
                    interpolation="nearest", cmap="magma",
                    extent=(start, end, 0, np.shape(e.log_mel)[1]))
@@ -213,7 +213,7 @@ def plot_explanation(explanation, path, *, top_classes=3, title=None):
     axes[2].set_ylim(0, 1)
     axes[2].set_ylabel("probability")
     axes[2].set_title("chunk probabilities (utterance's in brackets)", fontsize=10, loc="left")
-    axes[2].legend(loc="upper right", fontsize=8, ncols=min(len(order), 4))
+    axes[2].legend(loc="upper right", fontsize=8, ncol=min(len(order), 4))
     axes[2].set_xlabel("time (s)")
     for ax in axes[1:]:
         for boundary in e.chunk_start[1:]:

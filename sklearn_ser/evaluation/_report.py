@@ -330,12 +330,15 @@ def _warn_small_classes(splitter, y):
     small = [(value, count) for value, count in zip(values, counts, strict=True)
              if count < splitter.n_splits]
     if small:
-        named = ", ".join(f"{value.item()!r} ({count})" for value, count in small)
+        named = ", ".join(f"{value.item() if isinstance(value, np.generic) else value!r} "
+                          f"({count})" for value, count in small)
+        fewest = int(min(count for _, count in small))
+        fix = (f"Use fewer folds (cv={fewest}; --cv on the command line) or more utterances "
+               "of these classes") if fewest >= 2 else \
+            "Give every class at least 2 utterances (or leave out the classes with 1)"
         warnings.warn(
             f"{len(small)} class(es) have fewer utterances than the {splitter.n_splits} folds: "
-            f"{named}; some test folds will not hold them. Use fewer folds (cv="
-            f"{max(2, int(min(count for _, count in small)))}; --cv on the command line) or "
-            "more utterances of these classes",
+            f"{named}; some test folds will not hold them. {fix}",
             SmallDataWarning, stacklevel=3,
         )
 

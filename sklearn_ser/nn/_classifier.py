@@ -189,7 +189,7 @@ class ChunkedNeuralNetClassifier(
         "precision": [StrOptions(set(PRECISIONS))],
         "predict_precision": [StrOptions(set(PREDICT_PRECISIONS))],
         "aggregate": [StrOptions(set(AGGREGATES))],
-        "random_state": [Interval(Integral, None, None, closed="neither"), None],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     }
 
     @property
@@ -381,10 +381,11 @@ class ChunkedNeuralNetClassifier(
         with self._random_stream(fresh=not len(self.history), keep=True), \
                 noting_sigint() as interrupted:
             super().partial_fit(X, self._encode(y), classes=None, **fit_params)
-        if interrupted:
+        stop = self.__dict__.pop("_stop_requested_", None)
+        if interrupted or stop is not None:
             # skorch stops at Ctrl-C and returns; raising it again stops the caller too
             # (a grid search, a cross-validation) instead of going on to the next fit
-            raise KeyboardInterrupt
+            raise stop if stop is not None else KeyboardInterrupt
         return self
 
     def _check_fit_params(self, fit_params):

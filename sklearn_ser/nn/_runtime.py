@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import torch
 from skorch.utils import to_device
 
+from ..exceptions import StopRequested
 from ..utils.choices import PRECISIONS, PREDICT_PRECISIONS
 
 __all__ = [
@@ -137,8 +138,11 @@ def noting_sigint():
         return
 
     def note(signum, frame):
-        seen.append(True)
-        return previous(signum, frame)
+        try:
+            return previous(signum, frame)
+        except KeyboardInterrupt:  # the handler chose to stop: a handler may not
+            seen.append(True)
+            raise
 
     signal.signal(signal.SIGINT, note)
     try:
@@ -287,6 +291,15 @@ class RuntimeMixin:
             state["device"] = state.get("device_", "cpu")
         return requested
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's ``fit_loop``; a :class:`~sklearn_ser.exceptions.StopRequested`
+        is kept, for ``partial_fit`` to raise again once skorch has ended training."""
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except StopRequested as stop:
+            self.__dict__["_stop_requested_"] = stop
+            raise
+
     def infer(self, x, **fit_params):
         """Forward pass under autocast when a reduced precision is in use:
         ``precision``'s in training mode, ``predict_precision``'s in evaluation
@@ -297,7 +310,10 @@ class RuntimeMixin:
             dtype = predict_autocast_dtype(self.predict_precision)
         if dtype is None:
             return super().infer(x, **fit_params)
-        device_type = torch.device(self.device).type
+        # device=None (skorch's "do not move"): where the module's weights are
+        weight = next(self.module_.parameters(), None)
+        device_type = torch.device(self.device).type if self.device is not None \
+            else (weight.device.type if weight is not None else "cpu")
         with torch.autocast(device_type=device_type, dtype=dtype):
             return super().infer(x, **fit_params)
 
