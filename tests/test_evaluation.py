@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -382,3 +383,21 @@ def test_small_classes_with_object_labels_are_named():
     y = np.array(["anger"] * 10 + ["joy"] * 10 + ["fear"], dtype=object)
     with pytest.warns(SmallDataWarning, match=r"'fear' \(1\).*at least 2 utterances"):
         cross_validate_report(DummyClassifier(), np.zeros((21, 1)), y, cv=5, verbose=0)
+
+
+def test_an_interrupted_figure_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    path = tmp_path / "cm.png"
+    plot_confusion_matrix(np.eye(2, dtype=int), ["a", "b"], path)
+    before = path.read_bytes()
+
+    def interrupted(self, fname, **kwargs):
+        Path(fname).write_bytes(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        plot_confusion_matrix(np.eye(2, dtype=int), ["a", "b"], path)
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]

@@ -8,6 +8,7 @@ figure is left behind.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,16 @@ def _new_figure(function, **kwargs):
 
 
 def _save(figure, path):
+    """Write the PNG next to ``path`` and rename it there: an interrupted write
+    (Ctrl-C) leaves no partial file, and an earlier figure stays whole."""
     path = Path(path)
-    figure.savefig(path, format="png", dpi=120)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        figure.savefig(partial, format="png", dpi=120)
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            partial.unlink()
     return path
 
 
@@ -207,9 +216,10 @@ def plot_explanation(explanation, path, *, top_classes=3, title=None):
     axes[1].set_title("attention weight per 10 ms frame (sums to 1 per chunk)", fontsize=10,
                       loc="left")
     order = np.argsort(e.proba)[::-1][: int(top_classes)]
-    edges = np.append(e.chunk_start, e.chunk_end[-1])
-    for k in order:
-        axes[2].stairs(e.chunk_proba[:, k], edges, label=f"{e.classes[k]} ({e.proba[k]:.2f})")
+    for colour, k in enumerate(order):
+        # each chunk over its own real frames (chunks may overlap, or leave gaps)
+        axes[2].hlines(e.chunk_proba[:, k], e.chunk_start, e.chunk_end, colors=f"C{colour}",
+                       linewidth=2, label=f"{e.classes[k]} ({e.proba[k]:.2f})")
     axes[2].set_ylim(0, 1)
     axes[2].set_ylabel("probability")
     axes[2].set_title("chunk probabilities (utterance's in brackets)", fontsize=10, loc="left")
