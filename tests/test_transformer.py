@@ -438,3 +438,24 @@ def test_defaults_are_the_front_end_table():
     assert set(LogMel3DTransformer._parameter_constraints) == set(FRONT_END_DEFAULTS)
     with pytest.raises(TypeError):
         FRONT_END_DEFAULTS["n_mels"] = 64  # read-only
+
+
+def test_utterance_normalisation_standardises_each_utterance_and_removes_its_level():
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(16000)
+    signals = [noise * level for level in (0.01, 0.1, 0.5)] + [rng.standard_normal(12000)]
+    front = LogMel3DTransformer(normalize="utterance", precision="float64", chunk_frames=200)
+    out = front.fit(signals).transform(signals)
+    chunks, real = np.asarray(out.chunks), out.n_frames
+    # one chunk per utterance: over its real frames, mean 0 and std 1 per channel and bin
+    for i in range(len(signals)):
+        frames = chunks[out.offsets[i], :, : real[out.offsets[i]]]
+        np.testing.assert_allclose(frames.mean(axis=1), 0.0, atol=1e-5)
+        np.testing.assert_allclose(frames.std(axis=1), 1.0, atol=1e-4)
+    # the same sound at three levels gives the same features (log-Mel: a constant offset)
+    np.testing.assert_allclose(chunks[0], chunks[1], atol=1e-4)
+    np.testing.assert_allclose(chunks[0], chunks[2], atol=1e-4)
+    plain = LogMel3DTransformer(precision="float64", chunk_frames=200).fit_transform(signals)
+    assert np.abs(np.asarray(plain.chunks)[0] - np.asarray(plain.chunks)[1]).max() > 1.0
+    with pytest.raises(ValueError, match="normalize"):
+        LogMel3DTransformer(normalize="speaker").fit(signals)

@@ -44,6 +44,32 @@ def chunk_layout(frame_offsets, *, chunk_frames, hop_frames, max_chunks):
     return chunk_offsets, frame_index, real_frames
 
 
+def standardize_utterances(features, frame_offsets):
+    """Standardise every utterance of a group with its own statistics, in place.
+
+    Parameters
+    ----------
+    features : np.ndarray [shape=(3, n_frames_total, n_mels)], floating
+        A group's features, utterance after utterance.
+    frame_offsets : np.ndarray [shape=(n_utterances + 1,)]
+        Utterance ``i`` owns frames ``frame_offsets[i]:frame_offsets[i + 1]``.
+
+    Returns
+    -------
+    features : np.ndarray
+        The same array: ``(x - mean_i) / std_i`` per channel and Mel bin over
+        utterance ``i``'s frames (a near-constant bin is only centred).
+    """
+    starts, counts = frame_offsets[:-1], np.diff(frame_offsets)
+    mean = np.add.reduceat(features, starts, axis=1, dtype=np.float64) / counts[None, :, None]
+    square = np.add.reduceat(features.astype(np.float64) ** 2, starts, axis=1)
+    std = np.sqrt(np.maximum(square / counts[None, :, None] - mean**2, 0.0))
+    std[std < 10 * np.finfo(np.float32).eps] = 1.0
+    features -= np.repeat(mean, counts, axis=1).astype(features.dtype)
+    features /= np.repeat(std, counts, axis=1).astype(features.dtype)
+    return features
+
+
 def chunk_groups(groups, *, mean, scale, chunk_frames, hop_frames, max_chunks):
     """Normalise and cut every utterance into zero-padded chunks.
 

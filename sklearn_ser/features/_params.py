@@ -103,7 +103,7 @@ FRONT_END_CONSTRAINTS = MappingProxyType({
     "chunk_frames": [_count()],
     "chunk_hop_frames": [_count(), None],
     "max_chunks": [_count(), None],
-    "normalize": ["boolean"],
+    "normalize": ["boolean", StrOptions({"utterance"})],
     "resampler": [StrOptions(set(RESAMPLERS))],
     "trim_zeros": ["boolean"],
     "precision": [StrOptions({"float32", "float64"})],
@@ -326,9 +326,12 @@ _ENTRIES = {
         "Keep at most this many chunks per utterance (the first ones); bounds\n"
         "the memory a very long outlier can take."),
     "normalize": _doc(
-        "normalize", "bool",
+        "normalize", 'bool or "utterance"',
         "Standardise each (channel, Mel bin) with the mean and standard\n"
-        "deviation of the real frames seen in :meth:`fit`. Padding frames are\n"
+        "deviation of the real frames seen in :meth:`fit`. ``\"utterance\"``\n"
+        "first standardises each utterance with its own frames' statistics\n"
+        "(which removes a speaker's or a channel's constant colouring, and any\n"
+        "overall level), then with those of :meth:`fit`. Padding frames are\n"
         "set to 0 after normalisation, i.e. to the training mean."),
     "resampler": _doc(
         "resampler", "{" + ", ".join(f'"{name}"' for name in RESAMPLERS) + "}",

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._version import add_version, check_version
 from ..utils import is_integer
 from ..utils.docstrings import Substitution
-from ._chunking import chunk_groups
+from ._chunking import chunk_groups, standardize_utterances
 from ._extraction import extract_groups
 from ._params import (
     FEATURE_PARAMS,
@@ -192,6 +192,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
+        if self.normalize == "utterance":
+            groups = ((standardize_utterances(features, offsets), offsets)
+                      for features, offsets in groups)
         return groups if lazy else list(groups)
 
     # -- statistics and chunking -----------------------------------------
