@@ -58,3 +58,21 @@ def test_pickle_records_and_checks_the_version(step, pipeline, monkeypatch):
     assert warning.original_sklearn_ser_version == "0.0.1"
     assert warning.current_sklearn_ser_version == sklearn_ser.__version__
     assert "save_model" in str(warning)
+
+
+def test_build_reads_the_version_without_importing_the_package():
+    """pip reads the version before any dependency is installed: the attribute that
+    ``pyproject.toml`` names must be a literal setuptools can read from the source."""
+    import importlib.util
+    import pathlib
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and later
+
+    StaticModule = pytest.importorskip("setuptools.config.expand").StaticModule
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    spec = config["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+    module, _, attribute = spec.rpartition(".")
+    static = StaticModule(module, importlib.util.find_spec(module))
+    assert getattr(static, attribute) == sklearn_ser.__version__
