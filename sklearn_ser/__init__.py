@@ -7,14 +7,16 @@ with softmax cross-entropy plus the contrastive-center loss.
 """
 
 from ._version import __version__
-from .features import ChunkedFeatures, LogMel3DTransformer
 
 _LAZY = {"ACRNNClassifier": "nn", "ADCRNNClassifier": "nn",
+         "ChunkedFeatures": "features", "LogMel3DTransformer": "features",
          "load_model": "persistence", "save_model": "persistence"}
 
 
 def __getattr__(name):
-    """Import the torch-based estimators on first use: ``import sklearn_ser`` stays light."""
+    """Import the estimators on first use: ``import sklearn_ser`` imports neither
+    PyTorch nor scikit-learn, so the light predictor (:mod:`sklearn_ser.runtime`)
+    runs where neither is installed."""
     if name in _LAZY:
         from importlib import import_module
 

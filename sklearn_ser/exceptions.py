@@ -3,9 +3,19 @@
 Each exception mixes in the built-in or scikit-learn exception that callers
 already catch, in the manner of skorch (``NotInitializedError`` is also a
 ``NotFittedError``), so ``except ValueError`` keeps working.
+
+scikit-learn's ``NotFittedError`` is re-exported here, imported on first use:
+this module, at the bottom of the package, imports no third-party library
+(the light predictor, :mod:`sklearn_ser.runtime`, runs without scikit-learn).
 """
 
-from sklearn.exceptions import NotFittedError
+
+def __getattr__(name):
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AudioFileError",
@@ -14,7 +24,7 @@ __all__ = [
     "MissingBestWeightsWarning",
     "ModelFileError",
     "NonFiniteLossError",
-    "NotFittedError",
+    "NotFittedError",  # noqa: F822 (imported on first use, see __getattr__)
     "ShortSignalWarning",
     "SignalRangeWarning",
     "SklearnSerError",

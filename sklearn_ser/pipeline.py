@@ -13,7 +13,6 @@ from types import MappingProxyType
 import torch
 from sklearn.ensemble import VotingClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
@@ -22,6 +21,7 @@ from .features import LogMel3DTransformer
 from .nn import ACRNN, ADCRNN, ACRNNClassifier, ADCRNNClassifier
 from .recipes import DEFAULT_RECIPE, RECIPES
 from .utils.choices import PRECISIONS
+from .utils.constraints import Interval, StrOptions
 from .utils.validation import check_params, is_integer
 
 __all__ = [

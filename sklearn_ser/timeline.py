@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import features
 from .exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
-from .features import LogMel3DTransformer, chunk_count
+from .features import chunk_count
 from .io import SAMPLE_RATE_RANGE, check_audio_path, load_audio, open_regular_file
 from .utils.validation import is_number
 
@@ -56,10 +57,11 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
 
     Parameters
     ----------
-    model : Pipeline
+    model : Pipeline or sklearn_ser.runtime.Bundle
         A fitted ``Pipeline`` whose first step is a
         :class:`~sklearn_ser.LogMel3DTransformer` (as saved by ``sklearn-ser
-        train``).
+        train``), or an exported model loaded by
+        :func:`sklearn_ser.runtime.load_bundle`.
     path : str or os.PathLike
         Audio file of any length that soundfile reads.
     window_seconds : float or None, default=None
@@ -95,25 +97,19 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     """
     import soundfile as sf
 
-    steps = getattr(model, "steps", None)
-    front_end = steps[0][1] if steps else None
-    if not isinstance(front_end, LogMel3DTransformer):
-        raise ValueError(
-            "a timeline needs a Pipeline whose first step is a LogMel3DTransformer, such as "
-            "the models saved by 'sklearn-ser train'"
-        )
+    front_end = _front_end_params(model)
     if window_seconds is None:
-        window_seconds = front_end.chunk_frames * front_end.hop_seconds
+        window_seconds = front_end["chunk_frames"] * front_end["hop_seconds"]
     if not (is_number(window_seconds) and window_seconds > 0
             and is_number(hop_seconds) and hop_seconds > 0):
         raise ValueError(
             f"window_seconds={window_seconds} and hop_seconds={hop_seconds} must be finite "
             "numbers > 0"
         )
-    if window_seconds <= front_end.frame_seconds:
+    if window_seconds <= front_end["frame_seconds"]:
         raise ValueError(
             f"window_seconds={window_seconds} is no longer than one analysis frame of the "
-            f"model's front end ({front_end.frame_seconds:g} s): each window would be a single "
+            f"model's front end ({front_end['frame_seconds']:g} s): each window would be a single "
             "zero-padded frame"
         )
     path = Path(path)
@@ -129,7 +125,7 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
                              f"outside {low}..{high} Hz")
     if info.frames == 0:
         raise InvalidSignalError(f"audio file '{path}' holds no samples")
-    if info.frames <= front_end.frame_seconds * info.samplerate:
+    if info.frames <= front_end["frame_seconds"] * info.samplerate:
         warnings.warn(
             f"audio file '{path}' holds {info.frames} samples ({info.frames / info.samplerate:g} "
             f"s), no longer than one analysis frame: its one window is a single zero-padded "
@@ -140,12 +136,29 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     return _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_per_block)
 
 
+def _front_end_params(model):
+    """The parameters of ``model``'s front end: a bundle's, or its first step's."""
+    params = getattr(model, "front_end_params", None)
+    if params is not None:  # an exported model (sklearn_ser.runtime.Bundle)
+        return params
+    steps = getattr(model, "steps", None)
+    front_end = steps[0][1] if steps else None
+    # the transformer's class, imported only for a Pipeline (it needs scikit-learn)
+    if not isinstance(front_end, features.LogMel3DTransformer):
+        raise ValueError(
+            "a timeline needs a Pipeline whose first step is a LogMel3DTransformer, such as "
+            "the models saved by 'sklearn-ser train', or an exported model "
+            "(sklearn_ser.runtime.load_bundle)"
+        )
+    return front_end.get_params(deep=False)
+
+
 def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_per_block):
     import soundfile as sf
 
 
-    dtype = np.dtype(front_end.precision)
-    trim = front_end.trim_zeros
+    dtype = np.dtype(front_end["precision"])
+    trim = front_end["trim_zeros"]
     n_classes = len(model.classes_)
     with open_regular_file(path, what="audio file", error=AudioFileError) as file, \
             sf.SoundFile(file) as audio:
@@ -167,8 +180,8 @@ def _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_
             # With trim_zeros, a window of digital silence has nothing left to classify.
             silent = [trim and not samples.any() for samples in windows]
             signals = [
-                load_audio((samples, rate), sample_rate=front_end.sample_rate,
-                           resampler=front_end.resampler, dtype=dtype, trim_zeros=trim,
+                load_audio((samples, rate), sample_rate=front_end["sample_rate"],
+                           resampler=front_end["resampler"], dtype=dtype, trim_zeros=trim,
                            name=f"{path} at {a / rate:.2f} s")
                 for a, samples, skip in zip(block_starts, windows, silent, strict=True)
                 if not skip

@@ -1,14 +1,11 @@
-"""Chunk probabilities into utterance probabilities: :mod:`sklearn_ser.nn._aggregation`."""
+"""Chunk probabilities into utterance probabilities (features.aggregate_chunk_proba)."""
 
 import numpy as np
 import pytest
 import torch
 
-from sklearn_ser.nn._aggregation import (
-    aggregate_chunk_proba,
-    check_chunk_proba,
-    softmax_of_logits,
-)
+from sklearn_ser.features import aggregate_chunk_proba
+from sklearn_ser.nn._aggregation import check_chunk_proba, softmax_of_logits
 
 # two utterances: 2 chunks, then 1 chunk
 PROBA = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]])

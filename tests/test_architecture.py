@@ -21,7 +21,8 @@ LAYERS = [
     {"callbacks"},
     {"nn"},
     {"recipes"},
-    {"pipeline", "evaluation", "persistence", "timeline", "distributed", "explain"},
+    {"pipeline", "evaluation", "persistence", "timeline", "distributed", "explain", "runtime",
+     "export"},
     {"cli", "__main__"},
 ]
 LAYER_OF = {unit: index for index, layer in enumerate(LAYERS) for unit in layer}

@@ -59,7 +59,19 @@ def test_the_defaults_meet_their_constraints_alone_and_together():
     check_params(dict(FRONT_END_DEFAULTS), FRONT_END_CONSTRAINTS, caller="defaults")
     check_params(dict(FUNCTION_DEFAULTS), FUNCTION_CONSTRAINTS, caller="defaults")
     assert front_end_problems(dict(FRONT_END_DEFAULTS)) == []
-    assert LogMel3DTransformer._parameter_constraints == dict(FRONT_END_CONSTRAINTS)
+    # the transformer's table is the same one in scikit-learn's objects
+    assert {name: [_described(c) for c in allowed]
+            for name, allowed in LogMel3DTransformer._parameter_constraints.items()} == {
+        name: [_described(c) for c in allowed] for name, allowed in FRONT_END_CONSTRAINTS.items()}
+
+
+def _described(constraint):
+    """A constraint as plain data, whichever library's object it is."""
+    if hasattr(constraint, "closed"):
+        return ("interval", constraint.type, constraint.left, constraint.right, constraint.closed)
+    if hasattr(constraint, "options"):
+        return ("options", constraint.type, frozenset(constraint.options))
+    return constraint
 
 
 @pytest.mark.parametrize("dtype", [np.float32, "float64", ">f8", np.dtype("<f4")])

@@ -338,7 +338,7 @@ def test_save_is_atomic(saved, pipeline, tmp_path, monkeypatch):
 
 def test_save_errors_name_the_path_asked_for_not_the_temporary_file(pipeline, tmp_path):
     missing = tmp_path / "nodir" / "x.sser"
-    with pytest.raises(FileNotFoundError, match="folder of the model file not found") as info:
+    with pytest.raises(FileNotFoundError, match="folder of the file not found") as info:
         save_model(pipeline, missing)
     assert info.value.filename == str(missing.parent) and ".tmp" not in str(info.value)
     with pytest.raises(IsADirectoryError, match="is a folder") as info:

@@ -8,6 +8,7 @@ transformer, the functions and the command line take their defaults from it.
 classifier refuses chunks from a front end whose settings differ).
 """
 
+from ._aggregation import aggregate_chunk_proba, check_aggregate
 from ._chunked import ChunkedFeatures, chunk_count, front_end_difference
 from ._deltas import deltas
 from ._framing import frame_count, frame_signal
@@ -18,10 +19,22 @@ from ._params import (
     FRONT_END_DEFAULTS,
     FRONT_END_LIMITS,
     MAX_CHUNK_OVERLAP,
+    check_front_end,
     samples_per,
 )
-from ._pooling import UtteranceStatistics
-from ._transformer import LogMel3DTransformer
+from ._sources import chunk_utterances, extract_utterances, feature_settings
+
+#: The estimators, imported on first use: the functions above need no scikit-learn.
+_LAZY = {"LogMel3DTransformer": "._transformer", "UtteranceStatistics": "._pooling"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FEATURE_PARAMS",
@@ -31,8 +44,14 @@ __all__ = [
     "ChunkedFeatures",
     "LogMel3DTransformer",
     "UtteranceStatistics",
+    "aggregate_chunk_proba",
+    "check_aggregate",
+    "check_front_end",
     "chunk_count",
+    "chunk_utterances",
     "deltas",
+    "extract_utterances",
+    "feature_settings",
     "frame_count",
     "frame_signal",
     "front_end_difference",

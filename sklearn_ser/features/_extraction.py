@@ -8,8 +8,6 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from scipy.sparse import issparse
 
 from ..exceptions import ShortSignalWarning, SignalRangeWarning
 from ..io import load_audio, source_name
@@ -44,7 +42,8 @@ def as_source_list(X):
         raise TypeError(
             "X looks like one (array, sample_rate) pair; wrap it in a list: [(array, sample_rate)]"
         )
-    if issparse(X):
+    sparse = sys.modules.get("scipy.sparse")  # loaded wherever a sparse matrix exists
+    if sparse is not None and sparse.issparse(X):
         raise TypeError(
             "Sparse input is not supported: X must hold audio sources or dense signals"
         )
@@ -209,14 +208,20 @@ def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verb
     sources = as_source_list(X)
     if not sources:
         raise ValueError("X contains no audio sources: found 0 utterances (need at least 1)")
-    jobs = (
-        delayed(_extract_group)(sources[s : s + FILES_PER_GROUP], s, load_params, feature_params)
-        for s in range(0, len(sources), FILES_PER_GROUP)
-    )
-    if effective_n_jobs(n_jobs) == 1:
-        groups = (function(*args, **kwargs) for function, args, kwargs in jobs)
+    jobs = ((sources[s : s + FILES_PER_GROUP], s, load_params, feature_params)
+            for s in range(0, len(sources), FILES_PER_GROUP))
+    # joblib only where it may run workers: n_jobs=None is one process unless a
+    # joblib.parallel_config, which needs joblib imported, says otherwise
+    if n_jobs == 1 or (n_jobs is None and "joblib" not in sys.modules):
+        groups = (_extract_group(*args) for args in jobs)
     else:
-        groups = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        if effective_n_jobs(n_jobs) == 1:
+            groups = (_extract_group(*args) for args in jobs)
+        else:
+            groups = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_extract_group)(*args) for args in jobs)
     if verbose:
         groups = _with_progress(groups, len(sources))
     return _warn_about_signals(groups, sources, X, frame_length, load_params["sample_rate"])

@@ -13,10 +13,10 @@ from numbers import Integral, Real
 from types import MappingProxyType
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..io import RESAMPLERS, SAMPLE_RATE_RANGE
 from ..utils import check_params
+from ..utils.constraints import Interval, Options, StrOptions
 
 __all__ = [
     "FEATURE_PARAMS",

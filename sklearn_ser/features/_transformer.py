@@ -8,17 +8,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._version import add_version, check_version
 from ..utils import is_integer
+from ..utils.constraints import as_sklearn
 from ..utils.docstrings import Substitution
-from ._chunking import chunk_groups, standardize_utterances
-from ._extraction import extract_groups
 from ._params import (
-    FEATURE_PARAMS,
     FRONT_END_CONSTRAINTS,
     FRONT_END_DOCS,
     front_end_problems,
-    samples_per,
 )
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
+from ._sources import chunk_utterances, extract_utterances, feature_settings
 
 __all__ = ["LogMel3DTransformer"]
 
@@ -26,11 +24,6 @@ __all__ = ["LogMel3DTransformer"]
 _STATE_ARRAYS = ("mean_", "scale_")
 #: The other fitted attributes, plain values in the persisted state.
 _STATE_VALUES = ("n_frames_seen_", "chunk_shape_")
-
-
-def _plain(value):
-    """A numpy scalar as the Python value it holds (a record compares across JSON)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_state_array(name, value, n_mels):
@@ -116,7 +109,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     (2, (1, 3, 300, 40))
     """
 
-    _parameter_constraints: dict = dict(FRONT_END_CONSTRAINTS)
+    _parameter_constraints: dict = as_sklearn(FRONT_END_CONSTRAINTS)
 
     def __init__(
         self,
@@ -171,31 +164,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
 
     def _extract(self, X, *, lazy=False):
-        """Features of every source, as (features (3, F, M), frame_offsets) groups.
-
-        A list, or with ``lazy=True`` a generator that computes the groups as
-        they are consumed (in order), so ``transform`` holds one group's raw
-        features at a time.
-        """
-        dtype = np.dtype(self.precision)
-        groups = extract_groups(
-            X,
-            load_params=dict(sample_rate=self.sample_rate, resampler=self.resampler,
-                             dtype=dtype, trim_zeros=self.trim_zeros),
-            feature_params=dict(
-                sample_rate=self.sample_rate, n_mels=self.n_mels, n_fft=self.n_fft,
-                frame_seconds=self.frame_seconds, hop_seconds=self.hop_seconds,
-                f_min=self.f_min, f_max=self.f_max, preemphasis=self.preemphasis,
-                window=self.window, delta_width=self.delta_width, dtype=dtype,
-            ),
-            frame_length=samples_per(self.frame_seconds, self.sample_rate),
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-        )
-        if self.normalize == "utterance":
-            groups = ((standardize_utterances(features, offsets), offsets)
-                      for features, offsets in groups)
-        return groups if lazy else list(groups)
+        """Features of every source, as (features (3, F, M), frame_offsets) groups
+        (:func:`~sklearn_ser.features.extract_utterances` with these parameters)."""
+        return extract_utterances(X, self.get_params(deep=False), lazy=lazy)
 
     # -- statistics and chunking -----------------------------------------
     def _fit_statistics(self, groups):
@@ -219,12 +190,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.chunk_shape_ = (3, self.chunk_frames, self.n_mels)
 
     def _chunk(self, groups):
-        out = chunk_groups(
-            groups, mean=self.mean_, scale=self.scale_, chunk_frames=self.chunk_frames,
-            hop_frames=self.chunk_hop_frames or self.chunk_frames, max_chunks=self.max_chunks,
-        )
-        out.front_end = self.feature_settings()
-        return out
+        return chunk_utterances(groups, self.get_params(deep=False),
+                                mean=self.mean_, scale=self.scale_)
 
     def feature_settings(self):
         """The settings that decide what a chunk holds, as plain values.
@@ -237,7 +204,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             window, deltas, chunk length), as :meth:`transform` records them in
             its output's ``front_end``.
         """
-        return {name: _plain(getattr(self, name)) for name in FEATURE_PARAMS}
+        return feature_settings(self.get_params(deep=False))
 
     # -- scikit-learn API --------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)

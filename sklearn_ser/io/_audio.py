@@ -24,10 +24,10 @@ from math import gcd
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..exceptions import AudioFileError, InvalidSignalError
 from ..utils import check_params, is_number
+from ..utils.constraints import Interval, StrOptions
 from ._decode import read_audio_file
 from ._files import check_regular_file, display_name
 from ._limits import MAX_SOURCE_SAMPLES, SAMPLE_RATE_RANGE

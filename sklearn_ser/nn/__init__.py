@@ -6,6 +6,7 @@ from ._acrnn import ACRNN
 from ._acrnn_classifier import ACRNNClassifier
 from ._adcrnn import ADCRNN
 from ._adcrnn_classifier import ADCRNNClassifier
+from ._aggregation import softmax_of_logits
 from ._classifier import ChunkedNeuralNetClassifier
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
 from ._runtime import autocast_dtype, predict_autocast_dtype, resolve_device
@@ -24,4 +25,5 @@ __all__ = [
     "autocast_dtype",
     "predict_autocast_dtype",
     "resolve_device",
+    "softmax_of_logits",
 ]

@@ -7,21 +7,17 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
 from skorch.utils import to_tensor
 
 from .._version import add_version, check_version
 from ..callbacks import StopOnNonFiniteLoss, TerminalPrintLog
+from ..features import aggregate_chunk_proba, check_aggregate
 from ..utils.choices import AGGREGATES, PRECISIONS, PREDICT_PRECISIONS
+from ..utils.constraints import Interval, StrOptions
 from ..utils.validation import check_params
-from ._aggregation import (
-    aggregate_chunk_proba,
-    check_aggregate,
-    check_chunk_proba,
-    softmax_of_logits,
-)
+from ._aggregation import check_chunk_proba, softmax_of_logits
 from ._chunks import UtteranceSplitMixin, as_chunked, chunk_accuracy
 from ._labels import check_labels, encode_labels, infer_classes, sorted_labels
 from ._losses import CenterAugmentedLoss

@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
 from ..exceptions import ModelFileError, SklearnSerVersionWarning  # noqa: F401 (re-exported)
-from ..io import open_regular_file
+from ..io import open_regular_file, parse_json
 from ..utils.validation import is_number
 
 FORMAT_NAME = "sklearn_ser.model"
@@ -147,40 +145,8 @@ def _weights_problem(weights, n_members):
 
 def parse_metadata(raw):
     """The content of a model file's ``metadata.json``, or a ValueError saying what is
-    wrong: not UTF-8 JSON, NaN or infinity, an integer beyond 64 bits, or nesting
-    deeper than a genuine file's (which would exhaust the parser's recursion)."""
-    def constant(name):
-        raise ValueError(f"holds {name}, which a model file never does")
-
-    def integer(text):
-        if len(text.lstrip("-")) > _MAX_METADATA_INT_DIGITS:
-            raise ValueError(f"holds an integer of {len(text.lstrip('-'))} digits, far beyond "
-                             "any size or count of a model")
-        return int(text)
-
-    def real(text):
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError(f"holds a number beyond the range of a float ({text[:24]})")
-        return value
-
-    try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=constant,
-                              parse_int=integer, parse_float=real)
-    except RecursionError:
-        raise ValueError(f"nests deeper than {_MAX_METADATA_DEPTH} levels") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"is not valid JSON ({exc})") from None
-    stack = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > _MAX_METADATA_DEPTH:
-            raise ValueError(f"nests deeper than {_MAX_METADATA_DEPTH} levels")
-        children = node.values() if isinstance(node, dict) else node \
-            if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children
-                     if isinstance(child, (dict, list)))
-    return document
+    wrong (:func:`sklearn_ser.io.parse_json` within a genuine file's bounds)."""
+    return parse_json(raw, max_depth=_MAX_METADATA_DEPTH, max_int_digits=_MAX_METADATA_INT_DIGITS)
 
 
 class _NotJSON(Exception):

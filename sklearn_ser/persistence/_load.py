@@ -6,14 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-import zipfile
 
 import numpy as np
 
 from .. import nn
 from .._version import current_version
 from ..features import LogMel3DTransformer, front_end_difference
-from ..io import display_name, open_regular_file
+from ..io import NotAZipError, display_name, open_regular_file, read_stored_members
 from ..utils.validation import is_integer
 from ._format import (
     _CLASSIFIERS,
@@ -64,30 +63,17 @@ def _read_archive(path):
             source = stack.enter_context(open_regular_file(
                 path, what="model file", error=ModelFileError, name=_file_name(path)))
         try:
-            archive = stack.enter_context(zipfile.ZipFile(source))
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            members = read_stored_members(
+                source, {METADATA_MEMBER: _MAX_METADATA_BYTES, WEIGHTS_MEMBER: None})
+        except NotAZipError as exc:
             hint = ""
             if isinstance(path, (str, bytes, os.PathLike)) and looks_like_pickle(path):
                 hint = ("; it looks like a pickle (joblib.dump): load it with joblib.load, "
                         "and only if you trust where it comes from")
-            raise fail(f"not a zip archive, or truncated ({exc}){hint}") from exc
-        infos = {info.filename: info for info in archive.infolist()}
-        if set(infos) != {METADATA_MEMBER, WEIGHTS_MEMBER}:
-            raise fail(f"expected the members {[METADATA_MEMBER, WEIGHTS_MEMBER]}, "
-                       f"found {sorted(infos)}")
-        for info in infos.values():
-            # Stored members cannot expand beyond the file's own size.
-            if info.compress_type != zipfile.ZIP_STORED:
-                raise fail(f"member {info.filename!r} is compressed; model files store "
-                           "their members uncompressed")
-        if infos[METADATA_MEMBER].file_size > _MAX_METADATA_BYTES:
-            raise fail(f"{METADATA_MEMBER} is {infos[METADATA_MEMBER].file_size} bytes "
-                       f"(at most {_MAX_METADATA_BYTES})")
-        try:
-            raw_metadata = archive.read(METADATA_MEMBER)
-            raw_weights = archive.read(WEIGHTS_MEMBER)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise fail(f"corrupted or truncated ({exc})") from exc
+            raise fail(f"{exc}{hint}") from exc
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+    raw_metadata, raw_weights = members[METADATA_MEMBER], members[WEIGHTS_MEMBER]
     try:
         metadata = parse_metadata(raw_metadata)
     except ValueError as exc:

@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import uuid
-import zipfile
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 
 from .. import nn
 from .._version import current_version
+from ..io import write_stored_members
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
@@ -245,27 +242,8 @@ def save_model(estimator, path):
         key: torch.as_tensor(value).detach().to("cpu").clone().contiguous()
         for key, value in tensors.items()
     })
-    path = Path(path)
-    if not path.parent.is_dir():
-        # before the temporary file's name can show up in the error instead
-        raise FileNotFoundError(errno.ENOENT, "folder of the model file not found",
-                                str(path.parent))
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "the model file's path is a folder", str(path))
-    # A name of its own (hidden, process and random suffix, created exclusively):
-    # two saves to one path do not share it, and no file of the user's is taken.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as raw, \
-                zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=2, allow_nan=False))
-            archive.writestr(WEIGHTS_MEMBER, weights)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_stored_members(path, {
+        METADATA_MEMBER: json.dumps(metadata, indent=2, allow_nan=False).encode("utf-8"),
+        WEIGHTS_MEMBER: weights})
 
 

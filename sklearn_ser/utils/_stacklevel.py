@@ -12,11 +12,9 @@ def caller_stacklevel():
     and skorch: the user's line that called ``fit`` or ``transform``, whichever
     wrappers (``Pipeline``, ``_fit_context``, ``set_output``, skorch's ``fit``)
     stand between."""
-    import sklearn
-
-    packages = [sys.modules[__package__.partition(".")[0]], sklearn]
-    if "skorch" in sys.modules:  # only where it is in use: never imported for this
-        packages.append(sys.modules["skorch"])
+    # scikit-learn and skorch only where they are in use: never imported for this
+    packages = [sys.modules[name] for name in (__package__.partition(".")[0], "sklearn", "skorch")
+                if name in sys.modules]
     libraries = tuple(os.path.dirname(module.__file__) + os.sep for module in packages)
     frame, level = sys._getframe(1), 1  # the function that warns is level 1
     while frame is not None and frame.f_code.co_filename.startswith(libraries):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
+from .constraints import make_constraint
+
 __all__ = ["check_params", "is_integer", "is_number"]
 
 
@@ -24,22 +26,13 @@ def is_number(value):
         return False
 
 
-def _satisfies(constraint, value):
-    """Whether ``value`` meets one of scikit-learn's constraints; a bool is no number
-    here (``True`` is an ``Integral`` to Python, not a count to a user)."""
-    from sklearn.utils._param_validation import Interval
-
-    if isinstance(value, bool) and isinstance(constraint, Interval):
-        return False
-    return constraint.is_satisfied_by(value)
-
-
 def check_params(params, constraints, *, caller):
     """Check a function's arguments against scikit-learn-style constraints, all at once.
 
     The one way functions validate their arguments: the same constraint
     vocabulary as an estimator's ``_parameter_constraints`` (``Interval``,
-    ``StrOptions``, types, ``None``, ``"boolean"``, ...), but every bad
+    ``StrOptions``, types, ``None``, ``"boolean"``, ...; from
+    :mod:`sklearn_ser.utils.constraints`, which needs no scikit-learn), but every bad
     argument of the call is named in a single ``ValueError``, as skorch's
     ``_validate_params`` does.
 
@@ -59,14 +52,12 @@ def check_params(params, constraints, *, caller):
         ``"<caller>: a=0 must be an int in the range [1, inf); b='x' must be
         ..."``, naming every bad argument.
     """
-    from sklearn.utils._param_validation import make_constraint
-
     problems = []
     for name, value in params.items():
         if name not in constraints:
             continue
         allowed = [make_constraint(constraint) for constraint in constraints[name]]
-        if not any(_satisfies(constraint, value) for constraint in allowed):
+        if not any(constraint.is_satisfied_by(value) for constraint in allowed):
             shown = [str(constraint) for constraint in allowed if not constraint.hidden]
             problems.append(f"{name}={value!r} must be " + " or ".join(shown))
     if problems:

@@ -1,0 +1,109 @@
+"""From audio sources to normalised chunks under a set of front-end parameters.
+
+The one code path of the features: :class:`~sklearn_ser.features.LogMel3DTransformer`
+calls these with its own parameters, the light predictor
+(:mod:`sklearn_ser.runtime`) with a bundle's, so both compute the same bits.
+Needs numpy, soundfile and the resampler only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._chunking import chunk_groups, standardize_utterances
+from ._extraction import extract_groups
+from ._params import FEATURE_PARAMS, samples_per
+
+__all__ = ["chunk_utterances", "extract_utterances", "feature_settings"]
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (a record compares across JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def feature_settings(params):
+    """The settings of ``params`` that decide what a chunk holds, as plain values.
+
+    Parameters
+    ----------
+    params : mapping
+        The front end's parameters (``LogMel3DTransformer.get_params()``).
+
+    Returns
+    -------
+    settings : dict
+        ``{name: value}`` of :data:`~sklearn_ser.features.FEATURE_PARAMS`.
+    """
+    return {name: _plain(params[name]) for name in FEATURE_PARAMS}
+
+
+def extract_utterances(X, params, *, lazy=False):
+    """Features of every source of ``X``, as ``(features, frame_offsets)`` groups.
+
+    Parameters
+    ----------
+    X : sequence of audio sources
+        Paths, binary file objects, 1-D arrays at ``params["sample_rate"]``,
+        or ``(array, sample_rate)`` pairs.
+    params : mapping
+        The front end's parameters, already checked (every key of
+        :data:`~sklearn_ser.features.FRONT_END_DEFAULTS`).
+    lazy : bool, default=False
+        Return a generator that computes the groups as they are consumed (in
+        order), so that one group's raw features are in memory at a time.
+
+    Returns
+    -------
+    groups : list or iterator of (np.ndarray, np.ndarray)
+        float32 features of shape ``(3, n_frames_total, n_mels)`` and the
+        group's utterance offsets; with ``normalize="utterance"``, each
+        utterance standardised by its own frames.
+    """
+    dtype = np.dtype(params["precision"])
+    groups = extract_groups(
+        X,
+        load_params=dict(sample_rate=params["sample_rate"], resampler=params["resampler"],
+                         dtype=dtype, trim_zeros=params["trim_zeros"]),
+        feature_params=dict(
+            sample_rate=params["sample_rate"], n_mels=params["n_mels"], n_fft=params["n_fft"],
+            frame_seconds=params["frame_seconds"], hop_seconds=params["hop_seconds"],
+            f_min=params["f_min"], f_max=params["f_max"], preemphasis=params["preemphasis"],
+            window=params["window"], delta_width=params["delta_width"], dtype=dtype,
+        ),
+        frame_length=samples_per(params["frame_seconds"], params["sample_rate"]),
+        n_jobs=params["n_jobs"],
+        verbose=params["verbose"],
+    )
+    if params["normalize"] == "utterance":
+        groups = ((standardize_utterances(features, offsets), offsets)
+                  for features, offsets in groups)
+    return groups if lazy else list(groups)
+
+
+def chunk_utterances(groups, params, *, mean, scale):
+    """Normalise and cut the groups of :func:`extract_utterances` into chunks.
+
+    Parameters
+    ----------
+    groups : list or iterator of (np.ndarray, np.ndarray)
+        As :func:`extract_utterances` returns them.
+    params : mapping
+        The front end's parameters (``chunk_frames``, ``chunk_hop_frames``,
+        ``max_chunks`` and those of :func:`feature_settings`).
+    mean, scale : np.ndarray [shape=(3, n_mels)]
+        The fitted normalisation statistics.
+
+    Returns
+    -------
+    X_out : ChunkedFeatures
+        float32 chunks of shape ``(3, chunk_frames, n_mels)``, its
+        ``front_end`` set to :func:`feature_settings` of ``params``.
+    """
+    out = chunk_groups(
+        groups, mean=mean, scale=scale, chunk_frames=params["chunk_frames"],
+        hop_frames=params["chunk_hop_frames"] or params["chunk_frames"],
+        max_chunks=params["max_chunks"],
+    )
+    out.front_end = feature_settings(params)
+    return out
