@@ -24,6 +24,7 @@ __all__ = [
     "MissingBestWeightsWarning",
     "ModelFileError",
     "NonFiniteLossError",
+    "NotAZipError",
     "NotFittedError",  # noqa: F822 (imported on first use, see __getattr__)
     "ShortSignalWarning",
     "SignalRangeWarning",
@@ -44,6 +45,11 @@ class AudioFileError(SklearnSerError, ValueError):
 
     The message always names the file and carries the decoder's reason.
     """
+
+
+class NotAZipError(SklearnSerError, ValueError):
+    """A file the toolkit writes as a zip archive (a model file, an ONNX bundle) is
+    not one, or is truncated before its directory."""
 
 
 class InvalidSignalError(SklearnSerError, ValueError):

@@ -9,9 +9,11 @@ export needs onnxruntime.
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import json
 import warnings
+from numbers import Integral
 
 import numpy as np
 
@@ -28,14 +30,21 @@ from .runtime import (
     OUTPUT_NAME,
     STORED_FRONT_END,
 )
+from .utils.constraints import Interval
+from .utils.validation import check_params
 
-__all__ = ["ONNX_OPSET", "export_onnx"]
+__all__ = ["ONNX_OPSET", "OPSET_RANGE", "export_onnx"]
 
 #: The ONNX operator set the bundles are written with (onnxruntime 1.14 and later run it).
 ONNX_OPSET = 17
+#: The operator sets the exporter writes for these networks.
+OPSET_RANGE = (13, 20)
 #: The largest difference allowed between the exported network's probabilities
 #: and PyTorch's on the check batch (both float32).
 _TOLERANCE = 1e-4
+
+
+_CONSTRAINTS = {"opset": [Interval(Integral, *OPSET_RANGE, closed="both")], "check": ["boolean"]}
 
 
 def _plain(value):
@@ -92,11 +101,14 @@ def _network_onnx(module, chunk_shape, opset):
     wrapper = Probabilities(copy.deepcopy(module).float().cpu()).eval()
     example = torch.zeros((2, *chunk_shape))
     buffer = io.BytesIO()
+    # the TorchScript exporter, which translates the LSTM without onnxscript
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters \
+        else {}
     with warnings.catch_warnings():
         # the TorchScript exporter's notices (deprecation; the LSTM's batch size,
         # which the check below covers with a batch of another size)
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (example,), buffer, dynamo=False, opset_version=opset,
+        torch.onnx.export(wrapper, (example,), buffer, opset_version=opset, **legacy,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
     return buffer.getvalue(), wrapper
@@ -135,7 +147,7 @@ def export_onnx(model, path, *, opset=ONNX_OPSET, check=True):
         The bundle to write (for example ``model.onnx.zip``); written whole
         or not at all.
     opset : int, default=17
-        ONNX operator set.
+        ONNX operator set, 13 to 20.
     check : bool, default=True
         Run the exported network with onnxruntime on a batch of random
         chunks and refuse the export unless its probabilities are within
@@ -154,6 +166,7 @@ def export_onnx(model, path, *, opset=ONNX_OPSET, check=True):
     RuntimeError
         With ``check=True``, onnxruntime does not reproduce PyTorch's output.
     """
+    check_params({"opset": opset, "check": check}, _CONSTRAINTS, caller="export_onnx")
     front_end, clf, classes = _parts(model)
     params = front_end.get_params(deep=False)
     chunk_shape = (3, params["chunk_frames"], params["n_mels"])

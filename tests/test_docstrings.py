@@ -6,14 +6,15 @@ import re
 import pytest
 
 import sklearn_ser
-from sklearn_ser import datasets, evaluation, features, io, nn, pipeline, timeline
+from sklearn_ser import datasets, evaluation, export, features, io, nn, pipeline, runtime, timeline
 
 PUBLIC = [
     obj
     for obj in (
         *(getattr(sklearn_ser, name) for name in sklearn_ser.__all__),
         *(getattr(module, name)
-          for module in (features, io, nn, datasets, evaluation, pipeline, timeline)
+          for module in (features, io, nn, datasets, evaluation, pipeline, timeline, runtime,
+                         export)
           for name in module.__all__),
     )
     if callable(obj)

@@ -256,3 +256,18 @@ def test_frame_signal_cuts_psf_frames(rng):
     signal = rng.standard_normal(1234)
     np.testing.assert_array_equal(frame_signal(signal, 400, 160),
                                   sigproc.framesig(signal, 400, 160))
+
+
+def test_numpy_engine_agrees_with_torchs_where_torch_is_not_installed(monkeypatch):
+    """Without PyTorch (the light predictor's installs), numpy's FFT and log give
+    the same features to float32 round-off."""
+    from sklearn_ser.features import _logmel, log_mel_3d_batch
+
+    signals = [np.random.default_rng(seed).standard_normal(n).astype(np.float32) * 0.1
+               for seed, n in ((0, 16000), (1, 23456))]
+    with_torch, offsets = log_mel_3d_batch(signals, dtype=np.float32)
+    assert _logmel.spectral_engine() is not None
+    monkeypatch.setattr(_logmel, "spectral_engine", lambda: None)
+    with_numpy, numpy_offsets = log_mel_3d_batch(signals, dtype=np.float32)
+    np.testing.assert_array_equal(numpy_offsets, offsets)
+    np.testing.assert_allclose(with_numpy, with_torch, rtol=0, atol=2e-4)

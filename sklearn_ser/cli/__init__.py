@@ -25,14 +25,14 @@ import warnings
 
 from .._version import __version__
 from ..exceptions import SklearnSerError
-from . import _cross_validate, _demo, _explain, _predict, _timeline, _train
+from . import _cross_validate, _demo, _explain, _export, _predict, _timeline, _train
 from ._console import stop_on_sigterm
 from ._parser import PROG, CliError, Parser, UsageError
 from ._training import pipeline_from_args
 
 __all__ = ["build_parser", "console_main", "main", "pipeline_from_args"]
 
-_COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline, _explain)
+_COMMANDS = (_demo, _cross_validate, _train, _predict, _timeline, _explain, _export)
 
 
 def build_parser():

@@ -12,10 +12,11 @@ import soundfile as sf
 from ..exceptions import SklearnSerError
 from ..features import LogMel3DTransformer
 from ..persistence import load
+from ..runtime import is_bundle, load_bundle
 from ._console import progress
 from ._parser import PROG, CliError, UsageError
 
-__all__ = ["read_pipeline"]
+__all__ = ["read_model", "read_pipeline"]
 
 
 def _is_audio(path):
@@ -25,6 +26,15 @@ def _is_audio(path):
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError):
         return False
     return True
+
+
+def read_model(path, args=None, *, usage="MODEL ..."):
+    """The fitted pipeline saved in ``path`` (as :func:`read_pipeline`), or the
+    :class:`~sklearn_ser.runtime.Bundle` of an ONNX bundle (``--threads`` are
+    then onnxruntime's)."""
+    if is_bundle(path):
+        return load_bundle(path, n_threads=getattr(args, "threads", None))
+    return read_pipeline(path, args, usage=usage)
 
 
 def read_pipeline(path, args=None, *, usage="MODEL ..."):

@@ -129,12 +129,14 @@ def cv_name(text):
 
 
 # -- option groups -------------------------------------------------------------------
-def add_command(subparsers, name, help_text, description):
+def add_command(subparsers, name, help_text, description, *, bundle=False):
     """A command's sub-parser with its ``MODEL`` argument, for the commands that
-    read a saved model (``predict``, ``timeline``, ``explain``)."""
+    read a saved model (``predict``, ``timeline``, ``explain``, ``export``);
+    with ``bundle=True``, an ONNX bundle may stand for the model."""
     parser = subparsers.add_parser(name, help=help_text, description=description)
     parser.add_argument("model", type=Path, metavar="MODEL",
-                        help="saved model (.sser safe format, or a .joblib pickle)")
+                        help="saved model (.sser safe format, or a .joblib pickle)"
+                             + (", or an ONNX bundle from 'sklearn-ser export'" if bundle else ""))
     return parser
 
 
@@ -142,8 +144,9 @@ def add_runtime_options(parser, *, threads_default=None):
     group = parser.add_argument_group("run time")
     group.add_argument(
         "--threads", type=positive_int, default=threads_default, metavar="N",
-        help="torch threads (default: %s)"
-        % ("torch's choice" if threads_default is None else threads_default),
+        help="threads of the network: torch's, or onnxruntime's for an ONNX bundle "
+             "(default: %s)"
+        % ("the library's choice" if threads_default is None else threads_default),
     )
     group.add_argument("-q", "--quiet", action="store_true",
                        help="no progress lines or epoch tables on stderr")

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..datasets import load_audio_folder
 from ..exceptions import AudioFileError, InvalidSignalError
 from ._console import log, progress, set_threads, strip_name
-from ._model import read_pipeline
+from ._model import read_model
 from ._output import RowWriter
 from ._parser import (
     FOLDER_EXTENSIONS,
@@ -35,12 +35,13 @@ the exit code is then 1.
 MODEL is read in the safe format (any name but .joblib/.pkl/.pickle, bare or
 compressed as .joblib.gz and such: runs none of the file's content) or, for
 those names, unpickled with joblib: load a pickle only if you trust where it
-comes from."""
+comes from. MODEL may also be an ONNX bundle written by 'sklearn-ser export',
+which runs with onnxruntime and gives the same probabilities."""
 
 
 def add_parser(subparsers):
     parser = add_command(subparsers, "predict", "predict the emotion of audio files",
-                         DESCRIPTION)
+                         DESCRIPTION, bundle=True)
     parser.add_argument("files", type=Path, nargs="+", metavar="FILE",
                         help="audio files (WAV, FLAC, OGG, ...) or folders of them")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
@@ -63,13 +64,13 @@ def _audio_files(path, extensions):
 
 
 def run(args):
-    model = read_pipeline(args.model, args, usage="MODEL FILE...")
+    model = read_model(args.model, args, usage="MODEL FILE...")
     paths = []
     for path in args.files:  # before any work, so a typo does not cost a long run
         if not path.exists():
             raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))
         paths += _audio_files(path, args.extensions) if path.is_dir() else [path]
-    set_threads(args)
+    set_threads(args, model)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
     names = [str(path) for path in paths]
     writer = RowWriter(args.format, ["file"], classes,

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from ..timeline import predict_timeline
 from ._console import ProgressLine, log, progress, set_threads
-from ._model import read_pipeline
+from ._model import read_model
 from ._output import RowWriter
 from ._parser import add_command, add_runtime_options, positive_float, usage_errors
 
@@ -20,12 +20,13 @@ and end time in seconds, the most probable emotion and the class
 probabilities. The file is read block by block (never whole), so memory does
 not grow with its length. Each window is classified as one utterance: it is
 resampled to the model's rate and put through the saved pipeline. Progress on
-stderr counts the seconds of the recording done."""
+stderr counts the seconds of the recording done. MODEL may also be an ONNX
+bundle written by 'sklearn-ser export'."""
 
 
 def add_parser(subparsers):
     parser = add_command(subparsers, "timeline", "emotions over time in a long recording",
-                         DESCRIPTION)
+                         DESCRIPTION, bundle=True)
     parser.add_argument("audio", type=Path, metavar="LONG_AUDIO", help="audio file")
     parser.add_argument("--hop", type=positive_float, default=1.0, metavar="SECONDS",
                         help="time between window starts (default: %(default)s)")
@@ -38,9 +39,10 @@ def add_parser(subparsers):
 
 
 def run(args):
-    model = read_pipeline(args.model, args, usage="MODEL LONG_AUDIO")
-    model[0].set_params(verbose=0)  # progress in seconds of the recording, not in windows
-    set_threads(args)
+    model = read_model(args.model, args, usage="MODEL LONG_AUDIO")
+    if hasattr(model, "steps"):  # progress in seconds of the recording, not in windows
+        model[0].set_params(verbose=0)
+    set_threads(args, model)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
     # a window too short for the model is the option's fault, when the option was given
     with usage_errors({"window_seconds": "--window"} if args.window else {}):

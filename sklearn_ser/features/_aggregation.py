@@ -11,7 +11,18 @@ __all__ = ["aggregate_chunk_proba", "check_aggregate"]
 
 
 def check_aggregate(aggregate):
-    """A ValueError unless ``aggregate`` is one of :data:`~sklearn_ser.utils.choices.AGGREGATES`."""
+    """Check the name of an aggregation rule.
+
+    Parameters
+    ----------
+    aggregate : str
+        The rule's name.
+
+    Raises
+    ------
+    ValueError
+        ``aggregate`` is not one of :data:`~sklearn_ser.utils.choices.AGGREGATES`.
+    """
     if aggregate not in AGGREGATES:
         raise ValueError(f"aggregate={aggregate!r} must be one of {AGGREGATES}")
 

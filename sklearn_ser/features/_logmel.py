@@ -50,6 +50,24 @@ LOG_ENERGY_FLOOR = float(np.finfo(np.float64).eps)
 _ONE_SIGNAL_DTYPE = np.float64
 
 
+def spectral_engine():
+    """The library that computes the spectra and their logs: PyTorch where it is
+    installed (its FFT, MKL on x86, runs twice as fast as numpy's pocketfft
+    here), numpy where it is not, as in the light predictor's installs. The two
+    agree to float32 round-off (``tests/test_logmel.py``).
+
+    Returns
+    -------
+    torch : module or None
+        ``torch``, or None for numpy.
+    """
+    try:
+        import torch  # here, not at the top: `import sklearn_ser` stays free of torch
+    except ImportError:
+        return None
+    return torch
+
+
 def _log_mel_stack(
     signals,
     n_channels,
@@ -99,8 +117,7 @@ def _log_mel_stack(
     buffer = np.zeros((min(block_frames, max(n_slots, 1)), n_fft), dtype=dtype)
     power_buffer = np.empty((buffer.shape[0], n_fft // 2 + 1), dtype=dtype)
     spectrum_buffer = np.empty(power_buffer.shape, dtype=np.result_type(dtype, np.complex64))
-    import torch  # here, not at the top: `import sklearn_ser` stays free of torch
-
+    torch = spectral_engine()
     # torch runs on the caller's torch.get_num_threads(); no BLAS is called, so
     # no BLAS thread pool spins next to torch's.
     for block in range(0, n_slots, block_frames):
@@ -108,17 +125,22 @@ def _log_mel_stack(
         frames[:, :frame_length] = slot_frames[block : block + block_frames]
         if taper is not None:
             frames[:, :frame_length] *= taper
-        # torch's FFT (MKL on x86) runs twice as fast as scipy's pocketfft here.
         spectrum = spectrum_buffer[: len(frames)]
-        torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
+        if torch is not None:
+            torch.fft.rfft(torch.from_numpy(frames), dim=-1, out=torch.from_numpy(spectrum))
+        else:
+            spectrum[...] = np.fft.rfft(frames, axis=-1)
         power = np.abs(spectrum, out=power_buffer[: len(frames)])
         np.square(power, out=power)
         # (W / n_fft) P^T: (n_mels, block), logged in this layout (contiguous,
         # so torch's vectorised log applies) and written out transposed.
         energies = projection @ power.T
         energies[energies == 0] = LOG_ENERGY_FLOOR
-        energies_tensor = torch.from_numpy(energies)
-        torch.log(energies_tensor, out=energies_tensor)
+        if torch is not None:
+            energies_tensor = torch.from_numpy(energies)
+            torch.log(energies_tensor, out=energies_tensor)
+        else:
+            np.log(energies, out=energies)
         slot_log_mel[block : block + block_frames] = energies.T
     del padded, slot_frames  # before the output is allocated: a lower peak for long files
     stack = np.empty((n_channels, frame_offsets[-1], n_mels), dtype=dtype)

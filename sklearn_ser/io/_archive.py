@@ -16,14 +16,12 @@ import uuid
 import zipfile
 from pathlib import Path
 
-__all__ = ["NotAZipError", "parse_json", "read_stored_members", "write_stored_members"]
+from ..exceptions import NotAZipError
+
+__all__ = ["parse_json", "read_stored_members", "write_stored_members"]
 
 #: Zip and member errors as ``zipfile`` raises them on a damaged archive.
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError)
-
-
-class NotAZipError(ValueError):
-    """The file is not a zip archive at all (or is truncated before its directory)."""
 
 
 def read_stored_members(file, sizes):
@@ -111,10 +109,29 @@ def write_stored_members(path, members):
 
 
 def parse_json(raw, *, max_depth, max_int_digits):
-    """A JSON document from bytes, or a ValueError saying what is wrong: not UTF-8
-    JSON, NaN or infinity, an integer longer than ``max_int_digits`` digits, or
-    nesting deeper than ``max_depth`` levels (which would exhaust the parser's
-    recursion)."""
+    """A JSON document from bytes, within bounds.
+
+    Parameters
+    ----------
+    raw : bytes
+        UTF-8 JSON.
+    max_depth : int
+        The deepest nesting of lists and objects allowed.
+    max_int_digits : int
+        The most digits an integer may have.
+
+    Returns
+    -------
+    document : object
+        The parsed document.
+
+    Raises
+    ------
+    ValueError
+        Not UTF-8 JSON, NaN or infinity, an integer longer than
+        ``max_int_digits`` digits, or nesting deeper than ``max_depth`` levels
+        (which would exhaust the parser's recursion).
+    """
     def constant(name):
         raise ValueError(f"holds {name}, which these files never do")
 

@@ -12,7 +12,19 @@ __all__ = ["check_chunk_proba", "softmax_of_logits"]
 
 
 def softmax_of_logits(output):
-    """``predict_nonlinearity``: softmax over the logits of a ``(logits, embedding)`` output."""
+    """``predict_nonlinearity``: softmax over the logits of a ``(logits, embedding)`` output.
+
+    Parameters
+    ----------
+    output : torch.Tensor or tuple of torch.Tensor
+        The network's ``(logits, embedding)``, or the logits alone, shape
+        ``(batch, n_classes)``.
+
+    Returns
+    -------
+    proba : torch.Tensor [shape=(batch, n_classes)]
+        float32 probabilities.
+    """
     logits = output[0] if isinstance(output, tuple) else output
     return torch.softmax(logits.float(), dim=-1)
 

@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import nn
 from .._version import current_version
+from ..exceptions import NotAZipError
 from ..features import LogMel3DTransformer, front_end_difference
-from ..io import NotAZipError, display_name, open_regular_file, read_stored_members
+from ..io import display_name, open_regular_file, read_stored_members
 from ..utils.validation import is_integer
 from ._format import (
     _CLASSIFIERS,

@@ -61,6 +61,20 @@ class Bundle:
     the features with the toolkit's own front end, and gives the same
     probabilities (within about 1e-6: float32 arithmetic in another order).
 
+    Parameters
+    ----------
+    manifest : dict
+        The bundle's checked ``bundle.json``, as
+        :func:`~sklearn_ser.runtime.read_bundle` returns it.
+    network : bytes
+        The ONNX model.
+    n_threads : int or None
+        onnxruntime's threads; ``None`` is its default.
+    batch_size : int
+        Chunks run through the network together.
+    path : str or os.PathLike or file object
+        Where the bundle came from, for the messages.
+
     Attributes
     ----------
     classes_ : np.ndarray [shape=(n_classes,)]

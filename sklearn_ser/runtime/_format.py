@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zipfile
 
 import numpy as np
 
-from ..exceptions import ModelFileError
+from ..exceptions import ModelFileError, NotAZipError
 from ..features import FRONT_END_DEFAULTS, check_aggregate, check_front_end
-from ..io import NotAZipError, display_name, open_regular_file, parse_json, read_stored_members
+from ..io import display_name, open_regular_file, parse_json, read_stored_members
 from ..utils.validation import is_integer, is_number
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_VERSION", "INPUT_NAME", "MANIFEST_MEMBER",
@@ -57,16 +58,22 @@ def _name(path):
 def is_bundle(path):
     """Whether ``path`` is a regular file that holds an ONNX bundle's two members.
 
-    Only the zip directory is read; a model file in the safe format (whose
-    members differ) or anything else gives ``False``.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. Only its zip directory is read; a model file in the safe
+        format (whose members differ), a missing file or anything else gives
+        ``False``.
+
+    Returns
+    -------
+    is_bundle : bool
     """
     try:
-        with open_regular_file(path, what="model file", error=ModelFileError) as file:
-            import zipfile
-
-            with zipfile.ZipFile(file) as archive:
-                return set(archive.namelist()) == {MANIFEST_MEMBER, NETWORK_MEMBER}
-    except (ModelFileError, OSError, ValueError, EOFError):
+        with open_regular_file(path, what="model file", error=ModelFileError) as file, \
+                zipfile.ZipFile(file) as archive:
+            return set(archive.namelist()) == {MANIFEST_MEMBER, NETWORK_MEMBER}
+    except (ModelFileError, zipfile.BadZipFile, OSError, ValueError, EOFError):
         return False
 
 

@@ -1,0 +1,165 @@
+"""The light predictor beside the PyTorch pipeline: parity, speed, install size, memory.
+
+Trains the cpu recipe on the Emo-DB copy (``--max-epochs``, few by default:
+parity and speed do not depend on how well it is trained), exports it with
+``export_onnx``, then prints from one run:
+
+- parity: the largest difference between the bundle's probabilities and the
+  pipeline's over every file (float32; the toolkit promises 1e-4);
+- speed: utterances per second, audio file to probabilities (front end
+  included), for the pipeline (torch threads) and the bundle (onnxruntime
+  threads), at one and two threads, as medians of interleaved rounds;
+- install size of each runtime (the torch wheel's files against onnxruntime's);
+- peak memory (max RSS) of a fresh process that loads the model and predicts
+  every file: the pipeline, and the bundle where PyTorch, skorch and
+  scikit-learn cannot be imported.
+
+Usage::
+
+    python benchmarks/bench_runtime.py [--root PATH] [--max-epochs 3] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sklearn_ser.datasets import load_emodb
+from sklearn_ser.export import export_onnx
+from sklearn_ser.persistence import save_model
+from sklearn_ser.pipeline import build_pipeline
+from sklearn_ser.runtime import load_bundle
+
+BLOCK_HEAVY = """
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "skorch", "sklearn"):
+            raise ImportError(name + " is not installed here")
+sys.meta_path.insert(0, Refuse())
+"""
+PEAK = """
+import resource, sys
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def installed_megabytes(package):
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return float("nan")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) / 2**20
+
+
+def peak_megabytes(script):
+    result = subprocess.run([sys.executable, "-c", script + PEAK], capture_output=True,
+                            text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_root = os.environ.get(
+        "SKLEARN_SER_EMODB", Path(__file__).resolve().parents[2] / "shared" / "data" / "emodb")
+    parser.add_argument("--root", type=Path, default=Path(default_root))
+    parser.add_argument("--max-epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    data = load_emodb(args.root)
+    files = [str(f) for f in data.filenames]
+    print(f"{len(files)} files of {args.root.name}; {cpu_model()}, {os.cpu_count()} CPUs; "
+          f"torch {torch.__version__}")
+    torch.set_num_threads(2)
+    started = time.perf_counter()
+    pipe = build_pipeline(max_epochs=args.max_epochs, verbose=0, random_state=0)
+    pipe.set_params(clf__predict_precision="float32").fit(files, data.target)
+    print(f"trained the cpu recipe for {args.max_epochs} epochs in "
+          f"{time.perf_counter() - started:.0f} s")
+    with tempfile.TemporaryDirectory() as folder:
+        bundle_path = export_onnx(pipe, Path(folder) / "model.onnx.zip")
+        model_path = save_model(pipe, Path(folder) / "model.sser")
+        print(f"bundle {bundle_path.stat().st_size / 2**20:.1f} MiB, safe model file "
+              f"{model_path.stat().st_size / 2**20:.1f} MiB")
+
+        # parity, every file
+        expected = pipe.predict_proba(files)
+        bundle = load_bundle(bundle_path)
+        got = bundle.predict_proba(files)
+        difference = float(np.abs(got - expected).max())
+        agree = float((got.argmax(1) == expected.argmax(1)).mean())
+        print(f"parity: max |bundle - pipeline| = {difference:.2e} over {len(files)} files "
+              f"({'within' if difference <= 1e-4 else 'BEYOND'} 1e-4); same label for "
+              f"{agree:.1%}")
+
+        # speed, interleaved rounds
+        contenders = {}
+        for threads in (1, 2):
+            def torch_run(threads=threads):
+                torch.set_num_threads(threads)
+                pipe.predict_proba(files)
+            contenders[f"pipeline (torch), {threads} thread(s)"] = torch_run
+            onnx_bundle = load_bundle(bundle_path, n_threads=threads)
+            contenders[f"bundle (onnxruntime), {threads} thread(s)"] = \
+                lambda b=onnx_bundle: b.predict_proba(files)
+        times = {name: [] for name in contenders}
+        for _ in range(args.repeats):
+            for name, run in contenders.items():
+                started = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - started)
+        print(f"\nspeed, audio file to probabilities (median of {args.repeats} rounds):")
+        reference = {t: statistics.median(times[f"pipeline (torch), {t} thread(s)"])
+                     for t in (1, 2)}
+        for name, values in times.items():
+            median = statistics.median(values)
+            threads = 1 if "1 thread" in name else 2
+            print(f"  {name:<34} {len(files) / median:7.1f} utt/s   "
+                  f"x{reference[threads] / median:.2f} vs the pipeline")
+
+        print("\ninstall size (the package's own files):")
+        for package in ("torch", "onnxruntime", "skorch", "sklearn"):
+            print(f"  {package:<12} {installed_megabytes(package):8.1f} MiB")
+
+        listing = Path(folder) / "files.txt"
+        listing.write_text("\n".join(files))
+        predict_all = f"files = open({str(listing)!r}).read().split(chr(10))\n"
+        pipeline_script = predict_all + textwrap.dedent(f"""
+            from sklearn_ser.persistence import load_model
+            load_model({str(model_path)!r}).predict_proba(files)
+        """)
+        bundle_script = BLOCK_HEAVY + predict_all + textwrap.dedent(f"""
+            from sklearn_ser.runtime import load_bundle
+            load_bundle({str(bundle_path)!r}).predict_proba(files)
+        """)
+        print("\npeak memory of a fresh process predicting every file (max RSS):")
+        for name, script in (("pipeline (torch, skorch, scikit-learn)", pipeline_script),
+                             ("bundle (onnxruntime, no torch)", bundle_script)):
+            print(f"  {name:<40} {peak_megabytes(script):7.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
