@@ -50,9 +50,12 @@ class Refuse(importlib.abc.MetaPathFinder):
             raise ImportError(name + " is not installed here")
 sys.meta_path.insert(0, Refuse())
 """
+# VmHWM, the process's own high-water mark (ru_maxrss would carry the parent's
+# over the fork and exec)
 PEAK = """
-import resource, sys
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        print(int(line.split()[1]) / 1024)
 """
 
 

@@ -6,7 +6,14 @@ emotion recognition", JAEC 2020: a 3-D log-Mel front end
 with softmax cross-entropy plus the contrastive-center loss.
 """
 
+from typing import TYPE_CHECKING
+
 from ._version import __version__
+
+if TYPE_CHECKING:  # for documentation tools and type checkers; imported on first use below
+    from .features import ChunkedFeatures, LogMel3DTransformer
+    from .nn import ACRNNClassifier, ADCRNNClassifier
+    from .persistence import load_model, save_model
 
 _LAZY = {"ACRNNClassifier": "nn", "ADCRNNClassifier": "nn",
          "ChunkedFeatures": "features", "LogMel3DTransformer": "features",

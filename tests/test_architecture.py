@@ -27,9 +27,9 @@ LAYERS = [
 ]
 LAYER_OF = {unit: index for index, layer in enumerate(LAYERS) for unit in layer}
 #: Modules whose function-level imports of the package are part of their job:
-#: the package's façade loads the torch-based estimators on first use, so that
-#: ``import sklearn_ser`` stays light.
-LAZY_FACADES = {"sklearn_ser"}
+#: the package's façade and the front end's load the estimators on first use, so
+#: that ``import sklearn_ser`` imports neither PyTorch nor scikit-learn.
+LAZY_FACADES = {"sklearn_ser", "sklearn_ser.features"}
 #: The longest a module may grow (lines).
 MAX_LINES = 450
 

@@ -8,6 +8,8 @@ transformer, the functions and the command line take their defaults from it.
 classifier refuses chunks from a front end whose settings differ).
 """
 
+from typing import TYPE_CHECKING
+
 from ._aggregation import aggregate_chunk_proba, check_aggregate
 from ._chunked import ChunkedFeatures, chunk_count, front_end_difference
 from ._deltas import deltas
@@ -23,6 +25,10 @@ from ._params import (
     samples_per,
 )
 from ._sources import chunk_utterances, extract_utterances, feature_settings
+
+if TYPE_CHECKING:  # for documentation tools and type checkers; imported on first use below
+    from ._pooling import UtteranceStatistics
+    from ._transformer import LogMel3DTransformer
 
 #: The estimators, imported on first use: the functions above need no scikit-learn.
 _LAZY = {"LogMel3DTransformer": "._transformer", "UtteranceStatistics": "._pooling"}
