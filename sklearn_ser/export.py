@@ -18,7 +18,7 @@ from numbers import Integral
 import numpy as np
 
 from ._version import current_version
-from .features import LogMel3DTransformer
+from .features import LogMel3DTransformer, feature_settings
 from .io import write_stored_members
 from .nn import ChunkedNeuralNetClassifier, softmax_of_logits
 from .runtime import (
@@ -47,10 +47,6 @@ _TOLERANCE = 1e-4
 _CONSTRAINTS = {"opset": [Interval(Integral, *OPSET_RANGE, closed="both")], "check": ["boolean"]}
 
 
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _parts(model):
     """``(front end, classifier)`` of an exportable pipeline, or a ValueError saying why not."""
     steps = getattr(model, "steps", None)
@@ -77,7 +73,7 @@ def _parts(model):
             f"export_onnx: the classifier's predict_nonlinearity={clf.predict_nonlinearity!r} "
             "cannot be exported; the bundle's network ends in the softmax of the logits "
             "(the default predict_nonlinearity)")
-    classes = [_plain(label) for label in clf.classes_]
+    classes = np.asarray(clf.classes_).tolist()  # numpy scalars to Python values
     if not (all(isinstance(c, str) for c in classes)
             or all(isinstance(c, int) and not isinstance(c, bool) for c in classes)):
         raise ValueError(f"export_onnx: the class labels must be all strings or all integers "
@@ -177,7 +173,7 @@ def export_onnx(model, path, *, opset=ONNX_OPSET, check=True):
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_FORMAT_VERSION,
         "sklearn_ser_version": current_version(),
-        "front_end": {name: _plain(params[name]) for name in STORED_FRONT_END},
+        "front_end": feature_settings(params, STORED_FRONT_END),
         "normalization": {"mean": np.asarray(front_end.mean_, np.float64).tolist(),
                           "scale": np.asarray(front_end.scale_, np.float64).tolist()},
         "classes": classes,

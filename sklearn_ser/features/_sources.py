@@ -22,20 +22,23 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def feature_settings(params):
+def feature_settings(params, names=FEATURE_PARAMS):
     """The settings of ``params`` that decide what a chunk holds, as plain values.
 
     Parameters
     ----------
     params : mapping
         The front end's parameters (``LogMel3DTransformer.get_params()``).
+    names : sequence of str, default=FEATURE_PARAMS
+        The settings to take (numpy scalars become the Python values they hold,
+        as JSON stores them).
 
     Returns
     -------
     settings : dict
-        ``{name: value}`` of :data:`~sklearn_ser.features.FEATURE_PARAMS`.
+        ``{name: value}`` of ``names``.
     """
-    return {name: _plain(params[name]) for name in FEATURE_PARAMS}
+    return {name: _plain(params[name]) for name in names}
 
 
 def extract_utterances(X, params, *, lazy=False):

@@ -8,7 +8,7 @@ reads (audio, model files, checkpoints) is opened with
 unopened.
 """
 
-from ._archive import parse_json, read_stored_members, write_stored_members
+from ._archive import check_format, parse_json, read_stored_members, write_stored_members
 from ._audio import RESAMPLERS, check_audio_path, load_audio, resample, source_name
 from ._files import check_regular_file, display_name, file_kind, open_regular_file
 from ._limits import MAX_SOURCE_SAMPLES, SAMPLE_RATE_RANGE
@@ -19,6 +19,7 @@ __all__ = [
     "RESAMPLERS",
     "SAMPLE_RATE_RANGE",
     "check_audio_path",
+    "check_format",
     "check_regular_file",
     "display_name",
     "file_kind",

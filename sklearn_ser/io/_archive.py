@@ -17,8 +17,9 @@ import zipfile
 from pathlib import Path
 
 from ..exceptions import NotAZipError
+from ..utils.validation import is_integer
 
-__all__ = ["parse_json", "read_stored_members", "write_stored_members"]
+__all__ = ["check_format", "parse_json", "read_stored_members", "write_stored_members"]
 
 #: Zip and member errors as ``zipfile`` raises them on a damaged archive.
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError)
@@ -164,3 +165,40 @@ def parse_json(raw, *, max_depth, max_int_digits):
         stack.extend((child, depth + 1) for child in children
                      if isinstance(child, (dict, list)))
     return document
+
+
+def check_format(document, *, member, name, newest):
+    """The format version a file's JSON ``document`` declares, or a ValueError.
+
+    Parameters
+    ----------
+    document : object
+        The parsed JSON member.
+    member : str
+        The member's name, for the messages.
+    name : str
+        The format it must declare in ``"format"``.
+    newest : int
+        The newest ``"format_version"`` this toolkit reads.
+
+    Returns
+    -------
+    version : int
+
+    Raises
+    ------
+    ValueError
+        Another format, a version that is not a positive integer, or one newer
+        than ``newest`` (the message names the toolkit version that wrote it).
+    """
+    if not isinstance(document, dict) or document.get("format") != name:
+        raise ValueError(f"{member} does not declare format {name!r}")
+    version = document.get("format_version")
+    if not is_integer(version) or version < 1:
+        raise ValueError(f"bad format_version {version!r}")
+    if version > newest:
+        raise ValueError(
+            f"format version {version} is newer than this sklearn_ser reads ({newest}); it "
+            f"was written by sklearn_ser {document.get('sklearn_ser_version')}, upgrade to "
+            "load it")
+    return version

@@ -13,8 +13,7 @@ from .. import nn
 from .._version import current_version
 from ..exceptions import NotAZipError
 from ..features import LogMel3DTransformer, front_end_difference
-from ..io import display_name, open_regular_file, read_stored_members
-from ..utils.validation import is_integer
+from ..io import check_format, display_name, open_regular_file, read_stored_members
 from ._format import (
     _CLASSIFIERS,
     _CRITERIA,
@@ -79,17 +78,10 @@ def _read_archive(path):
         metadata = parse_metadata(raw_metadata)
     except ValueError as exc:
         raise fail(f"{METADATA_MEMBER} {exc}") from exc
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise fail(f"{METADATA_MEMBER} does not declare format {FORMAT_NAME!r}")
-    version = metadata.get("format_version")
-    if not is_integer(version) or version < 1:
-        raise fail(f"bad format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise fail(
-            f"format version {version} is newer than this sklearn_ser reads "
-            f"({FORMAT_VERSION}); it was written by sklearn_ser "
-            f"{metadata.get('sklearn_ser_version')}, upgrade to load it"
-        )
+    try:
+        check_format(metadata, member=METADATA_MEMBER, name=FORMAT_NAME, newest=FORMAT_VERSION)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     try:
         tensors = safetensors.torch.load(raw_weights)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as exc:

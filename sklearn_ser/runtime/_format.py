@@ -30,7 +30,7 @@ import numpy as np
 
 from ..exceptions import ModelFileError, NotAZipError
 from ..features import FRONT_END_DEFAULTS, check_aggregate, check_front_end
-from ..io import display_name, open_regular_file, parse_json, read_stored_members
+from ..io import check_format, display_name, open_regular_file, parse_json, read_stored_members
 from ..utils.validation import is_integer, is_number
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_FORMAT_VERSION", "INPUT_NAME", "MANIFEST_MEMBER",
@@ -121,15 +121,11 @@ def read_bundle(path):
         manifest = parse_json(members[MANIFEST_MEMBER], max_depth=8, max_int_digits=18)
     except ValueError as exc:
         raise fail(f"{MANIFEST_MEMBER} {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise fail(f"{MANIFEST_MEMBER} does not declare format {BUNDLE_FORMAT!r}")
-    version = manifest.get("format_version")
-    if not is_integer(version) or version < 1:
-        raise fail(f"bad format_version {version!r}")
-    if version > BUNDLE_FORMAT_VERSION:
-        raise fail(f"format version {version} is newer than this sklearn_ser reads "
-                   f"({BUNDLE_FORMAT_VERSION}); it was written by sklearn_ser "
-                   f"{manifest.get('sklearn_ser_version')}, upgrade to load it")
+    try:
+        check_format(manifest, member=MANIFEST_MEMBER, name=BUNDLE_FORMAT,
+                     newest=BUNDLE_FORMAT_VERSION)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     try:
         _check_manifest(manifest)
     except (ValueError, TypeError) as exc:
