@@ -10,7 +10,7 @@ parity and speed do not depend on how well it is trained), exports it with
   included), for the pipeline (torch threads) and the bundle (onnxruntime
   threads), at one and two threads, as medians of interleaved rounds;
 - install size of each runtime (the torch wheel's files against onnxruntime's);
-- peak memory (max RSS) of a fresh process that loads the model and predicts
+- peak memory (VmHWM, its high-water mark) of a fresh process that loads the model and predicts
   every file: the pipeline, and the bundle where PyTorch, skorch and
   scikit-learn cannot be imported.
 
@@ -158,7 +158,7 @@ def main():
             from sklearn_ser.runtime import load_bundle
             load_bundle({str(bundle_path)!r}).predict_proba(files)
         """)
-        print("\npeak memory of a fresh process predicting every file (max RSS):")
+        print("\npeak memory of a fresh process predicting every file (VmHWM):")
         for name, script in (("pipeline (torch, skorch, scikit-learn)", pipeline_script),
                              ("bundle (onnxruntime, no torch)", bundle_script)):
             print(f"  {name:<40} {peak_megabytes(script):7.0f} MiB")

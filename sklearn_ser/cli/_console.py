@@ -43,10 +43,9 @@ def progress_to_stderr():
         yield
 
 
-def set_threads(args, model=None):
-    """Apply ``--threads`` to torch (left to torch's choice when not given); an
-    ONNX bundle's ``model`` took them when it was loaded."""
-    if getattr(args, "threads", None) and not hasattr(model, "front_end_params"):
+def set_threads(args):
+    """Apply ``--threads`` to torch (left to torch's choice when not given)."""
+    if getattr(args, "threads", None):
         import torch  # imported here to keep `sklearn-ser --help` fast
 
         torch.set_num_threads(args.threads)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..datasets import load_audio_folder
 from ..exceptions import AudioFileError, InvalidSignalError
+from ..runtime import Bundle
 from ._console import log, progress, set_threads, strip_name
 from ._model import read_model
 from ._output import RowWriter
@@ -70,7 +71,8 @@ def run(args):
         if not path.exists():
             raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))
         paths += _audio_files(path, args.extensions) if path.is_dir() else [path]
-    set_threads(args, model)
+    if not isinstance(model, Bundle):  # a bundle took --threads when it was loaded
+        set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
     names = [str(path) for path in paths]
     writer = RowWriter(args.format, ["file"], classes,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..runtime import Bundle
 from ..timeline import predict_timeline
 from ._console import ProgressLine, log, progress, set_threads
 from ._model import read_model
@@ -42,7 +43,8 @@ def run(args):
     model = read_model(args.model, args, usage="MODEL LONG_AUDIO")
     if hasattr(model, "steps"):  # progress in seconds of the recording, not in windows
         model[0].set_params(verbose=0)
-    set_threads(args, model)
+    if not isinstance(model, Bundle):  # a bundle took --threads when it was loaded
+        set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
     # a window too short for the model is the option's fault, when the option was given
     with usage_errors({"window_seconds": "--window"} if args.window else {}):
