@@ -2,12 +2,15 @@
 
 Prints, from one run, for each precision (float32, bfloat16 autocast):
 
-- chunks per second through ``ADCRNNClassifier.fit`` and through a bare
-  PyTorch loop (same module, batch of 32 chunks, Adam, same criterion);
-- the skorch overhead (bare / skorch - 1);
+- chunks per second through ``ADCRNNClassifier.fit`` with the chunks in the
+  layout the toolkit picks for the CPU (channels-last), beside the same fit
+  in torch's default (contiguous) layout, the two interleaved round by round,
+  and the paired speed-up (median and range over the rounds);
+- the same through a bare PyTorch loop (same module, batch of 32 chunks,
+  Adam, same criterion), and the skorch overhead (skorch / bare - 1);
 - achieved GFLOP/s (FLOPs counted layer by layer from the module's shapes,
   training = 3x forward) against a measured matmul peak in the same precision;
-- inference chunks per second.
+- inference chunks per second in both layouts, interleaved.
 
 Usage::
 
@@ -19,13 +22,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import warnings
+from functools import partial
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback
 
 from sklearn_ser import ADCRNNClassifier, ChunkedFeatures
+from sklearn_ser.exceptions import SmallDataWarning
 from sklearn_ser.nn import ADCRNN, CenterAugmentedLoss
+from sklearn_ser.nn._runtime import chunk_memory_format
 
 BATCH = 32
 
@@ -95,23 +102,27 @@ class BatchTimer(Callback):
             self.times.append(time.perf_counter() - self._start)
 
 
-def skorch_seconds_per_batch(X, y, precision, n_batches):
+class ContiguousADCRNNClassifier(ADCRNNClassifier):
+    """The classifier with torch's default layout on every device: the reference."""
+
+    def _chunk_memory_format(self, device_type):
+        return torch.contiguous_format
+
+
+def skorch_fit(cls, X, y, precision):
+    """Median seconds per training batch through ``fit`` (the first batch, which
+    pays one-off allocation costs, left out), the whole fit's wall time, the net."""
     timer = BatchTimer()
-    clf = ADCRNNClassifier(precision=precision, train_split=None, max_epochs=1, verbose=0,
-                           random_state=0, callbacks=[("batch_timer", timer)],
-                           iterator_train__shuffle=True)
+    clf = cls(precision=precision, train_split=None, max_epochs=1, verbose=0,
+              random_state=0, callbacks=[("batch_timer", timer)], iterator_train__shuffle=True)
     start = time.perf_counter()
     clf.fit(X, y)
-    wall = time.perf_counter() - start
-    # the first batch pays one-off allocation costs: report the median of the rest
-    return statistics.median(timer.times[1:]), wall / n_batches, clf
+    return statistics.median(timer.times[1:]), time.perf_counter() - start, clf
 
 
-def bare_seconds_per_batch(X, y, precision, n_batches, channels_last=False, batch=BATCH):
+def bare_seconds_per_batch(X, y, precision, n_batches, memory_format, batch=BATCH):
     torch.manual_seed(0)
     module = ADCRNN(n_classes=7)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    module = module.to(memory_format=memory_format)
     criterion = CenterAugmentedLoss(n_classes=7, n_features=64)
     optimizer = torch.optim.Adam([*module.parameters(), *criterion.parameters()], lr=1e-4)
     dtype = torch.bfloat16 if precision == "bfloat16" else None
@@ -134,20 +145,42 @@ def bare_seconds_per_batch(X, y, precision, n_batches, channels_last=False, batc
     return statistics.median(times)
 
 
-def inference_chunks_per_second(clf, X):
+def infer_sample(nets, X, name):
+    """Seconds ``nets[name]`` takes to predict every chunk of ``X``."""
     start = time.perf_counter()
-    clf.predict_chunk_proba(X)
-    return len(X.chunks) / (time.perf_counter() - start)
+    nets[name].predict_chunk_proba(X)
+    return time.perf_counter() - start
+
+
+def interleaved(measure, variants, repeats):
+    """``{name: [seconds, ...]}``, the variants run in turn, each round in the
+    other order, so drifts of the machine fall on both alike."""
+    times = {name: [] for name in variants}
+    for round_ in range(repeats):
+        order = variants if round_ % 2 == 0 else variants[::-1]
+        for name in order:
+            times[name].append(measure(name))
+    return times
+
+
+def paired(times, ours, reference):
+    """Median and range of the per-round speed-up of ``ours`` over ``reference``."""
+    ratios = sorted(r / o for o, r in zip(times[ours], times[reference], strict=True))
+    return statistics.median(ratios), ratios[0], ratios[-1]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=6, help="training batches of 32 chunks")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved rounds of each A/B comparison")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"])
     parser.add_argument("--ratio-batch", type=int, default=0,
                         help="also time bf16 against float32 on batches of this size")
     args = parser.parse_args()
+    # a one-epoch fit of a few batches is what is timed here, not a model to use
+    warnings.filterwarnings("ignore", category=SmallDataWarning)
     if args.threads:
         torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -157,33 +190,51 @@ def main():
     y = np.arange(n_chunks) % 7
     flops = forward_flops(ADCRNN(n_classes=7), (3, 300, 40))
     n_params = sum(p.numel() for p in ADCRNN(n_classes=7).parameters())
+    layout = chunk_memory_format("cpu")
+    layout_name = "channels-last" if layout is torch.channels_last else "contiguous"
     print(f"ADCRNN full width: {n_params:,} parameters, {flops / 1e9:.2f} GFLOP per chunk "
           f"forward, {3 * flops / 1e9:.2f} GFLOP per chunk trained; torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads; batches of {BATCH}, "
-          f"{args.batches} batches per run\n")
+          f"{args.batches} batches per fit, {args.repeats} interleaved rounds; chunks "
+          f"{layout_name} on the CPU (the toolkit's choice) beside contiguous\n")
+    classes = {"ours": ADCRNNClassifier, "contiguous": ContiguousADCRNNClassifier}
     results = {}
     for precision in args.precisions:
         dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
         peak = matmul_peak(dtype)
-        skorch_batch, skorch_wall, clf = skorch_seconds_per_batch(X, y, precision, args.batches)
-        bare_batch = bare_seconds_per_batch(X, y, precision, args.batches)
-        train_rate = BATCH / skorch_batch
+        fits = {}
+
+        def measure(name, precision=precision, fits=fits):
+            batch, wall, clf = skorch_fit(classes[name], X, y, precision)
+            fits.setdefault(name, []).append(wall)
+            fits[name + " net"] = clf
+            return batch
+
+        train = interleaved(measure, ["ours", "contiguous"], args.repeats)
+        bare = bare_seconds_per_batch(X, y, precision, args.batches, layout)
+        ours = statistics.median(train["ours"])
+        reference = statistics.median(train["contiguous"])
+        train_rate = BATCH / ours
         achieved = 3 * flops * train_rate / 1e9
         results[precision] = train_rate
+        speedup, low, high = paired(train, "ours", "contiguous")
         print(f"{precision}:")
-        print(f"  training  skorch fit   {train_rate:8.1f} chunks/s  ({skorch_batch:.3f} s/batch; "
-              f"whole fit incl. data loading {BATCH / skorch_wall:.1f} chunks/s)")
-        print(f"  training  bare PyTorch {BATCH / bare_batch:8.1f} chunks/s  "
-              f"({bare_batch:.3f} s/batch)")
-        print(f"  skorch overhead        {100 * (skorch_batch / bare_batch - 1):+8.1f} %")
-        if precision == "float32":
-            last = bare_seconds_per_batch(X, y, precision, args.batches, channels_last=True)
-            print(f"  bare, channels-last    {BATCH / last:8.1f} chunks/s  "
-                  f"({bare_batch / last:.2f}x contiguous)")
+        print(f"  training  skorch fit, {layout_name:<13s} {train_rate:7.1f} chunks/s  "
+              f"({ours:.3f} s/batch; whole fit incl. data loading "
+              f"{BATCH * args.batches / statistics.median(fits['ours']):.1f} chunks/s)")
+        print(f"  training  skorch fit, contiguous    {BATCH / reference:7.1f} chunks/s  "
+              f"-> x{speedup:.2f} paired (x{low:.2f}-x{high:.2f} over {args.repeats} rounds)")
+        print(f"  training  bare PyTorch, {layout_name:<13s}{BATCH / bare:7.1f} chunks/s  "
+              f"(skorch overhead {100 * (ours / bare - 1):+.1f} %)")
         print(f"  achieved {achieved:7.1f} GFLOP/s vs matmul peak {peak:7.1f} GFLOP/s "
               f"({100 * achieved / peak:.0f} % of peak)")
-        inference = inference_chunks_per_second(clf, X[:64])
-        print(f"  inference              {inference:8.1f} chunks/s\n")
+        nets = {name: fits[name + " net"] for name in classes}
+        infer = interleaved(partial(infer_sample, nets, X[:64]), ["ours", "contiguous"],
+                            max(args.repeats, 3))
+        speedup, low, high = paired(infer, "ours", "contiguous")
+        print(f"  inference {layout_name:<13s} {64 / statistics.median(infer['ours']):7.1f} "
+              f"chunks/s, contiguous {64 / statistics.median(infer['contiguous']):7.1f} "
+              f"-> x{speedup:.2f} paired (x{low:.2f}-x{high:.2f})\n")
     if {"float32", "bfloat16"} <= results.keys():
         print(f"bfloat16 / float32 training throughput: "
               f"{results['bfloat16'] / results['float32']:.2f}x")
@@ -191,7 +242,8 @@ def main():
         # bfloat16 against float32 on a small batch, for CPUs where bf16 is emulated
         # and a full batch of 32 would take minutes.
         small = X[: args.ratio_batch * 3]
-        times = {p: bare_seconds_per_batch(small, y[: len(small)], p, 3, batch=args.ratio_batch)
+        times = {p: bare_seconds_per_batch(small, y[: len(small)], p, 3, layout,
+                                           batch=args.ratio_batch)
                  for p in ("float32", "bfloat16")}
         print(f"bare loop, batches of {args.ratio_batch}: float32 {times['float32']:.2f} s, "
               f"bfloat16 {times['bfloat16']:.2f} s per batch -> bfloat16 / float32 "

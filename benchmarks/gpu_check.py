@@ -6,7 +6,8 @@ fitted model on the GPU and loads it in a process that sees no GPU (the safe
 format and a joblib pickle), comparing probabilities; runs a small
 ``GridSearchCV``; trains the Accelerate classifier on one GPU; exports the
 ONNX bundle and compares it; and prints training and inference throughput at
-full width beside the CPU's. On a machine without CUDA every step runs on the
+full width beside the CPU's (on the GPU in PyTorch's default layout and in
+channels-last, the CPU's). On a machine without CUDA every step runs on the
 CPU and the CUDA-only ones say they are skipped. Finishes in a few minutes.
 
 Usage::
@@ -138,12 +139,19 @@ def onnx_bundle(X, y, folder):
     return f"ok: max difference {difference:.1e}"
 
 
-def throughput(device, precision, batches):
+class ChannelsLastADCRNNClassifier(ADCRNNClassifier):
+    """The classifier with channels-last chunks on every device (the CPU's layout)."""
+
+    def _chunk_memory_format(self, device_type):
+        return torch.channels_last
+
+
+def throughput(device, precision, batches, cls=ADCRNNClassifier):
     chunks = np.random.default_rng(0).standard_normal((32 * batches, 3, 300, 40))
     X = ChunkedFeatures(chunks.astype(np.float32), np.arange(32 * batches + 1),
                         np.full(32 * batches, 300))
     y = np.arange(32 * batches) % 7
-    clf = ADCRNNClassifier(device=device, precision=precision, max_epochs=1, batch_size=32,
+    clf = cls(device=device, precision=precision, max_epochs=1, batch_size=32,
                            train_split=None, verbose=0, callbacks=[])
     with warnings.catch_warnings():  # random chunks: the small-data advice does not apply
         warnings.simplefilter("ignore")
@@ -161,13 +169,16 @@ def throughput(device, precision, batches):
 
 @step("full-width throughput (chunks per second)")
 def full_width(quick):
-    rows = [("cpu", "float32", 2 if quick else 4)]
+    rows = [("cpu", "float32", 2 if quick else 4, ADCRNNClassifier)]
     if CUDA:
-        rows += [("cuda", "float32", 40), ("cuda", "bfloat16", 40)]
+        # the toolkit's layout on CUDA (PyTorch's default) beside channels-last
+        rows += [("cuda", precision, 40, cls) for precision in ("float32", "bfloat16")
+                 for cls in (ADCRNNClassifier, ChannelsLastADCRNNClassifier)]
     lines = []
-    for device, precision, batches in rows:
-        train, infer = throughput(device, precision, batches)
-        lines.append(f"{device}/{precision}: train {train:.0f}, inference {infer:.0f}")
+    for device, precision, batches, cls in rows:
+        train, infer = throughput(device, precision, batches, cls)
+        layout = ", channels-last" if cls is ChannelsLastADCRNNClassifier else ""
+        lines.append(f"{device}/{precision}{layout}: train {train:.0f}, inference {infer:.0f}")
     return "; ".join(lines) + ("" if CUDA else " (CUDA rows skipped: no CUDA device)")
 
 

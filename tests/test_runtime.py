@@ -41,3 +41,49 @@ def test_auto_device_is_cuda_only_when_visible():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto") == expected
     assert resolve_device("cpu") == "cpu" and resolve_device(None) is None
+
+
+def test_chunks_go_channels_last_on_the_cpu_only():
+    assert _runtime.chunk_memory_format("cpu") is torch.channels_last
+    assert _runtime.chunk_memory_format(None) is torch.channels_last
+    assert _runtime.chunk_memory_format(torch.device("cpu")) is torch.channels_last
+    for device in ("cuda", "cuda:1", "meta", "mps"):
+        assert _runtime.chunk_memory_format(device) is torch.contiguous_format
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_the_network_sees_the_layout_chosen_for_its_device(channels_last, monkeypatch):
+    # both branches of the per-device choice, in training and in prediction; the
+    # layout changes the speed only: the oracle is the other layout's numbers
+    import numpy as np
+
+    from sklearn_ser import ADCRNNClassifier, ChunkedFeatures
+    from sklearn_ser.nn import ADCRNN
+
+    seen = []
+
+    class Recording(ADCRNN):
+        def forward(self, x):
+            seen.append((self.training, x.is_contiguous(memory_format=torch.channels_last)))
+            return super().forward(x)
+
+    def fitted(devices):
+        monkeypatch.setattr(_runtime, "_CHANNELS_LAST_DEVICES", devices)
+        rng = np.random.default_rng(0)
+        X = ChunkedFeatures(rng.standard_normal((12, 3, 20, 12), dtype=np.float32),
+                            np.arange(13), np.full(12, 20))
+        clf = ADCRNNClassifier(
+            module=Recording, module__n_mels=12, module__conv_channels=4,
+            module__dilated_channels=8, module__linear_units=8, module__lstm_units=4,
+            module__embedding_dim=4, module__dropout=0.0, max_epochs=2, batch_size=4,
+            train_split=None, random_state=0, precision="float32", verbose=0,
+        ).fit(X, np.arange(12) % 2)
+        return clf.predict_proba(X)
+
+    chosen = fitted(frozenset({"cpu"}) if channels_last else frozenset())
+    assert {layout for _, layout in seen} == {channels_last}
+    assert {training for training, _ in seen} == {True, False}
+    seen.clear()
+    other = fitted(frozenset() if channels_last else frozenset({"cpu"}))
+    assert {layout for _, layout in seen} == {not channels_last}
+    np.testing.assert_allclose(chosen, other, atol=1e-5)
