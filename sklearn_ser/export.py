@@ -66,6 +66,11 @@ def _parts(model):
     clf.check_is_fitted()
     if not hasattr(front_end, "mean_"):
         raise ValueError("export_onnx: the pipeline's LogMel3DTransformer is not fitted")
+    if isinstance(front_end.normalize, str) and front_end.normalize == "speaker":
+        raise ValueError(
+            "export_onnx: the pipeline's LogMel3DTransformer has normalize='speaker', which "
+            "needs every speaker's utterances together at prediction; a bundle predicts "
+            "each file on its own")
     nonlinearity = clf.predict_nonlinearity
     if not (nonlinearity is softmax_of_logits
             or (isinstance(nonlinearity, str) and nonlinearity == "auto")):

@@ -98,6 +98,11 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     import soundfile as sf
 
     front_end = _front_end_params(model)
+    if isinstance(front_end["normalize"], str) and front_end["normalize"] == "speaker":
+        raise ValueError(
+            "a timeline takes its windows one block at a time, and a model whose front end "
+            "has normalize='speaker' needs all of a speaker's audio first: predict the "
+            "windows with model.predict_proba(windows, groups=speakers) instead")
     if window_seconds is None:
         window_seconds = front_end["chunk_frames"] * front_end["hop_seconds"]
     if not (is_number(window_seconds) and window_seconds > 0

@@ -218,6 +218,7 @@ def _tampered(bundle_path, tmp_path, change):
     (lambda m: m["front_end"].update(sample_rate=10**7), "sample_rate=10000000"),
     (lambda m: m["front_end"].update(chunk_hop_frames=1, chunk_frames=50), "chunk_hop_frames=1"),
     (lambda m: m["front_end"].pop("n_mels"), "front_end must hold"),
+    (lambda m: m["front_end"].update(normalize="speaker"), "normalize='speaker'"),
     (lambda m: m["normalization"].update(scale=[[0.0] * 40] * 3), "normalization 'scale'"),
     (lambda m: m["normalization"].update(mean=[[1.0]] * 3), "normalization 'mean'"),
     (lambda m: m.update(classes=["a", "a", "b"]), "unique labels"),

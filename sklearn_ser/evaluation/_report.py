@@ -7,13 +7,16 @@ import time
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.metrics import accuracy_score, confusion_matrix
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils.metadata_routing import get_routing_for_object
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from ..exceptions import SmallDataWarning
@@ -66,11 +69,21 @@ def _mean_std(values):
     return float(np.mean(present)), float(np.std(present))
 
 
-def _final_step_input(model, X):
-    """``(final estimator, X transformed by the steps before it)`` of a fitted model."""
+def _final_step_input(model, X, params):
+    """``(final estimator, X transformed by the steps before it)`` of a fitted model
+    (``params``, routed metadata such as the speakers, go to those steps)."""
     if isinstance(model, Pipeline) and len(model) > 1:
-        return model[-1], model[:-1].transform(X)
+        return model[-1], model[:-1].transform(X, **params)
     return model, X
+
+
+def _routes_groups(estimator, groups):
+    """Whether ``groups`` is to be passed to the estimator's ``fit`` and to its
+    front end at prediction: under scikit-learn's metadata routing, when a step
+    requests it (``LogMel3DTransformer(normalize="speaker")`` does)."""
+    if groups is None or not get_config().get("enable_metadata_routing", False):
+        return False
+    return bool(get_routing_for_object(estimator).consumes("fit", ["groups"]))
 
 
 def _probabilities(model, X):
@@ -103,14 +116,17 @@ def _check_labels(labels, y):
     return labels
 
 
-def _run_fold(estimator, X, y, train, test, labels):
-    """Fit a clone on ``train``, predict ``test``; figures of one fold as plain Python types."""
+def _run_fold(estimator, X, y, train, test, labels, groups=None):
+    """Fit a clone on ``train``, predict ``test``; figures of one fold as plain Python
+    types. ``groups``, when given, is routed to ``fit`` and to the front end."""
+    train_params = {} if groups is None else {"groups": _safe_indexing(groups, train)}
+    test_params = {} if groups is None else {"groups": _safe_indexing(groups, test)}
     start = time.perf_counter()
-    model = clone(estimator).fit(_safe_indexing(X, train), y[train])
+    model = clone(estimator).fit(_safe_indexing(X, train), y[train], **train_params)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     # A Pipeline's front end runs once for both predict and predict_proba.
-    final, X_test = _final_step_input(model, _safe_indexing(X, test))
+    final, X_test = _final_step_input(model, _safe_indexing(X, test), test_params)
     y_pred = np.asarray(final.predict(X_test))
     score_time = time.perf_counter() - start
     proba = _probabilities(final, X_test)
@@ -168,6 +184,10 @@ def cross_validate_report(
         Labels.
     groups : array-like [shape=(n_samples,)] or None, default=None
         Speaker of every sample; needed by ``cv="loso"`` and ``"groupK"``.
+        Under scikit-learn's metadata routing it is also passed to the
+        estimator's ``fit`` and, for the test part, to its front end, when a
+        step requests it: ``LogMel3DTransformer(normalize="speaker")`` then
+        normalises each test speaker with their own unlabelled audio.
     cv : int, str or splitter, default=5
         See :func:`make_cv`: ``k`` (stratified shuffled k-fold), ``"loso"``
         (leave one speaker out), ``"groupK"`` (stratified group k-fold), or
@@ -254,16 +274,19 @@ def cross_validate_report(
     if verbose:
         _log(f"cross-validation: {n_samples} samples, {n_splits} folds ({splitter!r})")
 
+    # the speakers, for a front end that normalises by speaker (metadata routing)
+    routed = np.asarray(groups, dtype=object) if _routes_groups(estimator, groups) else None
     results = []
     if effective_n_jobs(n_jobs) == 1:
         for i, (train, test) in enumerate(splits, start=1):
             if verbose:
                 _log(f"fold {i}/{n_splits}: training on {len(train)}, testing on {len(test)}")
-            results.append(_run_fold(estimator, X, y, train, test, labels))
+            results.append(_run_fold(estimator, X, y, train, test, labels, routed))
             if verbose:
                 _log(_fold_line(i, n_splits, results[-1]))
     else:
-        jobs = (delayed(_run_fold)(estimator, X, y, train, test, labels) for train, test in splits)
+        jobs = (delayed(_run_fold)(estimator, X, y, train, test, labels, routed)
+                for train, test in splits)
         for i, result in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), 1):
             results.append(result)
             if verbose:

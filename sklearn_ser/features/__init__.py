@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._aggregation import aggregate_chunk_proba, check_aggregate
 from ._chunked import ChunkedFeatures, chunk_count, front_end_difference
+from ._chunking import standardize_speakers, standardize_utterances
 from ._deltas import deltas
 from ._framing import frame_count, frame_signal
 from ._logmel import log_mel_3d, log_mel_3d_batch, log_mel_spectrogram, log_mel_spectrogram_batch
@@ -67,4 +68,6 @@ __all__ = [
     "log_mel_spectrogram_batch",
     "mel_filterbank",
     "samples_per",
+    "standardize_speakers",
+    "standardize_utterances",
 ]

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._chunked import ChunkedFeatures, chunk_count
 
-__all__ = ["chunk_groups", "chunk_layout"]
+__all__ = ["chunk_groups", "chunk_layout", "standardize_speakers", "standardize_utterances"]
 
 
 def chunk_layout(frame_offsets, *, chunk_frames, hop_frames, max_chunks):
@@ -44,6 +44,31 @@ def chunk_layout(frame_offsets, *, chunk_frames, hop_frames, max_chunks):
     return chunk_offsets, frame_index, real_frames
 
 
+def _moments(features, frame_offsets):
+    """Per utterance and (channel, Mel bin): frame count, sum and sum of squares.
+
+    Returns ``counts [shape=(n_utterances,)]`` and float64 ``total``,
+    ``square [shape=(3, n_utterances, n_mels)]``.
+    """
+    starts, counts = frame_offsets[:-1], np.diff(frame_offsets)
+    total = np.add.reduceat(features, starts, axis=1, dtype=np.float64)
+    square = np.add.reduceat(features.astype(np.float64) ** 2, starts, axis=1)
+    return counts, total, square
+
+
+def _standardize(features, frame_offsets, counts, total, square):
+    """Standardise each utterance of a group in place, with the moments given for
+    it (its own, or its speaker's pooled ones): ``(x - mean) / std``, a
+    near-constant bin only centred."""
+    mean = total / counts[None, :, None]
+    std = np.sqrt(np.maximum(square / counts[None, :, None] - mean**2, 0.0))
+    std[std < 10 * np.finfo(np.float32).eps] = 1.0
+    frames = np.diff(frame_offsets)
+    features -= np.repeat(mean, frames, axis=1).astype(features.dtype)
+    features /= np.repeat(std, frames, axis=1).astype(features.dtype)
+    return features
+
+
 def standardize_utterances(features, frame_offsets):
     """Standardise every utterance of a group with its own statistics, in place.
 
@@ -60,14 +85,49 @@ def standardize_utterances(features, frame_offsets):
         The same array: ``(x - mean_i) / std_i`` per channel and Mel bin over
         utterance ``i``'s frames (a near-constant bin is only centred).
     """
-    starts, counts = frame_offsets[:-1], np.diff(frame_offsets)
-    mean = np.add.reduceat(features, starts, axis=1, dtype=np.float64) / counts[None, :, None]
-    square = np.add.reduceat(features.astype(np.float64) ** 2, starts, axis=1)
-    std = np.sqrt(np.maximum(square / counts[None, :, None] - mean**2, 0.0))
-    std[std < 10 * np.finfo(np.float32).eps] = 1.0
-    features -= np.repeat(mean, counts, axis=1).astype(features.dtype)
-    features /= np.repeat(std, counts, axis=1).astype(features.dtype)
-    return features
+    return _standardize(features, frame_offsets, *_moments(features, frame_offsets))
+
+
+def standardize_speakers(groups, speaker_codes):
+    """Standardise every utterance with the statistics of all its speaker's frames, in place.
+
+    Parameters
+    ----------
+    groups : list of (np.ndarray, np.ndarray)
+        ``(features [shape=(3, n_frames_total, n_mels)], frame_offsets)`` per
+        group of utterances, as :func:`~sklearn_ser.features.extract_utterances`
+        returns them.
+    speaker_codes : np.ndarray [shape=(n_utterances,)], int
+        The speaker of every utterance, all groups' utterances in order, as
+        codes ``0..n_speakers - 1``.
+
+    Returns
+    -------
+    groups : list of (np.ndarray, np.ndarray)
+        The same groups: ``(x - mean_s) / std_s`` per channel and Mel bin,
+        the statistics pooled over every frame of speaker ``s``'s utterances
+        (a near-constant bin is only centred). A speaker with one utterance
+        is standardised as :func:`standardize_utterances` does it.
+    """
+    moments = [_moments(features, offsets) for features, offsets in groups]
+    counts = np.concatenate([count for count, _, _ in moments])
+    if len(speaker_codes) != len(counts):
+        raise ValueError(f"{len(speaker_codes)} speaker codes for {len(counts)} utterances")
+    n_speakers = int(speaker_codes.max()) + 1 if len(speaker_codes) else 0
+    pooled_counts = np.bincount(speaker_codes, weights=counts, minlength=n_speakers)
+    pooled = []
+    for part in (1, 2):  # sums, then sums of squares, over each speaker's utterances
+        values = np.concatenate([moment[part] for moment in moments], axis=1)
+        sums = np.zeros((values.shape[0], n_speakers, values.shape[2]))
+        np.add.at(sums.transpose(1, 0, 2), speaker_codes, values.transpose(1, 0, 2))
+        pooled.append(sums)
+    start = 0
+    for features, offsets in groups:
+        codes = speaker_codes[start : start + len(offsets) - 1]
+        start += len(offsets) - 1
+        _standardize(features, offsets, pooled_counts[codes], pooled[0][:, codes],
+                     pooled[1][:, codes])
+    return groups
 
 
 def chunk_groups(groups, *, mean, scale, chunk_frames, hop_frames, max_chunks):

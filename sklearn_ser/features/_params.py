@@ -103,7 +103,7 @@ FRONT_END_CONSTRAINTS = MappingProxyType({
     "chunk_frames": [_count()],
     "chunk_hop_frames": [_count(), None],
     "max_chunks": [_count(), None],
-    "normalize": ["boolean", StrOptions({"utterance"})],
+    "normalize": ["boolean", StrOptions({"utterance", "speaker"})],
     "resampler": [StrOptions(set(RESAMPLERS))],
     "trim_zeros": ["boolean"],
     "precision": [StrOptions({"float32", "float64"})],
@@ -326,13 +326,18 @@ _ENTRIES = {
         "Keep at most this many chunks per utterance (the first ones); bounds\n"
         "the memory a very long outlier can take."),
     "normalize": _doc(
-        "normalize", 'bool or "utterance"',
+        "normalize", 'bool, "utterance" or "speaker"',
         "Standardise each (channel, Mel bin) with the mean and standard\n"
         "deviation of the real frames seen in :meth:`fit`. ``\"utterance\"``\n"
         "first standardises each utterance with its own frames' statistics\n"
         "(which removes a speaker's or a channel's constant colouring, and any\n"
-        "overall level), then with those of :meth:`fit`. Padding frames are\n"
-        "set to 0 after normalisation, i.e. to the training mean."),
+        "overall level, the loudness of anger included), then with those of\n"
+        ":meth:`fit`. ``\"speaker\"`` first standardises each utterance with\n"
+        "the statistics of all its speaker's utterances in the same call, the\n"
+        "speakers given as ``groups`` to :meth:`fit` and :meth:`transform`\n"
+        "(at prediction, only that speaker's unlabelled audio; see the user\n"
+        "guide on when each is legitimate). Padding frames are set to 0 after\n"
+        "normalisation, i.e. to the training mean."),
     "resampler": _doc(
         "resampler", "{" + ", ".join(f'"{name}"' for name in RESAMPLERS) + "}",
         "Resampling engine (see :func:`sklearn_ser.io.resample`)."),

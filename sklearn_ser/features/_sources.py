@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._chunking import chunk_groups, standardize_utterances
+from ..utils import is_missing
+from ._chunking import chunk_groups, standardize_speakers, standardize_utterances
 from ._extraction import extract_groups
 from ._params import FEATURE_PARAMS, samples_per
 
-__all__ = ["chunk_utterances", "extract_utterances", "feature_settings"]
+__all__ = ["chunk_utterances", "extract_utterances", "feature_settings", "speaker_codes"]
 
 
 def _plain(value):
@@ -41,7 +42,57 @@ def feature_settings(params, names=FEATURE_PARAMS):
     return {name: _plain(params[name]) for name in names}
 
 
-def extract_utterances(X, params, *, lazy=False):
+def speaker_codes(groups, n_utterances, *, caller):
+    """The speaker of every utterance as codes ``0..n_speakers - 1``, first seen first.
+
+    Parameters
+    ----------
+    groups : array-like [shape=(n_utterances,)]
+        Any hashable speaker id per utterance (strings, integers), as
+        scikit-learn's ``groups``.
+    n_utterances : int
+        Utterances of the ``X`` beside it.
+    caller : str
+        Named in the errors, e.g. ``"LogMel3DTransformer.transform"``.
+
+    Returns
+    -------
+    codes : np.ndarray [shape=(n_utterances,)], int64
+
+    Raises
+    ------
+    ValueError
+        ``groups`` is missing, not one id per utterance, or holds a missing
+        value (None, NaN) or an unhashable one.
+    """
+    if groups is None:
+        raise ValueError(
+            f"{caller}: normalize='speaker' needs the speaker of every utterance, "
+            "groups=[...]; in a Pipeline, enable scikit-learn's metadata routing "
+            "(sklearn.set_config(enable_metadata_routing=True)) and pass groups to fit and "
+            "to predict, e.g. pipe.predict(X, groups=speakers); to cross-validate, use "
+            "sklearn_ser.evaluation.cross_validate_report(..., groups=speakers) (a "
+            "scikit-learn scorer does not pass groups to predict)"
+        )
+    values = np.asarray(groups, dtype=object)
+    if values.ndim != 1 or len(values) != n_utterances:
+        raise ValueError(f"{caller}: groups has shape {values.shape}; expected one speaker "
+                         f"per utterance, shape ({n_utterances},)")
+    index = {}
+    codes = np.empty(n_utterances, dtype=np.int64)
+    for position, speaker in enumerate(values):
+        if is_missing(speaker):
+            raise ValueError(f"{caller}: groups[{position}] is {speaker!r}: every utterance "
+                             "needs a speaker")
+        try:
+            codes[position] = index.setdefault(speaker, len(index))
+        except TypeError:
+            raise ValueError(f"{caller}: groups[{position}] is a {type(speaker).__name__}, "
+                             "not a speaker id (a string or an integer)") from None
+    return codes
+
+
+def extract_utterances(X, params, *, lazy=False, speakers=None):
     """Features of every source of ``X``, as ``(features, frame_offsets)`` groups.
 
     Parameters
@@ -54,14 +105,18 @@ def extract_utterances(X, params, *, lazy=False):
         :data:`~sklearn_ser.features.FRONT_END_DEFAULTS`).
     lazy : bool, default=False
         Return a generator that computes the groups as they are consumed (in
-        order), so that one group's raw features are in memory at a time.
+        order), so that one group's raw features are in memory at a time
+        (not with ``normalize="speaker"``, which needs every group first).
+    speakers : np.ndarray [shape=(n_utterances,)] or None, default=None
+        The codes of :func:`speaker_codes`; needed by ``normalize="speaker"``.
 
     Returns
     -------
     groups : list or iterator of (np.ndarray, np.ndarray)
         float32 features of shape ``(3, n_frames_total, n_mels)`` and the
         group's utterance offsets; with ``normalize="utterance"``, each
-        utterance standardised by its own frames.
+        utterance standardised by its own frames, with ``"speaker"`` by its
+        speaker's.
     """
     dtype = np.dtype(params["precision"])
     groups = extract_groups(
@@ -81,6 +136,10 @@ def extract_utterances(X, params, *, lazy=False):
     if params["normalize"] == "utterance":
         groups = ((standardize_utterances(features, offsets), offsets)
                   for features, offsets in groups)
+    elif params["normalize"] == "speaker":
+        if speakers is None:
+            raise ValueError("normalize='speaker' needs the speaker codes of the utterances")
+        return standardize_speakers(list(groups), speakers)
     return groups if lazy else list(groups)
 
 

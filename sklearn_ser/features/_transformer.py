@@ -16,7 +16,7 @@ from ._params import (
     front_end_problems,
 )
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
-from ._sources import chunk_utterances, extract_utterances, feature_settings
+from ._sources import chunk_utterances, extract_utterances, feature_settings, speaker_codes
 
 __all__ = ["LogMel3DTransformer"]
 
@@ -110,6 +110,10 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = as_sklearn(FRONT_END_CONSTRAINTS)
+    # Under scikit-learn's metadata routing, the speakers reach fit and transform
+    # without set_*_request (they are ignored unless normalize="speaker").
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__transform = {"groups": True}
 
     def __init__(
         self,
@@ -163,10 +167,15 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         if problems:
             raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
 
-    def _extract(self, X, *, lazy=False):
+    def _extract(self, X, groups, *, caller, lazy=False):
         """Features of every source, as (features (3, F, M), frame_offsets) groups
-        (:func:`~sklearn_ser.features.extract_utterances` with these parameters)."""
-        return extract_utterances(X, self.get_params(deep=False), lazy=lazy)
+        (:func:`~sklearn_ser.features.extract_utterances` with these parameters);
+        ``groups``, the speakers, are checked and used with ``normalize="speaker"``
+        only, before any audio is read."""
+        speakers = None
+        if isinstance(self.normalize, str) and self.normalize == "speaker":
+            speakers = speaker_codes(groups, len(X), caller=f"{type(self).__name__}.{caller}")
+        return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers)
 
     # -- statistics and chunking -----------------------------------------
     def _fit_statistics(self, groups):
@@ -208,7 +217,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
 
     # -- scikit-learn API --------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, groups=None):
         """Learn the per-(channel, Mel bin) normalisation statistics.
 
         Parameters
@@ -218,28 +227,38 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             ``(array, sample_rate)`` pairs; a 2-D float array is read as one
             equal-length signal per row.
         y : ignored
+        groups : array-like [shape=(n_utterances,)] or None, default=None
+            The speaker of every utterance (strings or integers), used by
+            ``normalize="speaker"`` only. Requested by default under
+            scikit-learn's metadata routing, so ``Pipeline``,
+            ``cross_validate`` and ``GridSearchCV`` pass it on.
 
         Returns
         -------
         self : LogMel3DTransformer
         """
-        self._fit_statistics(self._extract(X))
+        self._fit_statistics(self._extract(X, groups, caller="fit"))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, groups=None):
         """Fit the statistics and transform ``X``, extracting the features once."""
-        groups = self._extract(X)
-        self._fit_statistics(groups)
-        return self._chunk(groups)
+        features = self._extract(X, groups, caller="fit_transform")
+        self._fit_statistics(features)
+        return self._chunk(features)
 
-    def transform(self, X):
+    def transform(self, X, groups=None):
         """Compute normalised, chunked 3-D log-Mel features.
 
         Parameters
         ----------
         X : sequence of audio sources
             As in :meth:`fit`.
+        groups : array-like [shape=(n_utterances,)] or None, default=None
+            The speaker of every utterance, needed by ``normalize="speaker"``:
+            each speaker's statistics come from their utterances in ``X``
+            (unlabelled audio only), so pass all of a speaker's utterances in
+            one call.
 
         Returns
         -------
@@ -248,7 +267,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32.
         """
         check_is_fitted(self, "mean_")
-        return self._chunk(self._extract(X, lazy=True))
+        return self._chunk(self._extract(X, groups, caller="transform", lazy=True))
 
     def __getstate__(self):
         return add_version(super().__getstate__())

@@ -6,20 +6,9 @@ import numpy as np
 from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils.multiclass import unique_labels
 
+from ..utils import is_missing
+
 __all__ = ["check_labels", "encode_labels", "infer_classes", "sorted_labels"]
-
-
-def _is_missing(label):
-    """Whether an object array's label is a missing value: None, a float NaN, or
-    pandas' ``NA`` (whose truth value is ambiguous, a TypeError)."""
-    if label is None:
-        return True
-    try:
-        return bool(label != label)
-    except TypeError:
-        return True
-    except ValueError:  # an array as a label: not missing, refused when sorted
-        return False
 
 
 def sorted_labels(classes):
@@ -65,7 +54,7 @@ def check_labels(y, n_utterances, *, caller):
     if y.dtype.kind in "fc":
         assert_all_finite(y, input_name="y")
     if y.dtype.kind == "O":
-        missing = np.flatnonzero([_is_missing(label) for label in y])
+        missing = np.flatnonzero([is_missing(label) for label in y])
         if len(missing):
             raise ValueError(
                 f"y has no label (None, NaN or NA) for {len(missing)} utterance(s), at "

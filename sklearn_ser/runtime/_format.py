@@ -141,6 +141,9 @@ def _check_manifest(manifest):
         raise ValueError(f"front_end must hold the parameters {list(STORED_FRONT_END)}, "
                          f"found {shown}")
     check_front_end(front_end, caller="front_end")
+    if front_end["normalize"] == "speaker":
+        raise ValueError("front_end has normalize='speaker', which a bundle cannot predict "
+                         "with (it needs every speaker's utterances together)")
     manifest["front_end"] = {**front_end, "n_jobs": None, "verbose": 0}
     normalization = manifest.get("normalization")
     if not isinstance(normalization, dict) or set(normalization) != {"mean", "scale"}:

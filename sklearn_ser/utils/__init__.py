@@ -7,10 +7,10 @@ A leaf of the package: it imports only ``sklearn_ser._version`` and
 
 from ._stacklevel import caller_stacklevel
 from .choices import AGGREGATES, PRECISIONS, PREDICT_PRECISIONS
-from .validation import check_params, is_integer, is_number
+from .validation import check_params, is_integer, is_missing, is_number
 
 __all__ = [
     "AGGREGATES",
     "PRECISIONS",
     "PREDICT_PRECISIONS",
-    "caller_stacklevel", "check_params", "is_integer", "is_number"]
+    "caller_stacklevel", "check_params", "is_integer", "is_missing", "is_number"]

@@ -7,12 +7,25 @@ from numbers import Integral, Real
 
 from .constraints import make_constraint
 
-__all__ = ["check_params", "is_integer", "is_number"]
+__all__ = ["check_params", "is_integer", "is_missing", "is_number"]
 
 
 def is_integer(value):
     """Whether ``value`` is an integer (Python or numpy), ``True``/``False`` excluded."""
     return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def is_missing(value):
+    """Whether ``value`` (an entry of an object array) is a missing value: None, a
+    float NaN, or pandas' ``NA`` (whose truth value is ambiguous, a TypeError)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:
+        return True
+    except ValueError:  # an array as a value: not missing, refused where it is used
+        return False
 
 
 def is_number(value):
