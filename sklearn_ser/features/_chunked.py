@@ -215,6 +215,23 @@ class ChunkedFeatures:
         return np.arange(self.chunks.shape[2])[None, :] < self.n_frames[:, None]
 
     @classmethod
+    def join_utterances(cls, parts):
+        """Join several ``ChunkedFeatures`` of the same utterances: utterance
+        ``i`` of the result holds the chunks of utterance ``i`` of every part,
+        part after part (e.g. a recording's chunks, then its copies')."""
+        parts = list(parts)
+        n_utterances = len(parts[0]) if parts else 0
+        if any(len(part) != n_utterances for part in parts):
+            raise ValueError(f"cannot join the utterances of parts of different lengths: "
+                             f"{[len(part) for part in parts]}")
+        stacked = cls.concatenate(parts)  # part after part
+        order = (np.arange(len(parts))[None, :] * n_utterances
+                 + np.arange(n_utterances)[:, None]).ravel()  # utterance after utterance
+        joined = stacked[order]
+        return cls(joined.chunks, joined.offsets[:: len(parts)], joined.n_frames,
+                   front_end=joined.front_end)
+
+    @classmethod
     def concatenate(cls, parts):
         """Join several ``ChunkedFeatures`` (same chunk shape, same front end)
         utterance after utterance."""

@@ -15,7 +15,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..io import RESAMPLERS, SAMPLE_RATE_RANGE
-from ..utils import check_params
+from ..utils import check_params, is_number
 from ..utils.constraints import Interval, Options, StrOptions
 
 __all__ = [
@@ -54,6 +54,7 @@ FRONT_END_DEFAULTS = MappingProxyType({
     "normalize": True,
     "resampler": RESAMPLERS[0],
     "trim_zeros": False,
+    "speed_perturbation": None,
     "precision": "float32",
     "n_jobs": None,
     "verbose": 0,
@@ -106,6 +107,7 @@ FRONT_END_CONSTRAINTS = MappingProxyType({
     "normalize": ["boolean", StrOptions({"utterance", "speaker"})],
     "resampler": [StrOptions(set(RESAMPLERS))],
     "trim_zeros": ["boolean"],
+    "speed_perturbation": [list, tuple, None],
     "precision": [StrOptions({"float32", "float64"})],
     "n_jobs": [Integral, None],
     "verbose": ["verbose"],
@@ -151,6 +153,11 @@ FRONT_END_LIMITS = MappingProxyType({
     "hop_length": (1, SAMPLE_RATE_RANGE[1]),
 })
 
+#: Speed factors of ``speed_perturbation``: at most this many, each within this range
+#: (half to twice the speed: a training copy holds up to twice the chunks).
+MAX_SPEED_FACTORS = 8
+SPEED_RANGE = (0.5, 2.0)
+
 #: Chunks that may overlap one frame: ``chunk_hop_frames`` is at least
 #: ``ceil(chunk_frames / MAX_CHUNK_OVERLAP)`` (87.5 % overlap), so the chunks of an
 #: utterance hold at most 8 times its frames.
@@ -190,6 +197,20 @@ def _limit_problems(params):
                             f"{low:,g} to {high:,g}")
             names.add(name)
     return problems, names
+
+
+def _speed_problems(speeds):
+    """What is wrong with ``speed_perturbation`` (a list or tuple, or None)."""
+    if speeds is None:
+        return []
+    low, high = SPEED_RANGE
+    if not (1 <= len(speeds) <= MAX_SPEED_FACTORS
+            and all(is_number(s) and low <= s <= high and s != 1 for s in speeds)
+            and len(set(speeds)) == len(speeds)):
+        return [f"speed_perturbation={speeds!r} must list 1 to {MAX_SPEED_FACTORS} different "
+                f"speed factors other than 1, each from {low:g} to {high:g} (e.g. (0.9, 1.1)), "
+                "or be None"]
+    return []
 
 
 def samples_per(seconds, sample_rate):
@@ -235,6 +256,7 @@ def front_end_problems(params):
             f"{-(-frames // MAX_CHUNK_OVERLAP)} (chunk_frames={frames}): a frame may sit in at "
             f"most {MAX_CHUNK_OVERLAP} overlapping chunks, or the chunks of a long recording "
             "would take many times its memory")
+    problems.extend(_speed_problems(params.get("speed_perturbation")))
     if rate is None:
         return problems
     for name in ("frame_seconds", "hop_seconds"):
@@ -349,6 +371,17 @@ _ENTRIES = {
         "(log(eps) = -36), far below speech, which inflate the statistics;\n"
         "trimmed, the utterance is shorter and its last chunk is padded\n"
         "instead. Off by default: psf (and the paper) frame every sample."),
+    "speed_perturbation": _doc(
+        "speed_perturbation", "tuple of float or None",
+        "Speed factors of extra training copies, e.g. ``(0.9, 1.1)`` (Ko et al.\n"
+        "2015): in :meth:`fit_transform`, the training side of a ``Pipeline``,\n"
+        "every utterance also gives the chunks of a copy resampled to\n"
+        "``sample_rate / factor`` and read at ``sample_rate`` (0.9: slower and\n"
+        "lower, 1.1: faster and higher), after its own chunks, so a label\n"
+        "covers them all; each factor adds about ``1 / factor`` times the\n"
+        "training chunks. :meth:`fit`'s statistics and :meth:`transform` (the\n"
+        "prediction side) see the recordings as they are. ``None``, the\n"
+        "default, makes no copies."),
     "precision": _doc(
         "precision", '{"float32", "float64"}',
         'Precision of the feature computation. ``"float64"`` reproduces psf to\n'

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..utils import is_missing
 from ._chunking import chunk_groups, standardize_speakers, standardize_utterances
-from ._extraction import extract_groups
+from ._extraction import as_source_list, extract_groups
 from ._params import FEATURE_PARAMS, samples_per
 
 __all__ = ["chunk_utterances", "extract_utterances", "feature_settings", "speaker_codes"]
@@ -92,7 +92,7 @@ def speaker_codes(groups, n_utterances, *, caller):
     return codes
 
 
-def extract_utterances(X, params, *, lazy=False, speakers=None):
+def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0):
     """Features of every source of ``X``, as ``(features, frame_offsets)`` groups.
 
     Parameters
@@ -109,6 +109,10 @@ def extract_utterances(X, params, *, lazy=False, speakers=None):
         (not with ``normalize="speaker"``, which needs every group first).
     speakers : np.ndarray [shape=(n_utterances,)] or None, default=None
         The codes of :func:`speaker_codes`; needed by ``normalize="speaker"``.
+    speed : float, default=1.0
+        Speed factor: each source is resampled to ``sample_rate / speed``
+        and read as if at ``sample_rate`` (a training copy of
+        ``speed_perturbation``); 1 reads the recordings as they are.
 
     Returns
     -------
@@ -119,9 +123,13 @@ def extract_utterances(X, params, *, lazy=False, speakers=None):
         speaker's.
     """
     dtype = np.dtype(params["precision"])
+    if speed != 1.0:  # a bare signal is at sample_rate: a pair, to be resampled too
+        X = [(source, params["sample_rate"]) if isinstance(source, (np.ndarray, list))
+             else source for source in as_source_list(X)]
     groups = extract_groups(
         X,
-        load_params=dict(sample_rate=params["sample_rate"], resampler=params["resampler"],
+        load_params=dict(sample_rate=round(params["sample_rate"] / speed),
+                         resampler=params["resampler"],
                          dtype=dtype, trim_zeros=params["trim_zeros"]),
         feature_params=dict(
             sample_rate=params["sample_rate"], n_mels=params["n_mels"], n_fft=params["n_fft"],

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from .._version import add_version, check_version
+from ..exceptions import ShortSignalWarning, SignalRangeWarning
 from ..utils import is_integer
 from ..utils.constraints import as_sklearn
 from ..utils.docstrings import Substitution
+from ._chunked import ChunkedFeatures
 from ._params import (
     FRONT_END_CONSTRAINTS,
     FRONT_END_DOCS,
@@ -62,6 +66,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     {normalize}
     {resampler}
     {trim_zeros}
+    {speed_perturbation}
     {precision}
     {n_jobs}
     {verbose}
@@ -134,6 +139,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         normalize=_DEFAULTS["normalize"],
         resampler=_DEFAULTS["resampler"],
         trim_zeros=_DEFAULTS["trim_zeros"],
+        speed_perturbation=_DEFAULTS["speed_perturbation"],
         precision=_DEFAULTS["precision"],
         n_jobs=_DEFAULTS["n_jobs"],
         verbose=_DEFAULTS["verbose"],
@@ -154,6 +160,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.normalize = normalize
         self.resampler = resampler
         self.trim_zeros = trim_zeros
+        self.speed_perturbation = speed_perturbation
         self.precision = precision
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -167,7 +174,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         if problems:
             raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
 
-    def _extract(self, X, groups, *, caller, lazy=False):
+    def _extract(self, X, groups, *, caller, lazy=False, speed=1.0):
         """Features of every source, as (features (3, F, M), frame_offsets) groups
         (:func:`~sklearn_ser.features.extract_utterances` with these parameters);
         ``groups``, the speakers, are checked and used with ``normalize="speaker"``
@@ -175,7 +182,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         speakers = None
         if isinstance(self.normalize, str) and self.normalize == "speaker":
             speakers = speaker_codes(groups, len(X), caller=f"{type(self).__name__}.{caller}")
-        return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers)
+        return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers,
+                                  speed=speed)
 
     # -- statistics and chunking -----------------------------------------
     def _fit_statistics(self, groups):
@@ -242,10 +250,28 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, groups=None):
-        """Fit the statistics and transform ``X``, extracting the features once."""
+        """Fit the statistics and transform ``X``, extracting the features once.
+
+        With ``speed_perturbation``, each utterance's entry also holds the
+        chunks of its speed-perturbed copies, after its own (the training
+        side of a ``Pipeline``); the statistics come from the recordings
+        as they are.
+        """
         features = self._extract(X, groups, caller="fit_transform")
         self._fit_statistics(features)
-        return self._chunk(features)
+        chunks = self._chunk(features)
+        if not self.speed_perturbation:
+            return chunks
+        del features
+        copies = []
+        with warnings.catch_warnings():
+            # the recordings' own warnings were given above, once
+            warnings.simplefilter("ignore", ShortSignalWarning)
+            warnings.simplefilter("ignore", SignalRangeWarning)
+            for speed in self.speed_perturbation:
+                copies.append(self._chunk(self._extract(X, groups, caller="fit_transform",
+                                                        lazy=True, speed=float(speed))))
+        return ChunkedFeatures.join_utterances([chunks, *copies])
 
     def transform(self, X, groups=None):
         """Compute normalised, chunked 3-D log-Mel features.
@@ -276,6 +302,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         check_version(state, type(self).__name__)
         # Parameters added since the first release, at the value older models had.
         state.setdefault("trim_zeros", False)
+        state.setdefault("speed_perturbation", None)
         super().__setstate__(state)
 
     # -- persisted state ---------------------------------------------------

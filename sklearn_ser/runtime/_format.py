@@ -41,8 +41,9 @@ BUNDLE_FORMAT_VERSION = 1
 MANIFEST_MEMBER = "bundle.json"
 NETWORK_MEMBER = "network.onnx"
 INPUT_NAME, OUTPUT_NAME = "chunks", "probabilities"
-#: The front end's parameters a bundle stores: all but the run-time ones.
-STORED_FRONT_END = tuple(name for name in FRONT_END_DEFAULTS if name not in ("n_jobs", "verbose"))
+#: The front end's parameters a bundle stores: all but the run-time and training ones.
+_NOT_STORED = {"n_jobs": None, "verbose": 0, "speed_perturbation": None}
+STORED_FRONT_END = tuple(name for name in FRONT_END_DEFAULTS if name not in _NOT_STORED)
 _MAX_MANIFEST_BYTES = 1 << 20  # a genuine bundle.json is a few kB
 _MAX_NETWORK_BYTES = 1 << 30  # the paper's full widths take about 20 MB
 _MAX_CLASSES = 10_000
@@ -144,7 +145,7 @@ def _check_manifest(manifest):
     if front_end["normalize"] == "speaker":
         raise ValueError("front_end has normalize='speaker', which a bundle cannot predict "
                          "with (it needs every speaker's utterances together)")
-    manifest["front_end"] = {**front_end, "n_jobs": None, "verbose": 0}
+    manifest["front_end"] = {**front_end, **_NOT_STORED}
     normalization = manifest.get("normalization")
     if not isinstance(normalization, dict) or set(normalization) != {"mean", "scale"}:
         raise ValueError("normalization must hold 'mean' and 'scale'")
