@@ -17,7 +17,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from .callbacks import CosineAnnealing, SpecAugment
-from .features import LogMel3DTransformer
+from .features import LogMel3DTransformer, check_front_end
 from .nn import ACRNN, ADCRNN, ACRNNClassifier, ADCRNNClassifier
 from .recipes import DEFAULT_RECIPE, RECIPES
 from .utils.choices import PRECISIONS
@@ -119,6 +119,7 @@ _CONSTRAINTS = {
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "augment": ["boolean"],
     "trim_zeros": ["boolean"],
+    "speed_perturbation": [list, tuple, None],
     "shuffle": ["boolean"],
     "precision": [StrOptions(set(PRECISIONS))],
     "n_seeds": [Interval(Integral, 1, None, closed="left")],
@@ -159,6 +160,8 @@ def _check_arguments(params, module_params):
     if n_seeds > 1 and seed + n_seeds - 1 > 2**32 - 1:
         raise ValueError(f"build_pipeline: random_state={seed} with n_seeds={n_seeds} seeds "
                          f"the last network with {seed + n_seeds - 1}, above 2**32 - 1")
+    check_front_end({"speed_perturbation": params["speed_perturbation"]},
+                    caller="build_pipeline")
     network = {"adcrnn": ADCRNN, "acrnn": ACRNN}[params["model"]]
     # n_classes and n_mels come from the data in fit
     accepted = set(inspect.signature(network).parameters) - {"n_classes", "n_mels"}
@@ -190,7 +193,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                    lr=FROM_RECIPE, batch_size=FROM_RECIPE, chunk_frames=FROM_RECIPE,
                    chunk_hop_frames=FROM_RECIPE, valid_fraction=FROM_RECIPE,
                    schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
-                   trim_zeros=FROM_RECIPE, shuffle=FROM_RECIPE, precision=FROM_RECIPE,
+                   trim_zeros=FROM_RECIPE, speed_perturbation=FROM_RECIPE,
+                   shuffle=FROM_RECIPE, precision=FROM_RECIPE,
                    n_seeds=FROM_RECIPE, random_state=0, verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
     or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``, from a
@@ -249,6 +253,11 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
     trim_zeros : bool
         The front end drops each file's leading and trailing digital silence
         (``LogMel3DTransformer(trim_zeros=True)``).
+    speed_perturbation : tuple of float or None
+        Speed factors of training copies of every utterance, e.g. ``(0.9,
+        1.1)`` (``LogMel3DTransformer(speed_perturbation=...)``: made on the
+        training side only, each factor adding about ``1 / factor`` times
+        the training); None makes none.
     shuffle : bool
         Draw the training batches in a new random order every epoch
         (``iterator_train__shuffle``); False keeps the chunks in utterance
@@ -293,7 +302,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                  max_epochs=max_epochs, lr=lr, batch_size=batch_size,
                  chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                  valid_fraction=valid_fraction, schedule=schedule, patience=patience,
-                 augment=augment, trim_zeros=trim_zeros, shuffle=shuffle,
+                 augment=augment, trim_zeros=trim_zeros,
+                 speed_perturbation=speed_perturbation, shuffle=shuffle,
                  precision=precision, n_seeds=n_seeds)
     check_params({"recipe": recipe}, _CONSTRAINTS, caller="build_pipeline")
     params = {**RECIPES[recipe], **{name: value for name, value in given.items()
@@ -334,7 +344,9 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                                voting="soft")
     features = LogMel3DTransformer(chunk_frames=params["chunk_frames"],
                                    chunk_hop_frames=params["chunk_hop_frames"],
-                                   trim_zeros=params["trim_zeros"], verbose=verbose)
+                                   trim_zeros=params["trim_zeros"],
+                                   speed_perturbation=params["speed_perturbation"],
+                                   verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
 
 

@@ -111,3 +111,28 @@ def test_a_pipeline_trains_on_the_copies_and_exports_without_them(signals, tmp_p
     assert bundle.front_end_params["speed_perturbation"] is None
     np.testing.assert_allclose(bundle.predict_proba(signals), pipe.predict_proba(signals),
                                atol=1e-4)
+
+
+def test_build_pipeline_and_the_command_line_take_the_factors(tmp_path, capsys):
+    from sklearn_ser.cli import main
+    from sklearn_ser.pipeline import build_pipeline
+    from sklearn_ser.recipes import RECIPES
+
+    assert all(recipe["speed_perturbation"] is None for recipe in RECIPES.values())
+    assert build_pipeline(verbose=0)[0].speed_perturbation is None
+    pipe = build_pipeline(speed_perturbation=(0.9, 1.1), verbose=0)
+    assert pipe[0].speed_perturbation == (0.9, 1.1)
+    with pytest.raises(ValueError, match=r"build_pipeline: speed_perturbation=\(1.0,\) must"):
+        build_pipeline(speed_perturbation=(1.0,))
+    out = tmp_path / "model.skser"
+    assert main(["train", "--dataset", "demo", "--speed-perturbation", "1", "--out",
+                 str(out)]) == 2
+    assert "--speed-perturbation [1.0] must list 1 to 8 different" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["cross-validate", "--dataset", "demo", "--n-samples", "24", "--width", "tiny",
+                 "--max-epochs", "1", "--cv", "2", "-q", "--speed-perturbation", "0.9", "1.1",
+                 "--output", str(tmp_path / "cv")]) == 0
+    import json
+
+    report = json.loads((tmp_path / "cv" / "report.json").read_text())
+    assert report["training"]["speed_perturbation"] == [0.9, 1.1]

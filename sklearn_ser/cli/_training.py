@@ -69,6 +69,11 @@ _FLAGS = {
     "augment": (_SWITCH, "SpecAugment: mask random time and Mel bands of training batches"),
     "trim_zeros": (_SWITCH, "drop each file's leading and trailing digital silence (samples "
                             "exactly 0) before resampling"),
+    "speed_perturbation": ({"type": positive_float, "nargs": "+", "metavar": "FACTOR"},
+                           "train on copies of every file resampled to these speeds too, e.g. "
+                           "0.9 1.1 (slower and lower, faster and higher); predictions read "
+                           "the files as they are; each factor adds about 1/FACTOR times the "
+                           "training"),
     "shuffle": (_SWITCH, "draw the training chunks in a new random order every epoch; "
                          "--no-shuffle keeps file order, the same batches every epoch"),
     "precision": ({"choices": PRECISIONS},
@@ -93,6 +98,8 @@ def _value_text(name, value):
     """A value as the flag takes it: ``loss=None`` -> ``none``, ``1e-3`` -> ``0.001``."""
     if name == "loss" and value is None:
         return _NO_LOSS
+    if isinstance(value, (list, tuple)):
+        return " ".join(_value_text(name, item) for item in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -104,7 +111,8 @@ def _recipe_default(name):
     if isinstance(value, bool):
         text = "on" if value else "off"
     elif value is None and name != "loss":
-        text = {"chunk_hop_frames": "--chunk-frames", "patience": "off"}[name]
+        text = {"chunk_hop_frames": "--chunk-frames", "patience": "off",
+                "speed_perturbation": "off"}[name]
     elif name == "chunk_frames":
         text = f"{value}, i.e. {value * _HOP_SECONDS:g} s"
     else:

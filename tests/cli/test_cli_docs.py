@@ -33,7 +33,8 @@ def _shown(name, value):
     if isinstance(value, bool):
         return "on" if value else "off"
     if value is None:
-        return {"loss": "none", "chunk_hop_frames": "--chunk-frames", "patience": "off"}[name]
+        return {"loss": "none", "chunk_hop_frames": "--chunk-frames", "patience": "off",
+                "speed_perturbation": "off"}[name]
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
