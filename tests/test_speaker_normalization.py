@@ -113,6 +113,12 @@ def test_bad_speakers_are_named_before_any_audio_is_read(groups, match):
         front_end.fit_transform(["no such file.wav"] * 4 + signals[:2], groups=groups)
 
 
+def test_a_single_path_is_named_before_the_speakers():
+    front_end = LogMel3DTransformer(normalize="speaker", **FRONT_END)
+    with pytest.raises(TypeError, match=r"got a single path 'a.wav'; wrap it in a list"):
+        front_end.fit(["a.wav"][0], groups=["x"] * 5)
+
+
 def test_other_normalisations_ignore_the_speakers():
     signals, speakers = voices()
     for normalize in (True, False, "utterance"):

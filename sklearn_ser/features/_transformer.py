@@ -14,6 +14,7 @@ from ..utils import is_integer
 from ..utils.constraints import as_sklearn
 from ..utils.docstrings import Substitution
 from ._chunked import ChunkedFeatures
+from ._extraction import as_source_list
 from ._params import (
     FRONT_END_CONSTRAINTS,
     FRONT_END_DOCS,
@@ -181,7 +182,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         only, before any audio is read."""
         speakers = None
         if isinstance(self.normalize, str) and self.normalize == "speaker":
-            speakers = speaker_codes(groups, len(X), caller=f"{type(self).__name__}.{caller}")
+            speakers = speaker_codes(groups, len(as_source_list(X)),
+                                     caller=f"{type(self).__name__}.{caller}")
         return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers,
                                   speed=speed)
 
