@@ -237,10 +237,20 @@ class ChunkedNeuralNetClassifier(
         self._keep_auto_device(requested)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Criterion on float32 outputs (autocast may have produced bfloat16)."""
+        """Criterion on float32 outputs (autocast may give bfloat16); a training
+        batch mixed by :class:`~sklearn_ser.callbacks.Mixup` gets :meth:`mixed_loss`."""
         logits, embedding = y_pred
         y_true = to_tensor(y_true, device=self.device)
-        return self.criterion_((logits.float(), embedding.float()), y_true)
+        output = (logits.float(), embedding.float())
+        mix = self.__dict__.get("batch_mix_") if training else None
+        if mix is not None:
+            return self.mixed_loss(output, y_true, *mix)
+        return self.criterion_(output, y_true)
+
+    def mixed_loss(self, output, y_true, perm, lam):
+        """The loss of a batch mixed as ``lam * x + (1 - lam) * x[perm]`` (``Mixup``)."""
+        return (lam * self.criterion_(output, y_true)
+                + (1.0 - lam) * self.criterion_(output, y_true[perm.to(y_true.device)]))
 
     def _get_predict_nonlinearity(self):
         """``"auto"`` is the softmax of the logits; ``None`` is refused, since the
