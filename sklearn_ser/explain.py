@@ -179,6 +179,9 @@ def explain(pipeline, audio):
         raise TypeError("explain needs a fitted Pipeline([(name, LogMel3DTransformer), "
                         f"(name, classifier)]), got {type(pipeline).__name__}")
     front_end, classifier = steps[0][1], steps[1][1]
+    if isinstance(front_end.normalize, str) and front_end.normalize == "speaker":
+        raise ValueError("explain reads one utterance, and a front end with "
+                         "normalize='speaker' needs all of its speaker's utterances")
     networks = _networks(classifier)
     features = front_end.transform([audio])
     chunks = np.asarray(features.chunks)

@@ -205,3 +205,64 @@ def test_export_and_timeline_refuse_it(tmp_path):
     sf.write(path, np.concatenate(signals), 16000)
     with pytest.raises(ValueError, match=r"normalize='speaker' needs all of a speaker's audio"):
         predict_timeline(pipe, path)
+
+
+def test_an_iterator_of_sources_is_read_once():
+    signals, speakers = voices()
+    expected = LogMel3DTransformer(normalize="speaker", **FRONT_END).fit_transform(
+        signals, groups=speakers)
+    front_end = LogMel3DTransformer(normalize="speaker", **FRONT_END)
+    got = front_end.fit_transform(iter(signals), groups=speakers)
+    np.testing.assert_array_equal(got.chunks, expected.chunks)
+    np.testing.assert_array_equal(front_end.transform(iter(signals), groups=speakers).chunks,
+                                  expected.chunks)
+
+
+def test_standardize_speakers_takes_integer_codes_only():
+    features = np.ones((3, 4, 2))
+    offsets = np.array([0, 2, 4])
+    for codes in ([0.0, 1.0], [0, -1], [0]):
+        with pytest.raises(ValueError, match=r"speaker_codes must be 2 integers >= 0"):
+            standardize_speakers([(features.copy(), offsets)], np.array(codes))
+
+
+def test_cross_validate_report_refuses_before_the_folds_what_cannot_reach_the_speakers():
+    from sklearn_ser.evaluation import cross_validate_report
+
+    signals, speakers = voices()
+    y = np.array(["calm", "angry"] * 3)
+    with pytest.raises(ValueError, match=r"call sklearn.set_config\(enable_metadata_routing"):
+        cross_validate_report(_tiny_pipeline(), signals, y, groups=speakers, cv=2)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(ValueError, match=r"needs the speaker of every sample: pass groups="):
+            cross_validate_report(_tiny_pipeline(), signals, y, cv=2)
+
+
+def test_worker_processes_get_the_speakers_too():
+    from sklearn_ser.evaluation import cross_validate_report
+
+    signals, speakers = voices()
+    y = np.array(["calm", "angry"] * 3)
+    with warnings.catch_warnings(), sklearn.config_context(enable_metadata_routing=True):
+        warnings.simplefilter("ignore")
+        one = cross_validate_report(_tiny_pipeline(), signals, y, groups=speakers, cv="loso")
+        two = cross_validate_report(_tiny_pipeline(), signals, y, groups=speakers, cv="loso",
+                                    n_jobs=2)
+    np.testing.assert_allclose(two["probabilities"], one["probabilities"], atol=1e-6)
+
+
+def test_the_command_line_and_explain_refuse_it(tmp_path, capsys):
+    from sklearn_ser.cli import main
+    from sklearn_ser.explain import explain
+    from sklearn_ser.persistence import save_model
+
+    signals, _ = voices()
+    pipe = _fitted()
+    with pytest.raises(ValueError, match=r"explain reads one utterance.*normalize='speaker'"):
+        explain(pipe, signals[0])
+    model = save_model(pipe, tmp_path / "model.skser")
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", signals[0], 16000)
+    assert main(["predict", str(model), str(tmp_path / "a.wav")]) != 0
+    assert "normalises each speaker with all their utterances" in capsys.readouterr().err

@@ -136,3 +136,17 @@ def test_build_pipeline_and_the_command_line_take_the_factors(tmp_path, capsys):
 
     report = json.loads((tmp_path / "cv" / "report.json").read_text())
     assert report["training"]["speed_perturbation"] == [0.9, 1.1]
+
+
+def test_the_copies_rates_must_be_rates_the_toolkit_reads(signals):
+    with pytest.raises(ValueError, match=r"the copies at \[2.0\] would be resampled to "
+                                         r"sample_rate / factor, outside 1,000 to 384,000 Hz"):
+        LogMel3DTransformer(sample_rate=1500, f_min=0.0, f_max=700.0,
+                            speed_perturbation=(0.9, 2.0)).fit(signals)
+
+
+def test_an_iterator_gives_every_copy(signals):
+    expected = LogMel3DTransformer(speed_perturbation=(0.9,), **FRONT_END).fit_transform(signals)
+    got = LogMel3DTransformer(speed_perturbation=(0.9,), **FRONT_END).fit_transform(
+        iter(signals))
+    np.testing.assert_array_equal(got.chunks, expected.chunks)

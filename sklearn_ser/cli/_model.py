@@ -68,6 +68,13 @@ def read_pipeline(path, args=None, *, usage="MODEL ..."):
             "first, so it cannot take audio files: save a Pipeline of the front end and the "
             f"classifier, as '{PROG} train' does"
         )
+    if isinstance(steps[0][1].normalize, str) and steps[0][1].normalize == "speaker":
+        raise CliError(
+            f"model file {path} normalises each speaker with all their utterances "
+            "(normalize='speaker'), and the command line has no speakers to give it: predict "
+            "from Python with pipe.predict(files, groups=speakers), under scikit-learn's "
+            "metadata routing"
+        )
     if args is not None:
         steps[0][1].set_params(verbose=int(progress(args)))
     return model

@@ -8,19 +8,18 @@ import warnings
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn import get_config
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.metrics import accuracy_score, confusion_matrix
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing
-from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from ..exceptions import SmallDataWarning
 from ._metrics import per_class_recall, uar_score
+from ._routing import check_speaker_routing, routes_groups
 from ._splits import make_cv
 
 __all__ = ["cross_validate_report", "format_report"]
@@ -75,15 +74,6 @@ def _final_step_input(model, X, params):
     if isinstance(model, Pipeline) and len(model) > 1:
         return model[-1], model[:-1].transform(X, **params)
     return model, X
-
-
-def _routes_groups(estimator, groups):
-    """Whether ``groups`` is to be passed to the estimator's ``fit`` and to its
-    front end at prediction: under scikit-learn's metadata routing, when a step
-    requests it (``LogMel3DTransformer(normalize="speaker")`` does)."""
-    if groups is None or not get_config().get("enable_metadata_routing", False):
-        return False
-    return bool(get_routing_for_object(estimator).consumes("fit", ["groups"]))
 
 
 def _probabilities(model, X):
@@ -263,6 +253,7 @@ def cross_validate_report(
         )
     if groups is not None and len(groups) != n_samples:
         raise ValueError(f"groups has {len(groups)} entries for {n_samples} samples")
+    check_speaker_routing(estimator, groups)
     splitter = make_cv(cv, groups, random_state=random_state)
     labels = _check_labels(labels, y)
     _warn_small_classes(splitter, y)
@@ -275,7 +266,7 @@ def cross_validate_report(
         _log(f"cross-validation: {n_samples} samples, {n_splits} folds ({splitter!r})")
 
     # the speakers, for a front end that normalises by speaker (metadata routing)
-    routed = np.asarray(groups, dtype=object) if _routes_groups(estimator, groups) else None
+    routed = np.asarray(groups, dtype=object) if routes_groups(estimator, groups) else None
     results = []
     if effective_n_jobs(n_jobs) == 1:
         for i, (train, test) in enumerate(splits, start=1):

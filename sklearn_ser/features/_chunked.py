@@ -224,12 +224,18 @@ class ChunkedFeatures:
         if any(len(part) != n_utterances for part in parts):
             raise ValueError(f"cannot join the utterances of parts of different lengths: "
                              f"{[len(part) for part in parts]}")
-        stacked = cls.concatenate(parts)  # part after part
-        order = (np.arange(len(parts))[None, :] * n_utterances
-                 + np.arange(n_utterances)[:, None]).ravel()  # utterance after utterance
-        joined = stacked[order]
-        return cls(joined.chunks, joined.offsets[:: len(parts)], joined.n_frames,
-                   front_end=joined.front_end)
+        front_end = cls.concatenate(part[:1] for part in parts).front_end  # one front end
+        counts = np.array([part.n_chunks for part in parts])  # (n_parts, n_utterances)
+        offsets = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
+        # each part's chunks of utterance i start after the earlier parts' chunks of i
+        starts = offsets[:-1] + np.cumsum(counts, axis=0) - counts
+        chunks = np.empty((offsets[-1], *parts[0].chunk_shape), parts[0].dtype)
+        n_frames = np.empty(offsets[-1], parts[0].n_frames.dtype)
+        for part, part_starts, part_counts in zip(parts, starts, counts, strict=True):
+            rows = _ranges(part_starts, part_counts)
+            chunks[rows] = part.chunks
+            n_frames[rows] = part.n_frames
+        return cls(chunks, offsets, n_frames, front_end=front_end)
 
     @classmethod
     def concatenate(cls, parts):

@@ -88,12 +88,12 @@ def standardize_utterances(features, frame_offsets):
     return _standardize(features, frame_offsets, *_moments(features, frame_offsets))
 
 
-def standardize_speakers(groups, speaker_codes):
+def standardize_speakers(feature_groups, speaker_codes):
     """Standardise every utterance with the statistics of all its speaker's frames, in place.
 
     Parameters
     ----------
-    groups : list of (np.ndarray, np.ndarray)
+    feature_groups : list of (np.ndarray, np.ndarray)
         ``(features [shape=(3, n_frames_total, n_mels)], frame_offsets)`` per
         group of utterances, as :func:`~sklearn_ser.features.extract_utterances`
         returns them.
@@ -103,16 +103,20 @@ def standardize_speakers(groups, speaker_codes):
 
     Returns
     -------
-    groups : list of (np.ndarray, np.ndarray)
+    feature_groups : list of (np.ndarray, np.ndarray)
         The same groups: ``(x - mean_s) / std_s`` per channel and Mel bin,
         the statistics pooled over every frame of speaker ``s``'s utterances
         (a near-constant bin is only centred). A speaker with one utterance
         is standardised as :func:`standardize_utterances` does it.
     """
-    moments = [_moments(features, offsets) for features, offsets in groups]
+    moments = [_moments(features, offsets) for features, offsets in feature_groups]
     counts = np.concatenate([count for count, _, _ in moments])
-    if len(speaker_codes) != len(counts):
-        raise ValueError(f"{len(speaker_codes)} speaker codes for {len(counts)} utterances")
+    speaker_codes = np.asarray(speaker_codes)
+    if speaker_codes.shape != counts.shape or speaker_codes.dtype.kind not in "iu" \
+            or (len(speaker_codes) and speaker_codes.min() < 0):
+        raise ValueError(f"speaker_codes must be {len(counts)} integers >= 0, one per "
+                         f"utterance; got shape {speaker_codes.shape}, dtype "
+                         f"{speaker_codes.dtype}")
     n_speakers = int(speaker_codes.max()) + 1 if len(speaker_codes) else 0
     pooled_counts = np.bincount(speaker_codes, weights=counts, minlength=n_speakers)
     pooled = []
@@ -122,12 +126,12 @@ def standardize_speakers(groups, speaker_codes):
         np.add.at(sums.transpose(1, 0, 2), speaker_codes, values.transpose(1, 0, 2))
         pooled.append(sums)
     start = 0
-    for features, offsets in groups:
+    for features, offsets in feature_groups:
         codes = speaker_codes[start : start + len(offsets) - 1]
         start += len(offsets) - 1
         _standardize(features, offsets, pooled_counts[codes], pooled[0][:, codes],
                      pooled[1][:, codes])
-    return groups
+    return feature_groups
 
 
 def chunk_groups(groups, *, mean, scale, chunk_frames, hop_frames, max_chunks):

@@ -199,8 +199,9 @@ def _limit_problems(params):
     return problems, names
 
 
-def _speed_problems(speeds):
-    """What is wrong with ``speed_perturbation`` (a list or tuple, or None)."""
+def _speed_problems(speeds, sample_rate):
+    """What is wrong with ``speed_perturbation`` (a list or tuple, or None), the
+    rates its copies are resampled to included."""
     if speeds is None:
         return []
     low, high = SPEED_RANGE
@@ -210,6 +211,14 @@ def _speed_problems(speeds):
         return [f"speed_perturbation={speeds!r} must list 1 to {MAX_SPEED_FACTORS} different "
                 f"speed factors other than 1, each from {low:g} to {high:g} (e.g. (0.9, 1.1)), "
                 "or be None"]
+    if sample_rate is None:
+        return []
+    lowest, highest = SAMPLE_RATE_RANGE
+    outside = [s for s in speeds if not lowest <= round(sample_rate / s) <= highest]
+    if outside:
+        return [f"speed_perturbation={speeds!r}: the copies at {outside} would be resampled "
+                f"to sample_rate / factor, outside {lowest:,} to {highest:,} Hz "
+                f"(sample_rate={sample_rate})"]
     return []
 
 
@@ -256,7 +265,7 @@ def front_end_problems(params):
             f"{-(-frames // MAX_CHUNK_OVERLAP)} (chunk_frames={frames}): a frame may sit in at "
             f"most {MAX_CHUNK_OVERLAP} overlapping chunks, or the chunks of a long recording "
             "would take many times its memory")
-    problems.extend(_speed_problems(params.get("speed_perturbation")))
+    problems.extend(_speed_problems(params.get("speed_perturbation"), rate))
     if rate is None:
         return problems
     for name in ("frame_seconds", "hop_seconds"):

@@ -31,6 +31,18 @@ _STATE_ARRAYS = ("mean_", "scale_")
 _STATE_VALUES = ("n_frames_seen_", "chunk_shape_")
 
 
+def _reusable(X):
+    """``X``, or the items of an iterator as a list: the speakers' count and each
+    speed's copies read ``X`` again. Anything else, a single path or file object
+    included, goes on as given, for the front end's own errors."""
+    if hasattr(X, "__len__") or hasattr(X, "read") or hasattr(X, "__array__"):
+        return X
+    try:
+        return list(X)
+    except TypeError:
+        return X
+
+
 def _check_state_array(name, value, n_mels):
     """``value`` as the fitted array ``name``, or a ValueError saying what is wrong."""
     if value is None:
@@ -247,7 +259,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         -------
         self : LogMel3DTransformer
         """
-        self._fit_statistics(self._extract(X, groups, caller="fit"))
+        self._fit_statistics(self._extract(_reusable(X), groups, caller="fit"))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -259,6 +271,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         side of a ``Pipeline``); the statistics come from the recordings
         as they are.
         """
+        X = _reusable(X)  # read once per speed
         features = self._extract(X, groups, caller="fit_transform")
         self._fit_statistics(features)
         chunks = self._chunk(features)
@@ -295,7 +308,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32.
         """
         check_is_fitted(self, "mean_")
-        return self._chunk(self._extract(X, groups, caller="transform", lazy=True))
+        return self._chunk(self._extract(_reusable(X), groups, caller="transform", lazy=True))
 
     def __getstate__(self):
         return add_version(super().__getstate__())
