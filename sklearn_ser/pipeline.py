@@ -120,6 +120,7 @@ _CONSTRAINTS = {
     "augment": ["boolean"],
     "trim_zeros": ["boolean"],
     "speed_perturbation": [list, tuple, None],
+    "normalize": ["boolean", StrOptions({"utterance", "speaker"})],
     "shuffle": ["boolean"],
     "precision": [StrOptions(set(PRECISIONS))],
     "n_seeds": [Interval(Integral, 1, None, closed="left")],
@@ -194,7 +195,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                    chunk_hop_frames=FROM_RECIPE, valid_fraction=FROM_RECIPE,
                    schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
                    trim_zeros=FROM_RECIPE, speed_perturbation=FROM_RECIPE,
-                   shuffle=FROM_RECIPE, precision=FROM_RECIPE,
+                   normalize=FROM_RECIPE, shuffle=FROM_RECIPE, precision=FROM_RECIPE,
                    n_seeds=FROM_RECIPE, random_state=0, verbose=1, **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
     or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``, from a
@@ -258,6 +259,12 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         1.1)`` (``LogMel3DTransformer(speed_perturbation=...)``: made on the
         training side only, each factor adding about ``1 / factor`` times
         the training); None makes none.
+    normalize : bool, "utterance" or "speaker"
+        The front end's ``normalize``: the fitted statistics alone (True),
+        none (False), or each utterance first standardised by its own frames
+        (``"utterance"``) or by its speaker's (``"speaker"``, which needs the
+        speakers as ``groups`` under scikit-learn's metadata routing, see
+        :class:`~sklearn_ser.LogMel3DTransformer`).
     shuffle : bool
         Draw the training batches in a new random order every epoch
         (``iterator_train__shuffle``); False keeps the chunks in utterance
@@ -303,7 +310,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                  chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                  valid_fraction=valid_fraction, schedule=schedule, patience=patience,
                  augment=augment, trim_zeros=trim_zeros,
-                 speed_perturbation=speed_perturbation, shuffle=shuffle,
+                 speed_perturbation=speed_perturbation, normalize=normalize, shuffle=shuffle,
                  precision=precision, n_seeds=n_seeds)
     check_params({"recipe": recipe}, _CONSTRAINTS, caller="build_pipeline")
     params = {**RECIPES[recipe], **{name: value for name, value in given.items()
@@ -346,7 +353,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                                    chunk_hop_frames=params["chunk_hop_frames"],
                                    trim_zeros=params["trim_zeros"],
                                    speed_perturbation=params["speed_perturbation"],
-                                   verbose=verbose)
+                                   normalize=params["normalize"], verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
 
 

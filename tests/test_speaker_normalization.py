@@ -266,3 +266,25 @@ def test_the_command_line_and_explain_refuse_it(tmp_path, capsys):
     sf.write(tmp_path / "a.wav", signals[0], 16000)
     assert main(["predict", str(model), str(tmp_path / "a.wav")]) != 0
     assert "normalises each speaker with all their utterances" in capsys.readouterr().err
+
+
+def test_the_command_line_cross_validates_with_it_and_refuses_to_train_it(tmp_path, capsys):
+    import json
+
+    from sklearn_ser.cli import main
+    from sklearn_ser.pipeline import build_pipeline
+
+    assert build_pipeline(normalize="speaker", verbose=0)[0].normalize == "speaker"
+    assert build_pipeline(verbose=0)[0].normalize is True
+    args = ["--dataset", "demo", "--n-samples", "24", "--width", "tiny", "--max-epochs", "1",
+            "-q", "--normalize", "speaker"]
+    assert main(["cross-validate", *args, "--cv", "loso", "--output", str(tmp_path / "cv")]) == 0
+    report = json.loads((tmp_path / "cv" / "report.json").read_text())
+    assert report["training"]["normalize"] == "speaker"
+    assert not sklearn.get_config()["enable_metadata_routing"]  # left as it was
+    assert main(["train", *args, "--out", str(tmp_path / "m.skser")]) == 2
+    assert "--normalize speaker: the model would need all of a speaker's files" \
+        in capsys.readouterr().err
+    assert main(["cross-validate", "--dataset", "demo", "--normalize", "median"]) == 2
+    assert "invalid choice: 'median' (choose from global, none, utterance, speaker)" \
+        in capsys.readouterr().err

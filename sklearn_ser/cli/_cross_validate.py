@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
+
+from sklearn import config_context
 
 from ..evaluation import cross_validate_report, format_report, make_cv
 from ._console import check_not_terminated, progress, progress_to_stderr, set_threads
@@ -43,10 +46,18 @@ def add_parser(subparsers):
     parser.set_defaults(run=run, parser=parser)
 
 
+def _is_speaker(normalize):
+    return isinstance(normalize, str) and normalize == "speaker"
+
+
 def run(args):
     set_threads(args)
     pipe = pipeline_from_args(args)  # its usage errors before the corpus is read
+    speakers = _is_speaker(training_settings(args)["normalize"])
     X, y, groups = load_data(args)
+    if speakers and groups is None:
+        raise UsageError("--normalize speaker needs the speaker of every file: pass "
+                         "--groups REGEX (folder dataset)")
     if groups is None and isinstance(args.cv, str):
         raise UsageError(
             f"--cv {args.cv} splits by speaker, but the files have no speaker groups: pass "
@@ -61,7 +72,9 @@ def run(args):
                  recipe=recipe_text(args))
     add_progress_callbacks(pipe, args, fits=n_folds, fits_text=f"{n_folds} folds")
     try:
-        with progress_to_stderr():
+        # the speakers reach the front end by scikit-learn's metadata routing
+        routing = config_context(enable_metadata_routing=True) if speakers else nullcontext()
+        with progress_to_stderr(), routing:
             report = cross_validate_report(pipe, X, y, groups=groups, cv=args.cv,
                                            random_state=seed, verbose=int(progress(args)))
         check_not_terminated(args)

@@ -106,6 +106,10 @@ def run(args):
     if args.resume and args.checkpoint_dir is None:
         raise UsageError("--resume needs --checkpoint-dir (the folder of the checkpoint)")
     settings = training_settings(args)
+    if isinstance(settings["normalize"], str) and settings["normalize"] == "speaker":
+        raise UsageError("--normalize speaker: the model would need all of a speaker's files "
+                         "together at prediction, which predict, timeline and explain cannot "
+                         "give; use it with cross-validate, or train and predict from Python")
     n_seeds = settings["n_seeds"]
     if n_seeds > 1 and args.checkpoint_dir is not None:
         raise UsageError(f"--checkpoint-dir holds one network's training, not the "

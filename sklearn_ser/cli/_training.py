@@ -42,6 +42,21 @@ _ALIASES = {"max_epochs": "--epochs", "random_state": "--seed",
 _SWITCH = {"action": argparse.BooleanOptionalAction}
 _HOP_SECONDS = FRONT_END_DEFAULTS["hop_seconds"]
 
+#: ``--normalize``'s words for the front end's ``normalize`` values.
+_NORMALIZE_WORDS = {True: "global", False: "none", "utterance": "utterance",
+                    "speaker": "speaker"}
+NORMALIZATIONS = tuple(_NORMALIZE_WORDS.values())
+
+
+def normalization(text):
+    """``--normalize WORD`` as the front end's ``normalize`` value."""
+    for value, word in _NORMALIZE_WORDS.items():
+        if text == word:
+            return value
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
+                                     + ", ".join(NORMALIZATIONS) + ")")
+
+
 #: build_pipeline's arguments -> (the keywords of their flag, its help), in --help order.
 _FLAGS = {
     "model": ({"choices": tuple(WIDTHS)},
@@ -74,6 +89,12 @@ _FLAGS = {
                            "0.9 1.1 (slower and lower, faster and higher); predictions read "
                            "the files as they are; each factor adds about 1/FACTOR times the "
                            "training"),
+    "normalize": ({"type": normalization, "metavar": "{" + ",".join(NORMALIZATIONS) + "}"},
+                  "standardise the features with the training statistics (global), after "
+                  "standardising each file by its own frames (utterance) or by all of its "
+                  "speaker's files (speaker: cross-validate only, with speaker --groups; the "
+                  "test speakers' statistics come from their own unlabelled files), or not "
+                  "at all (none)"),
     "shuffle": (_SWITCH, "draw the training chunks in a new random order every epoch; "
                          "--no-shuffle keeps file order, the same batches every epoch"),
     "precision": ({"choices": PRECISIONS},
@@ -98,6 +119,8 @@ def _value_text(name, value):
     """A value as the flag takes it: ``loss=None`` -> ``none``, ``1e-3`` -> ``0.001``."""
     if name == "loss" and value is None:
         return _NO_LOSS
+    if name == "normalize":
+        return _NORMALIZE_WORDS[value]
     if isinstance(value, (list, tuple)):
         return " ".join(_value_text(name, item) for item in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -108,7 +131,9 @@ def _recipe_default(name):
     if name not in RECIPES[DEFAULT_RECIPE]:
         return f"default: {BUILD_DEFAULTS[name]}"
     value = RECIPES[DEFAULT_RECIPE][name]
-    if isinstance(value, bool):
+    if name == "normalize":
+        text = _NORMALIZE_WORDS[value]
+    elif isinstance(value, bool):
         text = "on" if value else "off"
     elif value is None and name != "loss":
         text = {"chunk_hop_frames": "--chunk-frames", "patience": "off",
@@ -172,7 +197,7 @@ def override_flags(args):
     """The flags given over the recipe, as typed: ``--width tiny --no-augment``."""
     words = []
     for name, value in given_options(args).items():
-        if isinstance(value, bool):
+        if isinstance(value, bool) and name != "normalize":
             words.append(flag(name) if value else f"--no-{flag(name)[2:]}")
         else:
             words.append(f"{flag(name)} {_value_text(name, value)}")
