@@ -24,7 +24,7 @@ import torch
 from sklearn.ensemble import VotingClassifier
 from sklearn.utils import Bunch
 
-from .features import LogMel3DTransformer, samples_per
+from .features import LogMel3DTransformer, normalizes_by_speaker, samples_per
 from .io import load_audio, source_name
 from .nn import ChunkedNeuralNetClassifier
 
@@ -179,7 +179,7 @@ def explain(pipeline, audio):
         raise TypeError("explain needs a fitted Pipeline([(name, LogMel3DTransformer), "
                         f"(name, classifier)]), got {type(pipeline).__name__}")
     front_end, classifier = steps[0][1], steps[1][1]
-    if isinstance(front_end.normalize, str) and front_end.normalize == "speaker":
+    if normalizes_by_speaker(front_end.normalize):
         raise ValueError("explain reads one utterance, and a front end with "
                          "normalize='speaker' needs all of its speaker's utterances")
     networks = _networks(classifier)

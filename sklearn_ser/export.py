@@ -18,7 +18,7 @@ from numbers import Integral
 import numpy as np
 
 from ._version import current_version
-from .features import LogMel3DTransformer, feature_settings
+from .features import LogMel3DTransformer, feature_settings, normalizes_by_speaker
 from .io import write_stored_members
 from .nn import ChunkedNeuralNetClassifier, softmax_of_logits
 from .runtime import (
@@ -66,7 +66,7 @@ def _parts(model):
     clf.check_is_fitted()
     if not hasattr(front_end, "mean_"):
         raise ValueError("export_onnx: the pipeline's LogMel3DTransformer is not fitted")
-    if isinstance(front_end.normalize, str) and front_end.normalize == "speaker":
+    if normalizes_by_speaker(front_end.normalize):
         raise ValueError(
             "export_onnx: the pipeline's LogMel3DTransformer has normalize='speaker', which "
             "needs every speaker's utterances together at prediction; a bundle predicts "

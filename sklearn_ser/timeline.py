@@ -98,7 +98,7 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     import soundfile as sf
 
     front_end = _front_end_params(model)
-    if isinstance(front_end["normalize"], str) and front_end["normalize"] == "speaker":
+    if features.normalizes_by_speaker(front_end["normalize"]):
         raise ValueError(
             "a timeline takes its windows one block at a time, and a model whose front end "
             "has normalize='speaker' needs all of a speaker's audio first: predict the "

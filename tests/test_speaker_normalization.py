@@ -288,3 +288,11 @@ def test_the_command_line_cross_validates_with_it_and_refuses_to_train_it(tmp_pa
     assert main(["cross-validate", "--dataset", "demo", "--normalize", "median"]) == 2
     assert "invalid choice: 'median' (choose from global, none, utterance, speaker)" \
         in capsys.readouterr().err
+
+
+def test_only_the_word_speaker_normalizes_by_speaker():
+    from sklearn_ser.features import normalizes_by_speaker
+
+    assert normalizes_by_speaker("speaker")
+    for value in (True, False, "utterance", np.bool_(True), None):
+        assert not normalizes_by_speaker(value)

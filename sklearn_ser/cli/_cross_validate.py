@@ -8,6 +8,7 @@ from pathlib import Path
 from sklearn import config_context
 
 from ..evaluation import cross_validate_report, format_report, make_cv
+from ..features import normalizes_by_speaker
 from ._console import check_not_terminated, progress, progress_to_stderr, set_threads
 from ._data import load_data
 from ._output import options_of, prepare_output_folder, write_report
@@ -46,14 +47,10 @@ def add_parser(subparsers):
     parser.set_defaults(run=run, parser=parser)
 
 
-def _is_speaker(normalize):
-    return isinstance(normalize, str) and normalize == "speaker"
-
-
 def run(args):
     set_threads(args)
     pipe = pipeline_from_args(args)  # its usage errors before the corpus is read
-    speakers = _is_speaker(training_settings(args)["normalize"])
+    speakers = normalizes_by_speaker(training_settings(args)["normalize"])
     X, y, groups = load_data(args)
     if speakers and groups is None:
         raise UsageError("--normalize speaker needs the speaker of every file: pass "

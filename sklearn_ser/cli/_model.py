@@ -10,7 +10,7 @@ from __future__ import annotations
 import soundfile as sf
 
 from ..exceptions import SklearnSerError
-from ..features import LogMel3DTransformer
+from ..features import LogMel3DTransformer, normalizes_by_speaker
 from ..persistence import load
 from ..runtime import is_bundle, load_bundle
 from ._console import progress
@@ -68,7 +68,7 @@ def read_pipeline(path, args=None, *, usage="MODEL ..."):
             "first, so it cannot take audio files: save a Pipeline of the front end and the "
             f"classifier, as '{PROG} train' does"
         )
-    if isinstance(steps[0][1].normalize, str) and steps[0][1].normalize == "speaker":
+    if normalizes_by_speaker(steps[0][1].normalize):
         raise CliError(
             f"model file {path} normalises each speaker with all their utterances "
             "(normalize='speaker'), and the command line has no speakers to give it: predict "

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..callbacks import resumable_callbacks
+from ..features import normalizes_by_speaker
 from ..persistence import is_pickle_name, member_names_problem
 from ._console import check_not_terminated, progress_to_stderr, set_threads
 from ._data import load_data
@@ -106,7 +107,7 @@ def run(args):
     if args.resume and args.checkpoint_dir is None:
         raise UsageError("--resume needs --checkpoint-dir (the folder of the checkpoint)")
     settings = training_settings(args)
-    if isinstance(settings["normalize"], str) and settings["normalize"] == "speaker":
+    if normalizes_by_speaker(settings["normalize"]):
         raise UsageError("--normalize speaker: the model would need all of a speaker's files "
                          "together at prediction, which predict, timeline and explain cannot "
                          "give; use it with cross-validate, or train and predict from Python")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sklearn import get_config
 from sklearn.utils.metadata_routing import get_routing_for_object
 
+from ..features import normalizes_by_speaker
+
 __all__ = ["check_speaker_routing", "routes_groups"]
 
 
@@ -21,8 +23,8 @@ def check_speaker_routing(estimator, groups):
     """Refuse, before any fold, a front end with ``normalize="speaker"`` that the
     speakers cannot reach: no ``groups``, or metadata routing off."""
     params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
-    if not any(name.rsplit("__", 1)[-1] == "normalize" and isinstance(value, str)
-               and value == "speaker" for name, value in params.items()):
+    if not any(name.rsplit("__", 1)[-1] == "normalize" and normalizes_by_speaker(value)
+               for name, value in params.items()):
         return
     if groups is None:
         raise ValueError("cross_validate_report: the front end has normalize='speaker', "

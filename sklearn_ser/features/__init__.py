@@ -23,6 +23,7 @@ from ._params import (
     FRONT_END_LIMITS,
     MAX_CHUNK_OVERLAP,
     check_front_end,
+    normalizes_by_speaker,
     samples_per,
 )
 from ._sources import chunk_utterances, extract_utterances, feature_settings
@@ -67,6 +68,7 @@ __all__ = [
     "log_mel_spectrogram",
     "log_mel_spectrogram_batch",
     "mel_filterbank",
+    "normalizes_by_speaker",
     "samples_per",
     "standardize_speakers",
     "standardize_utterances",

@@ -30,6 +30,7 @@ __all__ = [
     "WINDOWS",
     "check_front_end",
     "front_end_problems",
+    "normalizes_by_speaker",
     "samples_per",
 ]
 
@@ -220,6 +221,22 @@ def _speed_problems(speeds, sample_rate):
                 f"to sample_rate / factor, outside {lowest:,} to {highest:,} Hz "
                 f"(sample_rate={sample_rate})"]
     return []
+
+
+def normalizes_by_speaker(normalize):
+    """Whether a ``normalize`` value is ``"speaker"``: a front end that needs the
+    speakers of the utterances (``groups``) whenever it transforms.
+
+    Parameters
+    ----------
+    normalize : bool or str
+        A value of ``LogMel3DTransformer``'s ``normalize``.
+
+    Returns
+    -------
+    bool
+    """
+    return isinstance(normalize, str) and normalize == "speaker"
 
 
 def samples_per(seconds, sample_rate):

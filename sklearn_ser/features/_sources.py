@@ -13,7 +13,7 @@ import numpy as np
 from ..utils import is_missing
 from ._chunking import chunk_groups, standardize_speakers, standardize_utterances
 from ._extraction import as_source_list, extract_groups
-from ._params import FEATURE_PARAMS, samples_per
+from ._params import FEATURE_PARAMS, normalizes_by_speaker, samples_per
 
 __all__ = ["chunk_utterances", "extract_utterances", "feature_settings", "speaker_codes"]
 
@@ -144,7 +144,7 @@ def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0):
     if params["normalize"] == "utterance":
         groups = ((standardize_utterances(features, offsets), offsets)
                   for features, offsets in groups)
-    elif params["normalize"] == "speaker":
+    elif normalizes_by_speaker(params["normalize"]):
         if speakers is None:
             raise ValueError("normalize='speaker' needs the speaker codes of the utterances")
         return standardize_speakers(list(groups), speakers)

@@ -19,6 +19,7 @@ from ._params import (
     FRONT_END_CONSTRAINTS,
     FRONT_END_DOCS,
     front_end_problems,
+    normalizes_by_speaker,
 )
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
 from ._sources import chunk_utterances, extract_utterances, feature_settings, speaker_codes
@@ -193,7 +194,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         ``groups``, the speakers, are checked and used with ``normalize="speaker"``
         only, before any audio is read."""
         speakers = None
-        if isinstance(self.normalize, str) and self.normalize == "speaker":
+        if normalizes_by_speaker(self.normalize):
             speakers = speaker_codes(groups, len(as_source_list(X)),
                                      caller=f"{type(self).__name__}.{caller}")
         return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers,

@@ -29,7 +29,12 @@ import zipfile
 import numpy as np
 
 from ..exceptions import ModelFileError, NotAZipError
-from ..features import FRONT_END_DEFAULTS, check_aggregate, check_front_end
+from ..features import (
+    FRONT_END_DEFAULTS,
+    check_aggregate,
+    check_front_end,
+    normalizes_by_speaker,
+)
 from ..io import check_format, display_name, open_regular_file, parse_json, read_stored_members
 from ..utils.validation import is_integer, is_number
 
@@ -142,7 +147,7 @@ def _check_manifest(manifest):
         raise ValueError(f"front_end must hold the parameters {list(STORED_FRONT_END)}, "
                          f"found {shown}")
     check_front_end(front_end, caller="front_end")
-    if front_end["normalize"] == "speaker":
+    if normalizes_by_speaker(front_end["normalize"]):
         raise ValueError("front_end has normalize='speaker', which a bundle cannot predict "
                          "with (it needs every speaker's utterances together)")
     manifest["front_end"] = {**front_end, **_NOT_STORED}
