@@ -2,7 +2,8 @@
 
 ``predict_timeline(model, path)`` yields ``(start, end, probabilities)`` for
 windows of the model's chunk length (3 s by default) every ``hop_seconds``,
-reading the file in blocks so memory does not grow with its length.
+reading the file in blocks so memory does not grow with its length;
+``predict_file(model, path)`` gives the whole file's probabilities the same way.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from . import features
 from .exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
 from .features import chunk_count
 from .io import SAMPLE_RATE_RANGE, check_audio_path, load_audio, open_regular_file
-from .utils.validation import is_number
+from .utils.validation import is_integer, is_number
 
-__all__ = ["WINDOWS_PER_BLOCK", "predict_timeline", "window_bounds"]
+__all__ = ["WINDOWS_PER_BLOCK", "predict_file", "predict_timeline", "supports_predict_file",
+           "window_bounds"]
 
 #: Windows read, decoded and classified together; with 3-s windows every 1 s
 #: a block spans 18 s of audio, whatever the length of the file.
@@ -204,3 +206,112 @@ def _read(audio, start, stop, dtype):
     audio.seek(start)
     block = audio.read(stop - start, dtype=dtype.name, always_2d=True)
     return block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
+
+
+def _chunk_scorers(model):
+    """The front end's parameters and statistics, and ``[(chunk_proba, aggregate), ...]``
+    with their weights: one scorer per network (several for a soft vote)."""
+    params = getattr(model, "front_end_params", None)
+    if features.normalizes_by_speaker((params or _front_end_params(model))["normalize"]):
+        raise ValueError("a model whose front end has normalize='speaker' needs all of a "
+                         "speaker's audio first; it cannot read a file block by block")
+    if params is not None:  # an exported model (sklearn_ser.runtime.Bundle)
+        return params, model.mean_, model.scale_, [
+            (lambda chunks, _: model.predict_chunk_proba(chunks), model.aggregate)], None
+    front_end_params = _front_end_params(model)
+    steps = model.steps
+    front_end, clf = steps[0][1], steps[-1][1]
+    from sklearn.utils.validation import check_is_fitted  # a Pipeline's: scikit-learn is there
+
+    check_is_fitted(front_end)
+    settings = features.feature_settings(front_end_params)
+    members = getattr(clf, "estimators_", None) if getattr(clf, "voting", None) == "soft" \
+        else [clf]
+    if len(steps) != 2 or not members or not all(
+            hasattr(member, "predict_chunk_proba") for member in members):
+        raise ValueError(
+            "predict_file needs a Pipeline of a LogMel3DTransformer and a network that "
+            "scores chunks (ADCRNNClassifier, ACRNNClassifier, or a soft vote of them), "
+            "or an exported model; predict other pipelines with model.predict_proba([path])")
+
+    def scorer(member):
+        def chunk_proba(chunks, n_frames):
+            offsets = np.array([0, len(chunks)])
+            return member.predict_chunk_proba(features.ChunkedFeatures(
+                chunks, offsets, n_frames, front_end=settings))
+        return chunk_proba, member.aggregate
+
+    weights = getattr(clf, "_weights_not_none", None) if len(members) > 1 else None
+    return (front_end_params, front_end.mean_, front_end.scale_,
+            [scorer(member) for member in members], weights)
+
+
+def supports_predict_file(model):
+    """Whether :func:`predict_file` takes ``model``.
+
+    Parameters
+    ----------
+    model : object
+        Anything; a fitted ``Pipeline`` of the kind :func:`predict_file`
+        describes, or an exported model, gives True.
+
+    Returns
+    -------
+    supported : bool
+    """
+    try:
+        _chunk_scorers(model)
+    except ValueError:
+        return False
+    return True
+
+
+def predict_file(model, path, *, chunks_per_block=features.CHUNKS_PER_BLOCK):
+    """Class probabilities of one audio file of any length, read block by block.
+
+    The probabilities ``model.predict_proba([path])[0]`` gives, computed from
+    the same chunks (:func:`sklearn_ser.features.stream_chunks`: bit for bit
+    the front end's) run through the network ``chunks_per_block`` at a
+    time, so memory is bounded by the block whatever the file's length;
+    ``model.predict_proba`` holds the whole file's signal and chunks at once.
+
+    Parameters
+    ----------
+    model : Pipeline or sklearn_ser.runtime.Bundle
+        A fitted ``Pipeline([("features", LogMel3DTransformer), ("clf",
+        network)])``, the network an :class:`~sklearn_ser.ADCRNNClassifier`,
+        an :class:`~sklearn_ser.ACRNNClassifier` or a soft vote of them (the
+        models ``sklearn-ser train`` saves), or an exported model.
+    path : str or os.PathLike
+        Audio file that soundfile reads.
+    chunks_per_block : int, default=64
+        Chunks computed and classified together.
+
+    Returns
+    -------
+    proba : np.ndarray [shape=(n_classes,)]
+        float64, summing to 1; columns follow ``model.classes_``.
+
+    Raises
+    ------
+    ValueError
+        Another kind of pipeline, or a front end with ``normalize="speaker"``.
+    FileNotFoundError, PermissionError, sklearn_ser.exceptions.AudioFileError
+        Naming the file.
+    """
+    if not (is_integer(chunks_per_block) and chunks_per_block >= 1):
+        raise ValueError(f"chunks_per_block={chunks_per_block!r} must be an integer >= 1")
+    params, mean, scale, scorers, weights = _chunk_scorers(model)
+    blocks = features.stream_chunks(path, params, mean=mean, scale=scale,
+                                    chunks_per_block=int(chunks_per_block))
+    parts, n_frames = [[] for _ in scorers], []
+    for chunks, real in blocks:
+        n_frames.append(real)
+        for part, (chunk_proba, _) in zip(parts, scorers, strict=True):
+            part.append(np.asarray(chunk_proba(chunks, real), dtype=np.float64))
+    n_frames = np.concatenate(n_frames)
+    offsets = np.array([0, len(n_frames)])
+    rows = [features.aggregate_chunk_proba(np.concatenate(part), offsets, n_frames,
+                                           aggregate=aggregate, where=str(path))[0]
+            for part, (_, aggregate) in zip(parts, scorers, strict=True)]
+    return rows[0] if len(rows) == 1 else np.average(rows, axis=0, weights=weights)

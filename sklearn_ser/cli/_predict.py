@@ -8,7 +8,9 @@ from pathlib import Path
 
 from ..datasets import load_audio_folder
 from ..exceptions import AudioFileError, InvalidSignalError
+from ..io import open_regular_file
 from ..runtime import Bundle
+from ..timeline import predict_file, supports_predict_file
 from ._console import log, progress, set_threads, strip_name
 from ._model import read_model
 from ._output import RowWriter
@@ -23,15 +25,19 @@ from ._parser import (
 
 #: Files put through the pipeline at a time, which bounds the features in memory.
 FILES_PER_BATCH = 32
+#: Files longer than this (seconds) are read and classified block by block
+#: (sklearn_ser.timeline.predict_file): the same probabilities, in bounded memory.
+STREAM_SECONDS = 60.0
 
 DESCRIPTION = """\
 Predict the emotion of every FILE with a model saved by 'sklearn-ser train' (or
 'demo'): per file, the most probable label and the probability of each class
-(the mean over the file's chunks). A FILE that is a folder stands for the audio
-files under it, at any depth, in sorted order: those a folder corpus loads
-(--extensions; names starting with a dot are passed over). A file that cannot
-be read is named on stderr and skipped; the others keep their predictions, and
-the exit code is then 1.
+(the mean over the file's chunks). A file longer than a minute is read and
+classified block by block, so memory stays bounded whatever its length. A FILE
+that is a folder stands for the audio files under it, at any depth, in sorted
+order: those a folder corpus loads (--extensions; names starting with a dot are
+passed over). A file that cannot be read is named on stderr and skipped; the
+others keep their predictions, and the exit code is then 1.
 
 MODEL is read in the safe format (any name but .joblib/.pkl/.pickle, bare or
 compressed as .joblib.gz and such: runs none of the file's content) or, for
@@ -79,11 +85,12 @@ def run(args):
                        key_widths=[max(len("file"), *map(len, names))])
     writer.header()
     failed = []
+    stream = supports_predict_file(model)
     for first in range(0, len(names), FILES_PER_BATCH):
         batch = names[first : first + FILES_PER_BATCH]
         if progress(args) and len(names) > FILES_PER_BATCH:
             log(f"predict: files {first + 1}-{first + len(batch)} of {len(names)}")
-        for name, row in _predict_batch(model, batch, failed):
+        for name, row in _predict_batch(model, batch, failed, stream=stream):
             writer.row([name], classes[int(row.argmax())], row)
     writer.close()
     if failed:
@@ -94,23 +101,43 @@ def run(args):
     return 0
 
 
-def _predict_batch(model, batch, failed):
+def _seconds(name):
+    """The length of the audio file ``name`` in seconds, or 0 when its header cannot
+    be read (the batch's own reading then names the problem)."""
+    import soundfile as sf
+
+    try:
+        with open_regular_file(name, what="audio file", error=AudioFileError) as file:
+            info = sf.info(file)
+        return info.frames / info.samplerate if info.samplerate > 0 else 0.0
+    except (AudioFileError, OSError, sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return 0.0
+
+
+def _predict_batch(model, batch, failed, *, stream):
     """``(file, probabilities)`` of every readable file of ``batch``, in order.
 
-    An unreadable file makes the batch's one ``predict_proba`` call fail; the
+    Files longer than :data:`STREAM_SECONDS` are read block by block with
+    ``predict_file`` when ``stream``; the others go through one
+    ``predict_proba`` call. An unreadable file makes that call fail; the
     batch is then predicted file by file, so that the other files keep their
     predictions, and each unreadable file is named on stderr and appended to
     ``failed``. Errors that are not about an audio file still stop the run.
     """
+    long = {name for name in batch if stream and _seconds(name) > STREAM_SECONDS}
+    short = [name for name in batch if name not in long]
+    found = {}
     try:
-        return list(zip(batch, model.predict_proba(batch), strict=True))
+        found.update(zip(short, model.predict_proba(short) if short else (), strict=True))
+        short = []
     except (AudioFileError, InvalidSignalError, OSError):
         pass
-    results = []
     for name in batch:
-        try:
-            results.append((name, model.predict_proba([name])[0]))
-        except (AudioFileError, InvalidSignalError, OSError) as exc:
-            failed.append(name)
-            log(f"{PROG} predict: skipping {name}: {strip_name(exc, name)}")
-    return results
+        if name in long or name in short:
+            try:
+                found[name] = predict_file(model, name) if name in long \
+                    else model.predict_proba([name])[0]
+            except (AudioFileError, InvalidSignalError, OSError) as exc:
+                failed.append(name)
+                log(f"{PROG} predict: skipping {name}: {strip_name(exc, name)}")
+    return [(name, found[name]) for name in batch if name in found]

@@ -27,6 +27,7 @@ from ._params import (
     samples_per,
 )
 from ._sources import chunk_utterances, extract_utterances, feature_settings
+from ._streaming import CHUNKS_PER_BLOCK, stream_chunks
 
 if TYPE_CHECKING:  # for documentation tools and type checkers; imported on first use below
     from ._pooling import UtteranceStatistics
@@ -45,6 +46,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "CHUNKS_PER_BLOCK",
     "FEATURE_PARAMS",
     "FRONT_END_DEFAULTS",
     "FRONT_END_LIMITS",
@@ -72,4 +74,5 @@ __all__ = [
     "samples_per",
     "standardize_speakers",
     "standardize_utterances",
+    "stream_chunks",
 ]

@@ -47,7 +47,7 @@ def _too_long(name, n_frames, rate, *, at_least=False):
         f"audio file '{name}' holds {'more than ' if at_least else ''}{n_frames:,} samples "
         f"({hours:.2g} h at {rate} Hz), more than the {MAX_SOURCE_SAMPLES:,} one source may "
         "decode to: cut it into shorter files, or read it block by block with "
-        "sklearn_ser.timeline"
+        "sklearn_ser.timeline.predict_file (or predict_timeline, over time)"
     )
 
 

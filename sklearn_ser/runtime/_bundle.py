@@ -7,8 +7,8 @@ from numbers import Integral
 import numpy as np
 
 from ..exceptions import ModelFileError
-from ..features import aggregate_chunk_proba, chunk_utterances, extract_utterances
-from ..timeline import WINDOWS_PER_BLOCK, predict_timeline
+from ..features import CHUNKS_PER_BLOCK, aggregate_chunk_proba, chunk_utterances, extract_utterances
+from ..timeline import WINDOWS_PER_BLOCK, predict_file, predict_timeline
 from ..utils.constraints import Interval
 from ..utils.validation import check_params
 from ._format import INPUT_NAME, OUTPUT_NAME, read_bundle
@@ -169,6 +169,14 @@ class Bundle:
     def predict(self, X):
         """The most probable label of every utterance of ``X``."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def predict_file(self, path, *, chunks_per_block=CHUNKS_PER_BLOCK):
+        """Class probabilities of one audio file of any length, read block by block.
+
+        As :func:`sklearn_ser.timeline.predict_file`: ``predict_proba([path])[0]``
+        in memory bounded by the block, whatever the file's length.
+        """
+        return predict_file(self, path, chunks_per_block=chunks_per_block)
 
     def timeline(self, path, *, window_seconds=None, hop_seconds=1.0,
                  windows_per_block=WINDOWS_PER_BLOCK):

@@ -176,3 +176,24 @@ def test_a_compressed_pickle_loads_by_name_and_is_refused_under_another(
     renamed = packed.rename(tmp_path / "m.model")
     assert main(["predict", str(renamed), str(corpus[1][0])]) == 1
     one_line_error("looks like a pickle", ".gz")
+
+
+def test_predict_reads_long_files_block_by_block(model_path, model, corpus, capsys,
+                                                 monkeypatch, tmp_path):
+    from sklearn_ser.cli import _predict
+    from sklearn_ser.timeline import predict_file
+
+    _, files, _ = corpus
+    long = tmp_path / "long.wav"  # 5 s: "long" once the threshold is 2 s
+    sf.write(long, np.concatenate([sf.read(f)[0] for f in files[:5]]), 16000)
+    names = [str(files[0]), str(long), str(files[1])]
+    streamed = []
+    monkeypatch.setattr(_predict, "STREAM_SECONDS", 2.0)
+    monkeypatch.setattr(_predict, "predict_file",
+                        lambda m, path: streamed.append(path) or predict_file(m, path))
+    assert main(["predict", str(model_path), *names, "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert streamed == [str(long)]
+    assert [r["file"] for r in records] == names  # in the order given
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in records],
+                               model.predict_proba(names), rtol=1e-6)
