@@ -120,6 +120,7 @@ _CONSTRAINTS = {
     "augment": ["boolean"],
     "trim_zeros": ["boolean"],
     "speed_perturbation": [list, tuple, None],
+    "noise_snr": [list, tuple, None],
     "normalize": ["boolean", StrOptions({"utterance", "speaker"})],
     "shuffle": ["boolean"],
     "precision": [StrOptions(set(PRECISIONS))],
@@ -161,8 +162,8 @@ def _check_arguments(params, module_params):
     if n_seeds > 1 and seed + n_seeds - 1 > 2**32 - 1:
         raise ValueError(f"build_pipeline: random_state={seed} with n_seeds={n_seeds} seeds "
                          f"the last network with {seed + n_seeds - 1}, above 2**32 - 1")
-    check_front_end({"speed_perturbation": params["speed_perturbation"]},
-                    caller="build_pipeline")
+    check_front_end({"speed_perturbation": params["speed_perturbation"],
+                     "noise_snr": params["noise_snr"]}, caller="build_pipeline")
     network = {"adcrnn": ADCRNN, "acrnn": ACRNN}[params["model"]]
     # n_classes and n_mels come from the data in fit
     accepted = set(inspect.signature(network).parameters) - {"n_classes", "n_mels"}
@@ -195,8 +196,9 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                    chunk_hop_frames=FROM_RECIPE, valid_fraction=FROM_RECIPE,
                    schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
                    trim_zeros=FROM_RECIPE, speed_perturbation=FROM_RECIPE,
-                   normalize=FROM_RECIPE, shuffle=FROM_RECIPE, precision=FROM_RECIPE,
-                   n_seeds=FROM_RECIPE, random_state=0, verbose=1, **module_params):
+                   noise_snr=FROM_RECIPE, normalize=FROM_RECIPE, shuffle=FROM_RECIPE,
+                   precision=FROM_RECIPE, n_seeds=FROM_RECIPE, random_state=0, verbose=1,
+                   **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
     or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``, from a
     named recipe (:data:`~sklearn_ser.recipes.RECIPES`).
@@ -259,6 +261,11 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         1.1)`` (``LogMel3DTransformer(speed_perturbation=...)``: made on the
         training side only, each factor adding about ``1 / factor`` times
         the training); None makes none.
+    noise_snr : tuple of float or None
+        ``(low, high)`` SNRs in dB of a noisy training copy of every
+        utterance, e.g. ``(10, 30)`` (``LogMel3DTransformer(noise_snr=...)``:
+        white noise, made on the training side only, seeded by
+        ``random_state``; it doubles the training); None makes none.
     normalize : bool, "utterance" or "speaker"
         The front end's ``normalize``: the fitted statistics alone (True),
         none (False), or each utterance first standardised by its own frames
@@ -288,7 +295,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         probabilities. It costs ``n_seeds`` times the training. A network's
         parameters are then ``clf__seed<s>__*`` (e.g. ``clf__seed0__lr``).
     random_state : int or None, default=0
-        ``random_state`` of the classifier and of the validation split.
+        ``random_state`` of the classifier, of the validation split and of
+        the front end (the noise of ``noise_snr``).
     verbose : int, default=1
         skorch's epoch table and the Pipeline's step timings when > 0.
     **module_params
@@ -310,7 +318,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                  chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                  valid_fraction=valid_fraction, schedule=schedule, patience=patience,
                  augment=augment, trim_zeros=trim_zeros,
-                 speed_perturbation=speed_perturbation, normalize=normalize, shuffle=shuffle,
+                 speed_perturbation=speed_perturbation, noise_snr=noise_snr,
+                 normalize=normalize, shuffle=shuffle,
                  precision=precision, n_seeds=n_seeds)
     check_params({"recipe": recipe}, _CONSTRAINTS, caller="build_pipeline")
     params = {**RECIPES[recipe], **{name: value for name, value in given.items()
@@ -353,6 +362,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                                    chunk_hop_frames=params["chunk_hop_frames"],
                                    trim_zeros=params["trim_zeros"],
                                    speed_perturbation=params["speed_perturbation"],
+                                   noise_snr=params["noise_snr"], random_state=random_state,
                                    normalize=params["normalize"], verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
 

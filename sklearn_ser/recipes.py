@@ -17,7 +17,7 @@ _PAPER = dict(
     model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
     max_epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
     valid_fraction=0.0, schedule="constant", patience=None, augment=False,
-    trim_zeros=False, speed_perturbation=None, normalize=True, shuffle=True,
+    trim_zeros=False, speed_perturbation=None, noise_snr=None, normalize=True, shuffle=True,
     precision="auto", n_seeds=1,
 )
 

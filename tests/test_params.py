@@ -29,7 +29,8 @@ from sklearn_ser.utils import check_params
 RELEASED = dict(sample_rate=16000, n_mels=40, n_fft=512, frame_seconds=0.025, hop_seconds=0.010,
                 f_min=300.0, f_max=8000.0, preemphasis=0.97, window="rectangular", delta_width=2,
                 chunk_frames=300, chunk_hop_frames=None, max_chunks=None, normalize=True,
-                resampler="soxr", trim_zeros=False, speed_perturbation=None, precision="float32",
+                resampler="soxr", trim_zeros=False, speed_perturbation=None, noise_snr=None,
+                random_state=None, precision="float32",
                 n_jobs=None, verbose=0)
 
 

@@ -113,6 +113,13 @@ def non_negative_float(text):
     return value
 
 
+def finite_float(text):
+    value = float(text)
+    if not -float("inf") < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def fraction(text):
     value = float(text)
     if not 0 <= value < 1:

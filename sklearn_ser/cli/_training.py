@@ -19,7 +19,14 @@ from ..pipeline import BUILD_DEFAULTS, LOSSES, SCHEDULES, WIDTHS, build_pipeline
 from ..recipes import DEFAULT_RECIPE, RECIPES, describe_recipe
 from ..utils.choices import PRECISIONS
 from ._console import progress
-from ._parser import fraction, non_negative_float, positive_float, positive_int, usage_errors
+from ._parser import (
+    finite_float,
+    fraction,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    usage_errors,
+)
 
 __all__ = [
     "LOSS_CHOICES",
@@ -89,6 +96,10 @@ _FLAGS = {
                            "0.9 1.1 (slower and lower, faster and higher); predictions read "
                            "the files as they are; each factor adds about 1/FACTOR times the "
                            "training"),
+    "noise_snr": ({"type": finite_float, "nargs": 2, "metavar": ("LOW", "HIGH")},
+                  "train on a copy of every file with white noise added too, at a "
+                  "signal-to-noise ratio drawn for each from LOW to HIGH dB, e.g. 10 30; "
+                  "predictions read the files as they are; it doubles the training"),
     "normalize": ({"type": normalization, "metavar": "{" + ",".join(NORMALIZATIONS) + "}"},
                   "standardise the features with the training statistics (global), after "
                   "standardising each file by its own frames (utterance) or by all of its "
@@ -137,7 +148,7 @@ def _recipe_default(name):
         text = "on" if value else "off"
     elif value is None and name != "loss":
         text = {"chunk_hop_frames": "--chunk-frames", "patience": "off",
-                "speed_perturbation": "off"}[name]
+                "speed_perturbation": "off", "noise_snr": "off"}[name]
     elif name == "chunk_frames":
         text = f"{value}, i.e. {value * _HOP_SECONDS:g} s"
     else:

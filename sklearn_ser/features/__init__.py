@@ -14,6 +14,7 @@ from ._aggregation import aggregate_chunk_proba, check_aggregate
 from ._chunked import ChunkedFeatures, chunk_count, front_end_difference
 from ._chunking import standardize_speakers, standardize_utterances
 from ._deltas import deltas
+from ._extraction import add_noise
 from ._framing import frame_count, frame_signal
 from ._logmel import log_mel_3d, log_mel_3d_batch, log_mel_spectrogram, log_mel_spectrogram_batch
 from ._mel import mel_filterbank
@@ -54,6 +55,7 @@ __all__ = [
     "ChunkedFeatures",
     "LogMel3DTransformer",
     "UtteranceStatistics",
+    "add_noise",
     "aggregate_chunk_proba",
     "check_aggregate",
     "check_front_end",

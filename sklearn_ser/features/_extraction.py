@@ -15,7 +15,7 @@ from ..utils import caller_stacklevel
 from ._chunked import ChunkedFeatures
 from ._logmel import log_mel_3d_batch
 
-__all__ = ["FILES_PER_GROUP", "LOUD_PEAK", "as_source_list", "extract_groups"]
+__all__ = ["FILES_PER_GROUP", "LOUD_PEAK", "add_noise", "as_source_list", "extract_groups"]
 
 #: Files decoded and put through the FFT together by one worker call.
 FILES_PER_GROUP = 32
@@ -137,7 +137,45 @@ def _warn_about_signals(groups, sources, X, frame_length, sample_rate):
     warnings.warn(message, ShortSignalWarning, stacklevel=caller_stacklevel())
 
 
-def _extract_group(sources, first_index, load_params, feature_params):
+def add_noise(signal, snr_db, rng):
+    """``signal`` plus white Gaussian noise at ``snr_db`` dB below its mean power.
+
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(n_samples,)]
+        Floating point samples.
+    snr_db : float
+        Signal-to-noise ratio in dB: the noise's power is the signal's mean
+        square divided by ``10 ** (snr_db / 10)``.
+    rng : np.random.Generator
+        Source of the noise.
+
+    Returns
+    -------
+    noisy : np.ndarray
+        A new array of ``signal``'s dtype; ``signal`` itself when it is all
+        zeros (no power to measure an SNR against).
+    """
+    power = float(np.mean(np.square(signal, dtype=np.float64)))
+    if power == 0.0:
+        return signal
+    scale = np.sqrt(power / 10.0 ** (snr_db / 10.0))
+    return (signal + scale * rng.standard_normal(len(signal))).astype(signal.dtype)
+
+
+def _noisy(signals, first_index, noise):
+    """Each signal with its own noise: ``noise = (low_db, high_db, seed)``, the SNR
+    drawn uniformly in dB from the stream of ``(seed, index)``, so the noise of an
+    utterance does not depend on how the sources are grouped."""
+    low, high, seed = noise
+    noisy = []
+    for i, signal in enumerate(signals):
+        rng = np.random.default_rng([seed, first_index + i])
+        noisy.append(add_noise(signal, rng.uniform(low, high), rng))
+    return noisy
+
+
+def _extract_group(sources, first_index, load_params, feature_params, noise=None):
     """Decode a group of sources and compute their 3-D log-Mel features together.
 
     Returns ``(features, frame_offsets, loud)``: the first two as from
@@ -150,6 +188,8 @@ def _extract_group(sources, first_index, load_params, feature_params):
         load_audio(source, name=source_name(source, first_index + i), **load_params)
         for i, source in enumerate(sources)
     ]
+    if noise is not None:
+        signals = _noisy(signals, first_index, noise)
     peaks = [max(float(signal.max()), -float(signal.min())) for signal in signals]
     loud = [(i, peak) for i, peak in enumerate(peaks) if peak > LOUD_PEAK]
     # The front end's stages work frame by frame in a fixed order (no BLAS), so the
@@ -178,7 +218,8 @@ def _with_progress(groups, n_sources):
         yield group
 
 
-def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verbose):
+def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verbose,
+                   noise=None):
     """Features of every source of ``X``, in groups computed in order as they are consumed.
 
     Parameters
@@ -196,6 +237,10 @@ def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verb
         joblib workers; the groups, and so the bits, do not depend on it.
     verbose : int
         When > 0, a progress line on stderr.
+    noise : tuple of (float, float, int) or None, default=None
+        ``(low_db, high_db, seed)``: white noise added to every signal after
+        it is loaded, at an SNR drawn for each from ``[low_db, high_db]``
+        (:func:`add_noise`); None adds none.
 
     Returns
     -------
@@ -208,7 +253,7 @@ def extract_groups(X, *, load_params, feature_params, frame_length, n_jobs, verb
     sources = as_source_list(X)
     if not sources:
         raise ValueError("X contains no audio sources: found 0 utterances (need at least 1)")
-    jobs = ((sources[s : s + FILES_PER_GROUP], s, load_params, feature_params)
+    jobs = ((sources[s : s + FILES_PER_GROUP], s, load_params, feature_params, noise)
             for s in range(0, len(sources), FILES_PER_GROUP))
     # joblib only where it may run workers: n_jobs=None is one process unless a
     # joblib.parallel_config, which needs joblib imported, says otherwise

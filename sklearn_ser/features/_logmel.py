@@ -29,8 +29,9 @@ from ..utils.docstrings import Substitution
 from ._deltas import deltas
 from ._framing import preemphasise_into, slot_layout, window_taper
 from ._mel import sparse_projection
+from ._param_docs import FRONT_END_DOCS
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
-from ._params import FRONT_END_DOCS, FUNCTION_DEFAULTS, check_front_end, samples_per
+from ._params import FUNCTION_DEFAULTS, check_front_end, samples_per
 
 __all__ = [
     "FFT_BLOCK_SAMPLES",

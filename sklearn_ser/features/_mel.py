@@ -7,8 +7,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..utils.docstrings import Substitution
+from ._param_docs import FRONT_END_DOCS
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
-from ._params import FRONT_END_DOCS, check_front_end
+from ._params import check_front_end
 
 __all__ = ["hz_to_mel", "mel_filterbank", "mel_to_hz", "sparse_projection"]
 

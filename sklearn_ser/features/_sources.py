@@ -92,7 +92,7 @@ def speaker_codes(groups, n_utterances, *, caller):
     return codes
 
 
-def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0):
+def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0, noise_seed=None):
     """Features of every source of ``X``, as ``(features, frame_offsets)`` groups.
 
     Parameters
@@ -113,6 +113,10 @@ def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0):
         Speed factor: each source is resampled to ``sample_rate / speed``
         and read as if at ``sample_rate`` (a training copy of
         ``speed_perturbation``); 1 reads the recordings as they are.
+    noise_seed : int or None, default=None
+        With an int, white noise is added to every source at an SNR drawn
+        from ``params["noise_snr"]`` (a training copy of ``noise_snr``), each
+        source's from the stream of ``(noise_seed, its index)``; None adds none.
 
     Returns
     -------
@@ -140,6 +144,7 @@ def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0):
         frame_length=samples_per(params["frame_seconds"], params["sample_rate"]),
         n_jobs=params["n_jobs"],
         verbose=params["verbose"],
+        noise=None if noise_seed is None else (*map(float, params["noise_snr"]), noise_seed),
     )
     if params["normalize"] == "utterance":
         groups = ((standardize_utterances(features, offsets), offsets)

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._version import add_version, check_version
@@ -15,9 +16,9 @@ from ..utils.constraints import as_sklearn
 from ..utils.docstrings import Substitution
 from ._chunked import ChunkedFeatures
 from ._extraction import as_source_list
+from ._param_docs import FRONT_END_DOCS
 from ._params import (
     FRONT_END_CONSTRAINTS,
-    FRONT_END_DOCS,
     front_end_problems,
     normalizes_by_speaker,
 )
@@ -81,6 +82,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     {resampler}
     {trim_zeros}
     {speed_perturbation}
+    {noise_snr}
+    {random_state}
     {precision}
     {n_jobs}
     {verbose}
@@ -154,6 +157,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         resampler=_DEFAULTS["resampler"],
         trim_zeros=_DEFAULTS["trim_zeros"],
         speed_perturbation=_DEFAULTS["speed_perturbation"],
+        noise_snr=_DEFAULTS["noise_snr"],
+        random_state=_DEFAULTS["random_state"],
         precision=_DEFAULTS["precision"],
         n_jobs=_DEFAULTS["n_jobs"],
         verbose=_DEFAULTS["verbose"],
@@ -175,6 +180,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.resampler = resampler
         self.trim_zeros = trim_zeros
         self.speed_perturbation = speed_perturbation
+        self.noise_snr = noise_snr
+        self.random_state = random_state
         self.precision = precision
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -188,7 +195,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         if problems:
             raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
 
-    def _extract(self, X, groups, *, caller, lazy=False, speed=1.0):
+    def _extract(self, X, groups, *, caller, lazy=False, speed=1.0, noise_seed=None):
         """Features of every source, as (features (3, F, M), frame_offsets) groups
         (:func:`~sklearn_ser.features.extract_utterances` with these parameters);
         ``groups``, the speakers, are checked and used with ``normalize="speaker"``
@@ -198,7 +205,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             speakers = speaker_codes(groups, len(as_source_list(X)),
                                      caller=f"{type(self).__name__}.{caller}")
         return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers,
-                                  speed=speed)
+                                  speed=speed, noise_seed=noise_seed)
 
     # -- statistics and chunking -----------------------------------------
     def _fit_statistics(self, groups):
@@ -267,26 +274,28 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None, groups=None):
         """Fit the statistics and transform ``X``, extracting the features once.
 
-        With ``speed_perturbation``, each utterance's entry also holds the
-        chunks of its speed-perturbed copies, after its own (the training
-        side of a ``Pipeline``); the statistics come from the recordings
-        as they are.
+        With ``speed_perturbation`` or ``noise_snr``, each utterance's entry
+        also holds the chunks of its speed-perturbed copies, then of its
+        noisy copy, after its own (the training side of a ``Pipeline``); the
+        statistics come from the recordings as they are.
         """
-        X = _reusable(X)  # read once per speed
+        X = _reusable(X)  # read once per copy
         features = self._extract(X, groups, caller="fit_transform")
         self._fit_statistics(features)
         chunks = self._chunk(features)
-        if not self.speed_perturbation:
+        if not self.speed_perturbation and self.noise_snr is None:
             return chunks
         del features
-        copies = []
+        copies = [{"speed": float(speed)} for speed in self.speed_perturbation or ()]
+        if self.noise_snr is not None:
+            seed = check_random_state(self.random_state).randint(2**31)
+            copies.append({"noise_seed": int(seed)})
         with warnings.catch_warnings():
             # the recordings' own warnings were given above, once
             warnings.simplefilter("ignore", ShortSignalWarning)
             warnings.simplefilter("ignore", SignalRangeWarning)
-            for speed in self.speed_perturbation:
-                copies.append(self._chunk(self._extract(X, groups, caller="fit_transform",
-                                                        lazy=True, speed=float(speed))))
+            copies = [self._chunk(self._extract(X, groups, caller="fit_transform", lazy=True,
+                                                **copy)) for copy in copies]
         return ChunkedFeatures.join_utterances([chunks, *copies])
 
     def transform(self, X, groups=None):
@@ -319,6 +328,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         # Parameters added since the first release, at the value older models had.
         state.setdefault("trim_zeros", False)
         state.setdefault("speed_perturbation", None)
+        state.setdefault("noise_snr", None)
+        state.setdefault("random_state", None)
         super().__setstate__(state)
 
     # -- persisted state ---------------------------------------------------

@@ -47,7 +47,8 @@ MANIFEST_MEMBER = "bundle.json"
 NETWORK_MEMBER = "network.onnx"
 INPUT_NAME, OUTPUT_NAME = "chunks", "probabilities"
 #: The front end's parameters a bundle stores: all but the run-time and training ones.
-_NOT_STORED = {"n_jobs": None, "verbose": 0, "speed_perturbation": None}
+_NOT_STORED = {"n_jobs": None, "verbose": 0, "speed_perturbation": None, "noise_snr": None,
+               "random_state": None}
 STORED_FRONT_END = tuple(name for name in FRONT_END_DEFAULTS if name not in _NOT_STORED)
 _MAX_MANIFEST_BYTES = 1 << 20  # a genuine bundle.json is a few kB
 _MAX_NETWORK_BYTES = 1 << 30  # the paper's full widths take about 20 MB
