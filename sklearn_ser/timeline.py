@@ -16,7 +16,7 @@ import numpy as np
 from . import features
 from .exceptions import AudioFileError, InvalidSignalError, ShortSignalWarning
 from .features import chunk_count
-from .io import SAMPLE_RATE_RANGE, check_audio_path, load_audio, open_regular_file
+from .io import SAMPLE_RATE_RANGE, check_audio_path, display_name, load_audio, open_regular_file
 from .utils.validation import is_integer, is_number
 
 __all__ = ["WINDOWS_PER_BLOCK", "predict_file", "predict_timeline", "supports_predict_file",
@@ -143,8 +143,9 @@ def predict_timeline(model, path, *, window_seconds=None, hop_seconds=1.0,
     return _timeline_rows(model, path, front_end, window_seconds, hop_seconds, windows_per_block)
 
 
-def _front_end_params(model):
-    """The parameters of ``model``'s front end: a bundle's, or its first step's."""
+def _front_end_params(model, what="a timeline"):
+    """The parameters of ``model``'s front end: a bundle's, or its first step's
+    (``what`` needs them, for the message)."""
     params = getattr(model, "front_end_params", None)
     if params is not None:  # an exported model (sklearn_ser.runtime.Bundle)
         return params
@@ -153,7 +154,7 @@ def _front_end_params(model):
     # the transformer's class, imported only for a Pipeline (it needs scikit-learn)
     if not isinstance(front_end, features.LogMel3DTransformer):
         raise ValueError(
-            "a timeline needs a Pipeline whose first step is a LogMel3DTransformer, such as "
+            f"{what} needs a Pipeline whose first step is a LogMel3DTransformer, such as "
             "the models saved by 'sklearn-ser train', or an exported model "
             "(sklearn_ser.runtime.load_bundle)"
         )
@@ -211,22 +212,21 @@ def _read(audio, start, stop, dtype):
 def _chunk_scorers(model):
     """The front end's parameters and statistics, and ``[(chunk_proba, aggregate), ...]``
     with their weights: one scorer per network (several for a soft vote)."""
-    params = getattr(model, "front_end_params", None)
-    if features.normalizes_by_speaker((params or _front_end_params(model))["normalize"]):
+    params = _front_end_params(model, "predict_file")
+    if features.normalizes_by_speaker(params["normalize"]):
         raise ValueError("a model whose front end has normalize='speaker' needs all of a "
                          "speaker's audio first; it cannot read a file block by block")
-    if params is not None:  # an exported model (sklearn_ser.runtime.Bundle)
+    if hasattr(model, "front_end_params"):  # an exported model (sklearn_ser.runtime.Bundle)
         return params, model.mean_, model.scale_, [
             (lambda chunks, _: model.predict_chunk_proba(chunks), model.aggregate)], None
-    front_end_params = _front_end_params(model)
     steps = model.steps
     front_end, clf = steps[0][1], steps[-1][1]
     from sklearn.utils.validation import check_is_fitted  # a Pipeline's: scikit-learn is there
 
     check_is_fitted(front_end)
-    settings = features.feature_settings(front_end_params)
-    members = getattr(clf, "estimators_", None) if getattr(clf, "voting", None) == "soft" \
-        else [clf]
+    settings = features.feature_settings(params)
+    vote = getattr(clf, "voting", None) == "soft" and hasattr(clf, "estimators_")
+    members = clf.estimators_ if vote else [clf]
     if len(steps) != 2 or not members or not all(
             hasattr(member, "predict_chunk_proba") for member in members):
         raise ValueError(
@@ -241,8 +241,11 @@ def _chunk_scorers(model):
                 chunks, offsets, n_frames, front_end=settings))
         return chunk_proba, member.aggregate
 
-    weights = getattr(clf, "_weights_not_none", None) if len(members) > 1 else None
-    return (front_end_params, front_end.mean_, front_end.scale_,
+    weights = None
+    if vote and clf.weights is not None:  # the vote's weights of the networks it kept
+        weights = [weight for (_, member), weight in zip(clf.estimators, clf.weights,
+                                                         strict=True) if member != "drop"]
+    return (params, front_end.mean_, front_end.scale_,
             [scorer(member) for member in members], weights)
 
 
@@ -312,6 +315,6 @@ def predict_file(model, path, *, chunks_per_block=features.CHUNKS_PER_BLOCK):
     n_frames = np.concatenate(n_frames)
     offsets = np.array([0, len(n_frames)])
     rows = [features.aggregate_chunk_proba(np.concatenate(part), offsets, n_frames,
-                                           aggregate=aggregate, where=str(path))[0]
+                                           aggregate=aggregate, where=display_name(path))[0]
             for part, (_, aggregate) in zip(parts, scorers, strict=True)]
     return rows[0] if len(rows) == 1 else np.average(rows, axis=0, weights=weights)

@@ -15,7 +15,12 @@ import soundfile as sf
 
 from sklearn_ser import LogMel3DTransformer
 from sklearn_ser.datasets import make_emotional_speech
-from sklearn_ser.exceptions import AudioFileError, InvalidSignalError, SignalRangeWarning
+from sklearn_ser.exceptions import (
+    AudioFileError,
+    InvalidSignalError,
+    ShortSignalWarning,
+    SignalRangeWarning,
+)
 from sklearn_ser.features import stream_chunks
 from sklearn_ser.io import load_audio, stream_audio
 from sklearn_ser.pipeline import build_pipeline
@@ -65,6 +70,29 @@ def test_stream_audio_is_load_audio_block_by_block(files, name, resampler, trim_
         np.testing.assert_array_equal(np.concatenate(blocks), expected)
 
 
+@pytest.mark.parametrize("bad, match", [
+    ({"sample_rate": 500}, r"sample_rate=500 must be an int in the range \[1000, 384000\]"),
+    ({"sample_rate": 16000.5}, "sample_rate=16000.5"),
+    ({"resampler": "sinc"}, "resampler='sinc'"),
+    ({"block_samples": 0}, "block_samples=0"),
+    ({"dtype": np.int16}, "dtype=int16 must be float32 or float64"),
+])
+def test_stream_audio_checks_its_arguments_before_opening_the_file(files, bad, match):
+    with pytest.raises(ValueError, match=match):
+        stream_audio(files["mono16k.wav"], **{"sample_rate": 16000, **bad})
+
+
+def test_stream_audio_leaves_no_file_open(files, recwarn):
+    import gc
+
+    blocks = stream_audio(files["mono16k.wav"], sample_rate=16000)
+    blocks.close()  # before the first block: nothing was left open
+    first = next(iter(stream_audio(files["mono16k.wav"], sample_rate=16000, block_samples=64)))
+    assert len(first) == 64  # an abandoned generator closes its file when collected
+    gc.collect()
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
+
+
 def test_stream_audio_names_the_file_at_fault(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nothing\.wav"):
         stream_audio(tmp_path / "nothing.wav", sample_rate=16000)
@@ -80,6 +108,10 @@ def test_stream_audio_names_the_file_at_fault(tmp_path):
     sf.write(silent, np.zeros(4000), 16000)
     with pytest.raises(InvalidSignalError, match=r"silent\.wav.*digital silence"):
         list(stream_audio(silent, sample_rate=16000, trim_zeros=True))
+    one = tmp_path / "one.wav"
+    sf.write(one, np.array([0.5]), 48000)
+    with pytest.raises(InvalidSignalError, match=r"one\.wav: 1 samples at 48000 Hz leave none"):
+        list(stream_audio(one, sample_rate=16000))
 
 
 def _front_end(path, **params):
@@ -113,9 +145,27 @@ def test_stream_chunks_are_transforms_chunks_bit_for_bit(files, name, params, mo
 
 def test_stream_chunks_refuses_speaker_normalisation_and_warns_of_loud_audio(files, tmp_path):
     front_end = _front_end(files["mono16k.wav"])
+    params, mean, scale = front_end.get_params(), front_end.mean_, front_end.scale_
     with pytest.raises(ValueError, match="normalize='speaker'"):
-        stream_chunks(files["mono16k.wav"], {**front_end.get_params(), "normalize": "speaker"},
-                      mean=front_end.mean_, scale=front_end.scale_)
+        stream_chunks(files["mono16k.wav"], {**params, "normalize": "speaker"},
+                      mean=mean, scale=scale)
+    for bad, kwargs, match in [
+        ({"chunk_frames": 0}, {}, "chunk_frames"),
+        ({"f_max": 9000.0}, {}, "f_max=9000.0 must be <= sample_rate/2"),
+        ({}, {"chunks_per_block": 0}, "chunks_per_block=0"),
+        ({}, {"mean": mean[:, :5]}, r"mean must be a finite array of shape \(3, 40\)"),
+        ({}, {"scale": 0 * scale}, r"scale must be a finite array of shape \(3, 40\), > 0"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            stream_chunks(files["mono16k.wav"], {**params, **bad},
+                          **{"mean": mean, "scale": scale, **kwargs})
+    with pytest.raises(ValueError, match=r"params lacks \['trim_zeros'\]"):
+        stream_chunks(files["mono16k.wav"], {k: v for k, v in params.items()
+                                             if k != "trim_zeros"}, mean=mean, scale=scale)
+    tiny = tmp_path / "tiny.wav"
+    sf.write(tiny, 0.1 * np.ones(200), 16000)
+    with pytest.warns(ShortSignalWarning, match=r"tiny\.wav is no longer than one analysis"):
+        list(stream_chunks(tiny, params, mean=mean, scale=scale))
     loud = tmp_path / "loud.wav"
     sf.write(loud, 300 * _speech(2.0, 16000), 16000, subtype="FLOAT")
     with pytest.warns(SignalRangeWarning, match="loud.wav"):
@@ -147,6 +197,17 @@ def test_predict_file_is_predict_proba_of_the_file(models, files, which):
         predict_file(model, files["short.wav"], chunks_per_block=0)
 
 
+def test_predict_file_weighs_a_vote_as_the_vote_does(models, files):
+    vote = models[1]
+    vote.set_params(clf__weights=[1.0, 3.0])
+    try:
+        np.testing.assert_allclose(predict_file(vote, files["stereo22k.wav"]),
+                                   vote.predict_proba([files["stereo22k.wav"]])[0],
+                                   rtol=1e-6, atol=1e-7)
+    finally:
+        vote.set_params(clf__weights=None)
+
+
 def test_predict_file_refuses_what_it_cannot_stream(models, files):
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import SVC
@@ -160,6 +221,8 @@ def test_predict_file_refuses_what_it_cannot_stream(models, files):
     assert not supports_predict_file(pooled)
     with pytest.raises(ValueError, match=r"model\.predict_proba"):
         predict_file(pooled, files["short.wav"])
+    with pytest.raises(ValueError, match="predict_file needs a Pipeline whose first step"):
+        predict_file(make_pipeline(SVC()), files["short.wav"])
     unfitted = build_pipeline(width="tiny")
     assert not supports_predict_file(unfitted)
 

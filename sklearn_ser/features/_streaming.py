@@ -7,15 +7,22 @@ import warnings
 
 import numpy as np
 
-from ..exceptions import InvalidSignalError, SignalRangeWarning
-from ..io import stream_audio
-from ..utils import caller_stacklevel
+from ..exceptions import InvalidSignalError, ShortSignalWarning, SignalRangeWarning
+from ..io import display_name, stream_audio
+from ..utils import caller_stacklevel, check_params, is_integer
 from ._chunked import chunk_count
 from ._deltas import deltas
 from ._extraction import LOUD_PEAK
 from ._framing import frame_count
 from ._logmel import _log_mel_stack
-from ._params import FUNCTION_DEFAULTS, normalizes_by_speaker, samples_per
+from ._params import (
+    FRONT_END_CONSTRAINTS,
+    FRONT_END_DEFAULTS,
+    FUNCTION_DEFAULTS,
+    front_end_problems,
+    normalizes_by_speaker,
+    samples_per,
+)
 
 __all__ = ["CHUNKS_PER_BLOCK", "stream_chunks"]
 
@@ -83,6 +90,11 @@ def _static_frames(signal_blocks, params, dtype, name):
         warnings.warn(f"{name} holds samples far outside [-1, 1], where audio lives (peak "
                       f"{peak:.6g}): a model trained on audio in [-1, 1] would predict nonsense",
                       SignalRangeWarning, stacklevel=caller_stacklevel())
+    if total <= frame_length:
+        warnings.warn(f"{name} is no longer than one analysis frame ({frame_length} samples, "
+                      f"{1000 * frame_length / rate:g} ms at {rate} Hz), so it gives a single "
+                      "zero-padded frame, far too little audio to recognise an emotion from",
+                      ShortSignalWarning, stacklevel=caller_stacklevel())
     n_frames = int(frame_count(total, frame_length, hop))
     if n_frames > done:  # the tail, zero-padded as the whole signal's
         needed = (n_frames - done - 1) * hop + frame_length
@@ -181,6 +193,33 @@ def _chunk_blocks(feature_blocks, *, mean, scale, chunk_frames, hop, max_chunks,
         yield np.stack(out), np.array(real, np.int64)
 
 
+def _checked(params, mean, scale, chunks_per_block):
+    """``params`` as a dict once every argument of :func:`stream_chunks` is valid."""
+    params = dict(params)
+    missing = sorted(set(FRONT_END_DEFAULTS) - set(params))
+    if missing:
+        raise ValueError(f"stream_chunks: params lacks {missing}: pass the front end's "
+                         "get_params()")
+    check_params(params, FRONT_END_CONSTRAINTS, caller="stream_chunks")
+    problems = front_end_problems(params)
+    if problems:
+        raise ValueError("stream_chunks: " + "; ".join(problems))
+    if normalizes_by_speaker(params["normalize"]):
+        raise ValueError("stream_chunks: a front end with normalize='speaker' needs all of a "
+                         "speaker's audio first; it cannot read a file block by block")
+    if not (is_integer(chunks_per_block) and chunks_per_block >= 1):
+        raise ValueError(f"stream_chunks: chunks_per_block={chunks_per_block!r} must be an "
+                         "integer >= 1")
+    for label, value in (("mean", mean), ("scale", scale)):
+        shape = getattr(value, "shape", None)
+        if shape != (3, params["n_mels"]) or not np.isfinite(value).all() \
+                or (label == "scale" and not (value > 0).all()):
+            raise ValueError(f"stream_chunks: {label} must be a finite array of shape (3, "
+                             f"{params['n_mels']}){', > 0' if label == 'scale' else ''}, "
+                             f"the fitted front end's {label}_; got shape {shape}")
+    return params
+
+
 def stream_chunks(path, params, *, mean, scale, chunks_per_block=CHUNKS_PER_BLOCK):
     """The normalised chunks of one audio file, computed block by block.
 
@@ -212,15 +251,15 @@ def stream_chunks(path, params, *, mean, scale, chunks_per_block=CHUNKS_PER_BLOC
     Raises
     ------
     ValueError
-        ``normalize="speaker"``, which needs all of a speaker's audio first.
+        A parameter, ``mean``, ``scale`` or ``chunks_per_block`` that is
+        not valid, or ``normalize="speaker"``, which needs all of a speaker's
+        audio first.
     FileNotFoundError, PermissionError, sklearn_ser.exceptions.AudioFileError
         As :func:`sklearn_ser.io.stream_audio`.
     """
-    if normalizes_by_speaker(params["normalize"]):
-        raise ValueError("a front end with normalize='speaker' needs all of a speaker's audio "
-                         "first; it cannot read a file block by block")
+    params = _checked(params, mean, scale, chunks_per_block)
     dtype = np.dtype(params["precision"])
-    name = str(path)
+    name = display_name(path)
 
     def features():
         signal = stream_audio(path, sample_rate=params["sample_rate"],

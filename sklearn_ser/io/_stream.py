@@ -9,10 +9,13 @@ block.
 from __future__ import annotations
 
 from math import gcd
+from numbers import Integral
 
 import numpy as np
 
 from ..exceptions import AudioFileError, InvalidSignalError
+from ..utils import check_params
+from ..utils.constraints import Interval, StrOptions
 from ._audio import RESAMPLERS, check_audio_path
 from ._files import display_name, open_regular_file
 from ._limits import SAMPLE_RATE_RANGE
@@ -23,16 +26,24 @@ __all__ = ["STREAM_BLOCK_SAMPLES", "stream_audio"]
 STREAM_BLOCK_SAMPLES = 1 << 16
 
 
-def _mono_blocks(audio, start, stop, dtype, block_samples):
+def _mono_blocks(audio, start, stop, dtype, block_samples, name):
     """Samples ``start:stop`` of an open ``SoundFile``, mixed to mono, block by block."""
-    audio.seek(start)
+    import soundfile as sf
+
     position = start
     while position < stop:
-        block = audio.read(min(block_samples, stop - position), dtype=dtype.name,
-                           always_2d=True)
+        try:
+            if position == start:
+                audio.seek(start)
+            block = audio.read(min(block_samples, stop - position), dtype=dtype.name,
+                               always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFileError(f"cannot decode audio file '{name}': {exc}") from exc
         if not len(block):  # a header that overstates the length
             return
         position += len(block)
+        if not np.isfinite(block).all():
+            raise InvalidSignalError(f"{name}: the signal holds NaN or inf samples")
         # the channels' mean, as the whole-file reader mixes them
         yield block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
 
@@ -41,7 +52,7 @@ def _nonzero_bounds(audio, dtype, block_samples, name):
     """First and one past the last sample of the mono mix that is not exactly 0."""
     first = last = None
     position = 0
-    for block in _mono_blocks(audio, 0, audio.frames, dtype, block_samples):
+    for block in _mono_blocks(audio, 0, audio.frames, dtype, block_samples, name):
         nonzero = np.flatnonzero(block)
         if nonzero.size:
             if first is None:
@@ -119,6 +130,39 @@ def _poly_part(buffer, buffer_start, first, stop, up, down, margin, resample_pol
     return np.asarray(out[skip : skip + count], dtype=buffer.dtype)
 
 
+_CONSTRAINTS = {
+    "sample_rate": [Interval(Integral, *SAMPLE_RATE_RANGE, closed="both")],
+    "resampler": [StrOptions(set(RESAMPLERS))],
+    "block_samples": [Interval(Integral, 1, 1 << 24, closed="both")],
+    "trim_zeros": ["boolean"],
+}
+
+
+def _open(path, name):
+    """``(file, SoundFile)`` of ``path``, or the error naming it; both closed on error."""
+    import soundfile as sf
+
+    file = open_regular_file(path, what="audio file", error=AudioFileError, name=name)
+    try:
+        audio = sf.SoundFile(file)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        file.close()
+        raise AudioFileError(f"cannot decode audio file '{name}': {exc}") from exc
+    low, high = SAMPLE_RATE_RANGE
+    problem = None
+    if not low <= audio.samplerate <= high:
+        problem = AudioFileError(f"cannot decode audio file '{name}': its header gives a sample "
+                                 f"rate of {audio.samplerate} Hz, outside the {low:,} to "
+                                 f"{high:,} Hz this toolkit reads")
+    elif audio.frames == 0:
+        problem = InvalidSignalError(f"{name}: the signal is empty (0 samples)")
+    if problem is not None:
+        audio.close()
+        file.close()
+        raise problem
+    return file, audio
+
+
 def stream_audio(path, *, sample_rate, resampler=RESAMPLERS[0], dtype=np.float32,
                  trim_zeros=False, block_samples=STREAM_BLOCK_SAMPLES, name=None):
     """Mono blocks of an audio file at ``sample_rate``, read as they are consumed.
@@ -129,72 +173,69 @@ def stream_audio(path, *, sample_rate, resampler=RESAMPLERS[0], dtype=np.float32
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
         An audio file that soundfile reads (a regular file only).
     sample_rate : int
-        Rate of the blocks, in Hz.
+        Rate of the blocks, in Hz, 1,000 to 384,000.
     resampler : {"soxr", "scipy"}, default="soxr"
         As in :func:`~sklearn_ser.io.resample`.
-    dtype : numpy dtype, default=np.float32
+    dtype : {np.float32, np.float64}, default=np.float32
+        Floating point type of the blocks.
     trim_zeros : bool, default=False
         Leave out the file's leading and trailing exact zeros (found by a
         first pass over the file).
     block_samples : int, default=STREAM_BLOCK_SAMPLES
-        Samples of the file read at a time.
+        Samples of the file read at a time, 1 to 2**24.
     name : str, optional
         The file's name in messages.
 
     Returns
     -------
     blocks : generator of np.ndarray [shape=(n_samples_b,)]
-        The file is opened and its header checked now; the samples are read
-        as the blocks are consumed.
+        The arguments and the file's header are checked now (the file is
+        then closed again); the file is opened anew and read as the blocks
+        are consumed, and closed when they end or the generator is closed.
 
     Raises
     ------
+    ValueError
+        An argument out of range, named.
     FileNotFoundError, PermissionError, sklearn_ser.exceptions.AudioFileError
         Naming the file: missing, unreadable, not a regular file, not audio,
         or a sample rate outside :data:`~sklearn_ser.io.SAMPLE_RATE_RANGE`.
     sklearn_ser.exceptions.InvalidSignalError
-        A file without samples (when consumed: also one of digital silence
-        only, with ``trim_zeros``).
+        A file without samples; when consumed, also one of digital silence
+        only with ``trim_zeros``, NaN or inf samples, or too few samples to
+        leave one at ``sample_rate``.
     """
-    import soundfile as sf
-
+    check_params({"sample_rate": sample_rate, "resampler": resampler,
+                  "block_samples": block_samples, "trim_zeros": trim_zeros},
+                 _CONSTRAINTS, caller="stream_audio")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"stream_audio: dtype={dtype} must be float32 or float64")
     name = display_name(path) if name is None else name
     check_audio_path(path, name)
-    file = open_regular_file(path, what="audio file", error=AudioFileError, name=name)
-    try:
-        audio = sf.SoundFile(file)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        file.close()
-        raise AudioFileError(f"cannot decode audio file '{name}': {exc}") from exc
-    low, high = SAMPLE_RATE_RANGE
-    if not low <= audio.samplerate <= high or audio.frames == 0:
-        audio.close()
-        file.close()
-        if audio.frames == 0:
-            raise InvalidSignalError(f"{name}: the signal is empty (0 samples)")
-        raise AudioFileError(f"audio file '{name}' says its rate is {audio.samplerate} Hz, "
-                             f"outside {low}..{high} Hz")
-    return _blocks(file, audio, int(sample_rate), resampler, np.dtype(dtype), trim_zeros,
-                   block_samples, name)
+    file, audio = _open(path, name)  # the header's errors now, before any block
+    audio.close()
+    file.close()
+    return _blocks(path, int(sample_rate), resampler, dtype, trim_zeros, int(block_samples),
+                   name)
 
 
-def _blocks(file, audio, sample_rate, resampler, dtype, trim_zeros, block_samples, name):
-    import soundfile as sf
-
+def _blocks(path, sample_rate, resampler, dtype, trim_zeros, block_samples, name):
+    file, audio = _open(path, name)
     with file, audio:
-        try:
-            start, stop = 0, audio.frames
-            if trim_zeros:
-                start, stop = _nonzero_bounds(audio, dtype, block_samples, name)
-            blocks = _mono_blocks(audio, start, stop, dtype, block_samples)
-            if audio.samplerate != sample_rate:
-                blocks = _resampled(blocks, audio.samplerate, sample_rate, resampler, dtype)
-            for block in blocks:
-                if not np.isfinite(block).all():
-                    raise InvalidSignalError(f"{name}: the signal holds NaN or inf samples")
-                yield block
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(f"cannot decode audio file '{name}': {exc}") from exc
+        start, stop = 0, audio.frames
+        if trim_zeros:
+            start, stop = _nonzero_bounds(audio, dtype, block_samples, name)
+        blocks = _mono_blocks(audio, start, stop, dtype, block_samples, name)
+        if audio.samplerate != sample_rate:
+            blocks = _resampled(blocks, audio.samplerate, sample_rate, resampler, dtype)
+        given = 0
+        for block in blocks:
+            given += len(block)
+            yield block
+        if not given:
+            raise InvalidSignalError(f"{name}: {stop - start} samples at {audio.samplerate} Hz "
+                                     f"leave none at {sample_rate} Hz")
