@@ -12,17 +12,25 @@ parity and speed do not depend on how well it is trained), exports it with
 - install size of each runtime (the torch wheel's files against onnxruntime's);
 - peak memory (VmHWM, its high-water mark) of a fresh process that loads the model and predicts
   every file: the pipeline, and the bundle where PyTorch, skorch and
-  scikit-learn cannot be imported.
+  scikit-learn cannot be imported;
+- one long recording (every file end to end, repeated to ``--long-minutes``,
+  at the corpus's own rate, so it is resampled): the peak memory, time and
+  probabilities of a fresh process that predicts it whole with
+  ``predict_proba([path])``, and block by block with
+  ``sklearn_ser.timeline.predict_file`` (the pipeline's and the bundle's),
+  in interleaved rounds.
 
 Usage::
 
     python benchmarks/bench_runtime.py [--root PATH] [--max-epochs 3] [--repeats 3]
+        [--long-minutes 30]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
 import statistics
@@ -83,6 +91,40 @@ def peak_megabytes(script):
     return float(result.stdout.strip().splitlines()[-1])
 
 
+def write_long_recording(files, path, minutes):
+    """``files`` end to end, again and again up to ``minutes``, at their own rate."""
+    import soundfile as sf
+
+    rate = sf.info(files[0]).samplerate
+    wanted, written = round(minutes * 60 * rate), 0
+    with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
+        while written < wanted:
+            for name in files:
+                samples, file_rate = sf.read(name, dtype="float32")
+                if file_rate != rate:
+                    continue  # a corpus of mixed rates: the files at the first one's
+                out.write(samples[: wanted - written])
+                written += min(len(samples), wanted - written)
+                if written >= wanted:
+                    break
+    return written / rate
+
+
+def run_long(script):
+    """``(peak MiB, seconds, probabilities)`` of a fresh process running ``script``."""
+    timed = textwrap.dedent("""
+        import json, time
+        started = time.perf_counter()
+    """) + script + textwrap.dedent("""
+        print(json.dumps([time.perf_counter() - started, [float(p) for p in proba]]))
+    """)
+    result = subprocess.run([sys.executable, "-c", timed + PEAK], capture_output=True,
+                            text=True, check=True)
+    *_, timing, peak = result.stdout.strip().splitlines()
+    seconds, proba = json.loads(timing)
+    return float(peak), seconds, np.array(proba)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_root = os.environ.get(
@@ -90,6 +132,7 @@ def main():
     parser.add_argument("--root", type=Path, default=Path(default_root))
     parser.add_argument("--max-epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--long-minutes", type=float, default=30.0)
     args = parser.parse_args()
 
     data = load_emodb(args.root)
@@ -162,6 +205,36 @@ def main():
         for name, script in (("pipeline (torch, skorch, scikit-learn)", pipeline_script),
                              ("bundle (onnxruntime, no torch)", bundle_script)):
             print(f"  {name:<40} {peak_megabytes(script):7.0f} MiB")
+
+        long_path = Path(folder) / "long.wav"
+        seconds = write_long_recording(files, long_path, args.long_minutes)
+        loaded = f"from sklearn_ser.persistence import load_model\n" \
+                 f"pipe = load_model({str(model_path)!r})\n"
+        ways = {
+            "pipeline, predict_proba([path])":
+                loaded + f"proba = pipe.predict_proba([{str(long_path)!r}])[0]\n",
+            "pipeline, predict_file(pipe, path)":
+                loaded + "from sklearn_ser.timeline import predict_file\n"
+                f"proba = predict_file(pipe, {str(long_path)!r})\n",
+            "bundle, bundle.predict_file(path)":
+                BLOCK_HEAVY + "from sklearn_ser.runtime import load_bundle\n"
+                f"proba = load_bundle({str(bundle_path)!r}).predict_file({str(long_path)!r})\n",
+        }
+        runs = {name: [] for name in ways}
+        for _ in range(args.repeats):
+            for name, script in ways.items():
+                runs[name].append(run_long(script))
+        reference = runs["pipeline, predict_proba([path])"]
+        print(f"\none recording of {seconds / 60:.1f} minutes at the corpus's rate, in a fresh "
+              f"process (median of {args.repeats} interleaved rounds):")
+        for name, values in runs.items():
+            peak = statistics.median(v[0] for v in values)
+            took = statistics.median(v[1] for v in values)
+            ratio = statistics.median(r[1] / v[1] for r, v in zip(reference, values,
+                                                                    strict=True))
+            difference = float(np.abs(values[0][2] - reference[0][2]).max())
+            print(f"  {name:<36} peak {peak:6.0f} MiB   {took:6.1f} s (x{ratio:.2f} vs whole)"
+                  f"   max |p - whole| {difference:.1e}")
 
 
 if __name__ == "__main__":
