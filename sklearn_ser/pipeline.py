@@ -295,8 +295,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         probabilities. It costs ``n_seeds`` times the training. A network's
         parameters are then ``clf__seed<s>__*`` (e.g. ``clf__seed0__lr``).
     random_state : int or None, default=0
-        ``random_state`` of the classifier, of the validation split and of
-        the front end (the noise of ``noise_snr``).
+        ``random_state`` of the classifier, of the validation split and,
+        with ``noise_snr``, of the front end (its noise).
     verbose : int, default=1
         skorch's epoch table and the Pipeline's step timings when > 0.
     **module_params
@@ -362,7 +362,10 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                                    chunk_hop_frames=params["chunk_hop_frames"],
                                    trim_zeros=params["trim_zeros"],
                                    speed_perturbation=params["speed_perturbation"],
-                                   noise_snr=params["noise_snr"], random_state=random_state,
+                                   noise_snr=params["noise_snr"],
+                                   # the front end draws nothing without noise
+                                   random_state=None if params["noise_snr"] is None
+                                   else random_state,
                                    normalize=params["normalize"], verbose=verbose)
     return Pipeline([("features", features), ("clf", clf)], verbose=bool(verbose))
 

@@ -95,6 +95,7 @@ def test_build_pipeline_and_the_command_line_take_the_range(signals, tmp_path, c
     pipe = build_pipeline(noise_snr=(10, 30), random_state=3, width="tiny", max_epochs=1,
                           chunk_frames=50, batch_size=4, verbose=0)
     assert pipe[0].noise_snr == (10, 30) and pipe[0].random_state == 3
+    assert build_pipeline(random_state=3)[0].random_state is None  # nothing to draw
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # five utterances: the small-data advice
         pipe.fit(signals, ["a", "b", "a", "b", "a"])
