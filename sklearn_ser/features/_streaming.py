@@ -11,6 +11,7 @@ from ..exceptions import InvalidSignalError, ShortSignalWarning, SignalRangeWarn
 from ..io import display_name, stream_audio
 from ..utils import caller_stacklevel, check_params, is_integer
 from ._chunked import chunk_count
+from ._chunking import _moments, _standardize
 from ._deltas import deltas
 from ._extraction import LOUD_PEAK
 from ._framing import frame_count
@@ -128,31 +129,20 @@ def _three_channels(static_blocks, width):
         held, start = held[keep - start :], keep
 
 
-def _moments(feature_blocks):
-    """Frame count, and float64 sum and sum of squares per (channel, Mel bin)."""
-    count, total, square = 0, 0.0, 0.0
-    for block in feature_blocks:
-        block = block.astype(np.float32, copy=False)
-        count += block.shape[1]
-        total = total + block.sum(axis=1, dtype=np.float64)
-        square = square + (block.astype(np.float64) ** 2).sum(axis=1)
-    return count, total, square
-
-
 def _standardised(first_pass, second_pass):
     """The blocks of ``second_pass()`` standardised with the moments of those of
-    ``first_pass``, as :func:`~sklearn_ser.features.standardize_utterances`
-    standardises a whole utterance."""
-    count, total, square = _moments(first_pass)
-    mean = total / count
-    std = np.sqrt(np.maximum(square / count - mean**2, 0.0))
-    std[std < 10 * np.finfo(np.float32).eps] = 1.0
-    mean, std = mean.astype(np.float32)[:, None, :], std.astype(np.float32)[:, None, :]
+    ``first_pass``, summed block by block, as
+    :func:`~sklearn_ser.features.standardize_utterances` standardises a whole
+    utterance with its own."""
+    moments = None
+    for block in first_pass:
+        block = block.astype(np.float32, copy=False)
+        found = _moments(block, np.array([0, block.shape[1]]))
+        moments = found if moments is None else [a + b for a, b in zip(moments, found,
+                                                                        strict=True)]
     for block in second_pass():
         block = block.astype(np.float32)
-        block -= mean
-        block /= std
-        yield block
+        yield _standardize(block, np.array([0, block.shape[1]]), *moments)
 
 
 def _chunk_blocks(feature_blocks, *, mean, scale, chunk_frames, hop, max_chunks,
