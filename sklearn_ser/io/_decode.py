@@ -23,7 +23,7 @@ from ._files import open_regular_file
 from ._limits import MAX_SOURCE_SAMPLES, SAMPLE_RATE_RANGE
 from ._wav import read_wav_frames, wav_layout
 
-__all__ = ["read_audio_file"]
+__all__ = ["check_rate", "mono_mix", "read_audio_file"]
 
 #: Samples (frames x channels) read from libsndfile at a time.
 _BLOCK_SAMPLES = 1 << 20
@@ -31,7 +31,7 @@ _BLOCK_SAMPLES = 1 << 20
 _UNKNOWN_LENGTH = 2**63 - 1
 
 
-def _check_rate(rate, name):
+def check_rate(rate, name):
     low, high = SAMPLE_RATE_RANGE
     if not low <= rate <= high:
         raise AudioFileError(
@@ -49,6 +49,12 @@ def _too_long(name, n_frames, rate, *, at_least=False):
         "decode to: cut it into shorter files, or read it block by block with "
         "sklearn_ser.timeline.predict_file (or predict_timeline, over time)"
     )
+
+
+def mono_mix(block, dtype):
+    """The channels of ``block`` (``(n_frames, n_channels)``) mixed as listeners hear a
+    centred mix: their mean, in ``dtype``."""
+    return block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
 
 
 def _read_blocks(audio, name, dtype):
@@ -69,8 +75,7 @@ def _read_blocks(audio, name, dtype):
             break
         if done + count > MAX_SOURCE_SAMPLES:
             raise _too_long(name, MAX_SOURCE_SAMPLES, rate, at_least=True)
-        # Mixed as listeners hear a centred mix: the mean of the channels.
-        mono = block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
+        mono = mono_mix(block, dtype)
         if done + count <= len(out):
             out[done : done + count] = mono
         else:
@@ -91,7 +96,7 @@ def _read_libsndfile(handle, name, dtype, position):
             reason += f" (read from byte {position}, where the file object stood)"
         raise AudioFileError(f"cannot decode audio file '{name}': {reason}") from exc
     with audio:
-        _check_rate(audio.samplerate, name)
+        check_rate(audio.samplerate, name)
         try:
             samples = _read_blocks(audio, name, dtype)
         except (sf.LibsndfileError, RuntimeError) as exc:
@@ -149,7 +154,7 @@ def read_audio_file(source, name, dtype):
             if layout is None:
                 handle.seek(0)
                 return _read_libsndfile(handle, name, dtype, None)
-            _check_rate(layout.sample_rate, name)
+            check_rate(layout.sample_rate, name)
             if layout.n_frames > MAX_SOURCE_SAMPLES:
                 raise _too_long(name, layout.n_frames, layout.sample_rate)
             return read_wav_frames(handle, layout, dtype, mono=True), layout.sample_rate

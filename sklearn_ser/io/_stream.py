@@ -17,6 +17,7 @@ from ..exceptions import AudioFileError, InvalidSignalError
 from ..utils import check_params
 from ..utils.constraints import Interval, StrOptions
 from ._audio import RESAMPLERS, check_audio_path
+from ._decode import check_rate, mono_mix
 from ._files import display_name, open_regular_file
 from ._limits import SAMPLE_RATE_RANGE
 
@@ -44,8 +45,7 @@ def _mono_blocks(audio, start, stop, dtype, block_samples, name):
         position += len(block)
         if not np.isfinite(block).all():
             raise InvalidSignalError(f"{name}: the signal holds NaN or inf samples")
-        # the channels' mean, as the whole-file reader mixes them
-        yield block.mean(axis=1, dtype=dtype) if block.shape[1] > 1 else block[:, 0]
+        yield mono_mix(block, dtype)  # as the whole-file reader mixes them
 
 
 def _nonzero_bounds(audio, dtype, block_samples, name):
@@ -148,18 +148,14 @@ def _open(path, name):
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         file.close()
         raise AudioFileError(f"cannot decode audio file '{name}': {exc}") from exc
-    low, high = SAMPLE_RATE_RANGE
-    problem = None
-    if not low <= audio.samplerate <= high:
-        problem = AudioFileError(f"cannot decode audio file '{name}': its header gives a sample "
-                                 f"rate of {audio.samplerate} Hz, outside the {low:,} to "
-                                 f"{high:,} Hz this toolkit reads")
-    elif audio.frames == 0:
-        problem = InvalidSignalError(f"{name}: the signal is empty (0 samples)")
-    if problem is not None:
+    try:
+        check_rate(audio.samplerate, name)
+        if audio.frames == 0:
+            raise InvalidSignalError(f"{name}: the signal is empty (0 samples)")
+    except (AudioFileError, InvalidSignalError):
         audio.close()
         file.close()
-        raise problem
+        raise
     return file, audio
 
 
