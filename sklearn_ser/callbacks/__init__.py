@@ -1,12 +1,12 @@
 """skorch callbacks, one concern each: checkpoints, a finite-loss guard, the
-learning-rate schedule, SpecAugment masking, mixup and the printed log.
+learning-rate schedule, SpecAugment masking, Mel-axis warping, mixup and the printed log.
 
 Built on skorch's public behaviour only; imports nothing above
-:mod:`sklearn_ser.exceptions` and :mod:`sklearn_ser.utils`.
+:mod:`sklearn_ser.features` (the Mel band centres of the warping).
 """
 
 from ._atomic import AtomicCheckpoint
-from ._augment import Mixup, SpecAugment, mask_chunks
+from ._augment import MelWarp, Mixup, SpecAugment, mask_chunks, warp_mel_bands
 from ._checkpoints import ResumeFromCheckpoint, resumable_callbacks
 from ._finite import StopOnNonFiniteLoss
 from ._printlog import TerminalPrintLog
@@ -16,6 +16,7 @@ from ._train_data import RecordTrainData
 __all__ = [
     "AtomicCheckpoint",
     "CosineAnnealing",
+    "MelWarp",
     "Mixup",
     "RecordTrainData",
     "ResumeFromCheckpoint",
@@ -24,4 +25,5 @@ __all__ = [
     "TerminalPrintLog",
     "mask_chunks",
     "resumable_callbacks",
+    "warp_mel_bands",
 ]

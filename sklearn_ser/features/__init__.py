@@ -17,7 +17,7 @@ from ._deltas import deltas
 from ._extraction import add_noise
 from ._framing import frame_count, frame_signal
 from ._logmel import log_mel_3d, log_mel_3d_batch, log_mel_spectrogram, log_mel_spectrogram_batch
-from ._mel import mel_filterbank
+from ._mel import hz_to_mel, mel_centres, mel_filterbank
 from ._params import (
     FEATURE_PARAMS,
     FRONT_END_DEFAULTS,
@@ -67,10 +67,12 @@ __all__ = [
     "frame_count",
     "frame_signal",
     "front_end_difference",
+    "hz_to_mel",
     "log_mel_3d",
     "log_mel_3d_batch",
     "log_mel_spectrogram",
     "log_mel_spectrogram_batch",
+    "mel_centres",
     "mel_filterbank",
     "normalizes_by_speaker",
     "samples_per",

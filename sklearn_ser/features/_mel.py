@@ -11,17 +11,47 @@ from ._param_docs import FRONT_END_DOCS
 from ._params import FRONT_END_DEFAULTS as _DEFAULTS
 from ._params import check_front_end
 
-__all__ = ["hz_to_mel", "mel_filterbank", "mel_to_hz", "sparse_projection"]
+__all__ = ["hz_to_mel", "mel_centres", "mel_filterbank", "mel_to_hz", "sparse_projection"]
 
 
 def hz_to_mel(frequency_hz):
-    """Mel scale of the paper's eq. 3: ``m = 2595 log10(1 + f / 700)``."""
+    """Mel scale of the paper's eq. 3: ``m = 2595 log10(1 + f / 700)``.
+
+    Parameters
+    ----------
+    frequency_hz : float or array-like
+        Frequencies, in Hz.
+
+    Returns
+    -------
+    mel : np.ndarray
+        The same frequencies in Mel, float64, of the input's shape.
+    """
     return 2595.0 * np.log10(1.0 + np.asarray(frequency_hz, dtype=np.float64) / 700.0)
 
 
 def mel_to_hz(mel):
     """Inverse of :func:`hz_to_mel`: ``f = 700 (10^(m / 2595) - 1)``."""
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def mel_centres(n_mels, f_min, f_max):
+    """Nominal centre of every Mel band: ``n_mels`` points evenly spaced on the Mel
+    scale strictly between ``f_min`` and ``f_max``, in Hz (before the filterbank
+    rounds them to FFT bins).
+
+    Parameters
+    ----------
+    n_mels : int
+        Number of Mel bands.
+    f_min, f_max : float
+        Band edges of the filterbank, in Hz.
+
+    Returns
+    -------
+    centres : np.ndarray [shape=(n_mels,)], float64, Hz
+    """
+    return mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)[1:-1])
 
 
 @lru_cache(maxsize=32)
