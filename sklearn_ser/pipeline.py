@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from .callbacks import CosineAnnealing, SpecAugment
+from .callbacks import CosineAnnealing, MelWarp, SpecAugment
 from .features import LogMel3DTransformer, check_front_end
 from .nn import ACRNN, ADCRNN, ACRNNClassifier, ADCRNNClassifier
 from .recipes import DEFAULT_RECIPE, RECIPES
@@ -118,6 +118,7 @@ _CONSTRAINTS = {
     "schedule": [StrOptions(set(SCHEDULES))],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "augment": ["boolean"],
+    "mel_warp": [Interval(Real, 0, 0.5, closed="both"), None],
     "trim_zeros": ["boolean"],
     "speed_perturbation": [list, tuple, None],
     "noise_snr": [list, tuple, None],
@@ -130,11 +131,13 @@ _CONSTRAINTS = {
 }
 
 
-def _training_callbacks(*, schedule, patience, augment):
+def _training_callbacks(*, schedule, patience, augment, mel_warp):
     """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
     callbacks = []
     if augment:
         callbacks.append(("augment", SpecAugment()))
+    if mel_warp:
+        callbacks.append(("mel_warp", MelWarp(max_warp=mel_warp)))
     if schedule == "cosine":
         callbacks.append(("lr_schedule", CosineAnnealing(final_fraction=0.01)))
     if patience is not None:
@@ -195,7 +198,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                    lr=FROM_RECIPE, batch_size=FROM_RECIPE, chunk_frames=FROM_RECIPE,
                    chunk_hop_frames=FROM_RECIPE, valid_fraction=FROM_RECIPE,
                    schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
-                   trim_zeros=FROM_RECIPE, speed_perturbation=FROM_RECIPE,
+                   mel_warp=FROM_RECIPE, trim_zeros=FROM_RECIPE, speed_perturbation=FROM_RECIPE,
                    noise_snr=FROM_RECIPE, normalize=FROM_RECIPE, shuffle=FROM_RECIPE,
                    precision=FROM_RECIPE, n_seeds=FROM_RECIPE, random_state=0, verbose=1,
                    **module_params):
@@ -253,6 +256,11 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
     augment : bool
         Mask random time and Mel bands of every training batch
         (:class:`~sklearn_ser.callbacks.SpecAugment` with its defaults).
+    mel_warp : float or None
+        Warp the Mel axis of every training chunk by a factor drawn from
+        ``[1 - mel_warp, 1 + mel_warp]``, in [0, 0.5]
+        (:class:`~sklearn_ser.callbacks.MelWarp`, vocal tract length
+        perturbation, e.g. 0.1); None or 0 warps nothing.
     trim_zeros : bool
         The front end drops each file's leading and trailing digital silence
         (``LogMel3DTransformer(trim_zeros=True)``).
@@ -317,7 +325,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                  max_epochs=max_epochs, lr=lr, batch_size=batch_size,
                  chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                  valid_fraction=valid_fraction, schedule=schedule, patience=patience,
-                 augment=augment, trim_zeros=trim_zeros,
+                 augment=augment, mel_warp=mel_warp, trim_zeros=trim_zeros,
                  speed_perturbation=speed_perturbation, noise_snr=noise_snr,
                  normalize=normalize, shuffle=shuffle,
                  precision=precision, n_seeds=n_seeds)
@@ -335,7 +343,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         train_split = ValidSplit(fraction, stratified=True, random_state=seed) \
             if fraction else None
         callbacks = _training_callbacks(schedule=params["schedule"],
-                                        patience=params["patience"], augment=params["augment"])
+                                        patience=params["patience"], augment=params["augment"],
+                                        mel_warp=params["mel_warp"])
         return classifier(
             **{f"module__{name}": value for name, value in widths.items()},
             criterion__aux=params["loss"],

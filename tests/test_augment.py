@@ -246,3 +246,28 @@ def test_bad_mel_warp_settings_are_named(params, match):
     X, y = _data()
     with pytest.raises(ValueError, match=match):
         _tiny(train_split=None, callbacks=[("warp", MelWarp(**params))]).fit(X, y)
+
+
+def test_build_pipeline_and_the_command_line_take_the_warp(tmp_path, capsys):
+    import json
+
+    from sklearn_ser.cli import main
+    from sklearn_ser.pipeline import build_pipeline
+    from sklearn_ser.recipes import RECIPES
+
+    assert all(recipe["mel_warp"] is None for recipe in RECIPES.values())
+    warp = dict(build_pipeline(mel_warp=0.1, verbose=0)[-1].callbacks)["mel_warp"]
+    assert isinstance(warp, MelWarp) and warp.max_warp == 0.1
+    for off in (None, 0):
+        assert "mel_warp" not in dict(build_pipeline(mel_warp=off, verbose=0)[-1].callbacks)
+    with pytest.raises(ValueError, match=r"build_pipeline: mel_warp=0.7 must be a float in the "
+                                         r"range \[0.0, 0.5\] or None"):
+        build_pipeline(mel_warp=0.7)
+    assert main(["train", "--dataset", "demo", "--mel-warp", "0.7", "--out",
+                 str(tmp_path / "m.skser")]) == 2
+    assert "--mel-warp 0.7 must be a float in the range [0.0, 0.5]" in capsys.readouterr().err
+    assert main(["cross-validate", "--dataset", "demo", "--n-samples", "24", "--width", "tiny",
+                 "--max-epochs", "1", "--cv", "2", "-q", "--mel-warp", "0.1",
+                 "--output", str(tmp_path / "cv")]) == 0
+    report = json.loads((tmp_path / "cv" / "report.json").read_text())
+    assert report["training"]["mel_warp"] == 0.1

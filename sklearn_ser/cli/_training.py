@@ -89,6 +89,10 @@ _FLAGS = {
                  "stop when the validation loss has not improved for P epochs and keep its "
                  "best epoch (needs --valid-fraction > 0)"),
     "augment": (_SWITCH, "SpecAugment: mask random time and Mel bands of training batches"),
+    "mel_warp": ({"type": non_negative_float, "metavar": "W"},
+                 "warp the Mel axis of every training chunk by a factor from 1-W to 1+W, as a "
+                 "shorter or longer vocal tract would (W from 0 to 0.5, e.g. 0.1); predictions "
+                 "read the files as they are"),
     "trim_zeros": (_SWITCH, "drop each file's leading and trailing digital silence (samples "
                             "exactly 0) before resampling"),
     "speed_perturbation": ({"type": positive_float, "nargs": "+", "metavar": "FACTOR"},
@@ -148,7 +152,7 @@ def _recipe_default(name):
         text = "on" if value else "off"
     elif value is None and name != "loss":
         text = {"chunk_hop_frames": "--chunk-frames", "patience": "off",
-                "speed_perturbation": "off", "noise_snr": "off"}[name]
+                "mel_warp": "off", "speed_perturbation": "off", "noise_snr": "off"}[name]
     elif name == "chunk_frames":
         text = f"{value}, i.e. {value * _HOP_SECONDS:g} s"
     else:

@@ -36,7 +36,7 @@ def _shown(name, value):
         return "on" if value else "off"
     if value is None:
         return {"loss": "none", "chunk_hop_frames": "--chunk-frames", "patience": "off",
-                "speed_perturbation": "off", "noise_snr": "off"}[name]
+                "mel_warp": "off", "speed_perturbation": "off", "noise_snr": "off"}[name]
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
