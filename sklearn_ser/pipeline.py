@@ -118,7 +118,7 @@ _CONSTRAINTS = {
     "schedule": [StrOptions(set(SCHEDULES))],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "augment": ["boolean"],
-    "mel_warp": [Interval(Real, 0, 0.5, closed="both"), None],
+    "mel_warp": [*MelWarp._parameter_constraints["max_warp"], None],
     "trim_zeros": ["boolean"],
     "speed_perturbation": [list, tuple, None],
     "noise_snr": [list, tuple, None],
@@ -134,10 +134,10 @@ _CONSTRAINTS = {
 def _training_callbacks(*, schedule, patience, augment, mel_warp):
     """The skorch callbacks of the training recipe, as ``(name, callback)`` pairs."""
     callbacks = []
+    if mel_warp:  # before the masks, which are then drawn on the warped chunks
+        callbacks.append(("mel_warp", MelWarp(max_warp=mel_warp)))
     if augment:
         callbacks.append(("augment", SpecAugment()))
-    if mel_warp:
-        callbacks.append(("mel_warp", MelWarp(max_warp=mel_warp)))
     if schedule == "cosine":
         callbacks.append(("lr_schedule", CosineAnnealing(final_fraction=0.01)))
     if patience is not None:

@@ -55,3 +55,35 @@ def one_torch_thread():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def tiny_adcrnn():
+    """``make(**params)``: an ADCRNNClassifier small enough to train in a blink, float32,
+    seeded, silent, two epochs of batches of 8."""
+    from sklearn_ser import ADCRNNClassifier
+
+    def make(**params):
+        return ADCRNNClassifier(
+            module__conv_channels=2, module__dilated_channels=4, module__linear_units=8,
+            module__lstm_units=4, module__embedding_dim=4, module__dropout=0.0, max_epochs=2,
+            batch_size=8, verbose=0, random_state=0, precision="float32", **params)
+
+    return make
+
+
+@pytest.fixture
+def batch_recorder():
+    """``make()``: a skorch callback whose ``seen[training]`` lists a copy of the chunks of
+    every training (True) or validation (False) batch as it reaches it."""
+    from skorch.callbacks import Callback
+
+    class RecordBatches(Callback):
+        def initialize(self):
+            self.seen = {True: [], False: []}
+            return self
+
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            self.seen[training].append(batch[0].clone())
+
+    return RecordBatches

@@ -6,14 +6,16 @@ Built on skorch's public behaviour only; imports nothing above
 """
 
 from ._atomic import AtomicCheckpoint
-from ._augment import MelWarp, Mixup, SpecAugment, mask_chunks, warp_mel_bands
+from ._augment import Mixup, SpecAugment, mask_chunks
 from ._checkpoints import ResumeFromCheckpoint, resumable_callbacks
 from ._finite import StopOnNonFiniteLoss
 from ._printlog import TerminalPrintLog
 from ._schedule import CosineAnnealing
 from ._train_data import RecordTrainData
+from ._warp import MAX_WARP, MelWarp, warp_mel_bands
 
 __all__ = [
+    "MAX_WARP",
     "AtomicCheckpoint",
     "CosineAnnealing",
     "MelWarp",

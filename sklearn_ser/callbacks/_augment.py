@@ -1,16 +1,13 @@
-"""SpecAugment-style masking of training chunks, as a skorch callback."""
+"""SpecAugment-style masking and mixup of training chunks, as skorch callbacks."""
 
 from __future__ import annotations
 
 from numbers import Real
 
-import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from ..features import FRONT_END_DEFAULTS, hz_to_mel, mel_centres
-
-__all__ = ["MelWarp", "Mixup", "SpecAugment", "mask_chunks", "warp_mel_bands"]
+__all__ = ["Mixup", "SpecAugment", "mask_chunks"]
 
 
 def _band_mask(n_items, axis_length, n_masks, max_width, generator, device):
@@ -160,101 +157,3 @@ class Mixup(Callback):
     def on_batch_end(self, net, **kwargs):
         net.__dict__.pop("batch_mix_", None)
 
-
-def warp_mel_bands(chunks, factors, *, f_min=FRONT_END_DEFAULTS["f_min"],
-                   f_max=FRONT_END_DEFAULTS["f_max"]):
-    """Move each chunk's spectrum from frequency ``f`` to ``factor * f``, in place.
-
-    Vocal tract length perturbation (Jaitly and Hinton 2013) on Mel features:
-    band ``k`` of a warped chunk takes the value the chunk had at
-    ``centre_k / factor``, linearly interpolated between the two nearest
-    bands on the Mel scale; sources outside the first and last band's centre
-    take that band's value. A factor above 1 stretches the spectrum upward
-    (a shorter vocal tract), below 1 compresses it.
-
-    Parameters
-    ----------
-    chunks : torch.Tensor [shape=(batch, channels, frames, n_mels)]
-        Chunks of Mel bands between ``f_min`` and ``f_max``; every channel is
-        warped alike.
-    factors : array-like [shape=(batch,)]
-        Warp factor of every chunk, > 0.
-    f_min, f_max : float
-        Edges of the filterbank that made the chunks, in Hz.
-
-    Returns
-    -------
-    chunks : torch.Tensor
-        The same tensor, warped.
-    """
-    n_mels = chunks.shape[-1]
-    factors = np.asarray(factors, dtype=np.float64).reshape(-1)
-    if len(factors) != len(chunks) or not np.all(factors > 0):
-        raise ValueError(f"warp_mel_bands: factors must hold one number > 0 per chunk "
-                         f"({len(chunks)}), got {factors!r}")
-    if n_mels < 2:
-        return chunks
-    centres = mel_centres(n_mels, f_min, f_max)
-    mel = hz_to_mel(centres)
-    source = hz_to_mel(centres[None, :] / factors[:, None])
-    position = np.clip((source - mel[0]) / (mel[1] - mel[0]), 0, n_mels - 1)
-    lower = np.minimum(np.floor(position).astype(np.int64), n_mels - 2)
-    upper_weight = position - lower
-    # weights[b, j, k]: how much of source band j goes into band k of chunk b.
-    weights = np.zeros((len(chunks), n_mels, n_mels))
-    rows, columns = np.indices(lower.shape)
-    np.add.at(weights, (rows, lower, columns), 1.0 - upper_weight)
-    np.add.at(weights, (rows, lower + 1, columns), upper_weight)
-    weights = torch.as_tensor(weights, dtype=chunks.dtype, device=chunks.device)
-    return chunks.copy_(torch.einsum("bctj,bjk->bctk", chunks, weights))
-
-
-class MelWarp(Callback):
-    """Warp the Mel axis of each *training* chunk by a random factor (VTLP).
-
-    A skorch callback that changes the voice, not the emotion: every chunk of
-    a training batch gets a factor drawn uniformly in ``[1 - max_warp, 1 +
-    max_warp]`` and its spectrum is moved from ``f`` to ``factor * f``
-    (:func:`warp_mel_bands`), as a shorter or longer vocal tract would move
-    it; the time axis and the loudness are left alone. Validation and
-    prediction batches are untouched. The band edges are read from the front
-    end the classifier was fitted on (``front_end_``), the front end's
-    defaults when it was fitted on plain arrays. Randomness comes from
-    torch's global generator, which the classifier's ``random_state`` seeds,
-    so runs stay repeatable.
-
-    Parameters
-    ----------
-    max_warp : float, default=0.1
-        Largest relative change of frequency, in [0, 0.5]; VTLP's usual
-        0.1 warps between 0.9 and 1.1.
-    probability : float, default=1.0
-        Probability that a batch is warped at all, in [0, 1].
-    """
-
-    def __init__(self, max_warp=0.1, probability=1.0):
-        self.max_warp = max_warp
-        self.probability = probability
-
-    def initialize(self):
-        for name, value, high in (("max_warp", self.max_warp, 0.5),
-                                  ("probability", self.probability, 1.0)):
-            if isinstance(value, bool) or not isinstance(value, Real) \
-                    or not 0 <= value <= high:
-                raise ValueError(f"MelWarp: {name}={value!r} must be a number in [0, {high:g}]")
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        front_end = getattr(net, "front_end_", None) or FRONT_END_DEFAULTS
-        self.band_ = (float(front_end.get("f_min", FRONT_END_DEFAULTS["f_min"])),
-                      float(front_end.get("f_max", FRONT_END_DEFAULTS["f_max"])))
-
-    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if not training or self.max_warp == 0 or torch.rand(()) >= self.probability:
-            return
-        chunks = batch[0]
-        if not isinstance(chunks, torch.Tensor):  # pragma: no cover - skorch collates tensors
-            return
-        factors = 1.0 + self.max_warp * (2.0 * torch.rand(len(chunks), dtype=torch.float64) - 1.0)
-        f_min, f_max = self.band_
-        warp_mel_bands(chunks, factors.numpy(), f_min=f_min, f_max=f_max)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..callbacks import MAX_WARP
 from ..features import FRONT_END_DEFAULTS
 from ..pipeline import BUILD_DEFAULTS, LOSSES, SCHEDULES, WIDTHS, build_pipeline
 from ..recipes import DEFAULT_RECIPE, RECIPES, describe_recipe
@@ -91,8 +92,8 @@ _FLAGS = {
     "augment": (_SWITCH, "SpecAugment: mask random time and Mel bands of training batches"),
     "mel_warp": ({"type": non_negative_float, "metavar": "W"},
                  "warp the Mel axis of every training chunk by a factor from 1-W to 1+W, as a "
-                 "shorter or longer vocal tract would (W from 0 to 0.5, e.g. 0.1); predictions "
-                 "read the files as they are"),
+                 f"shorter or longer vocal tract would (W from 0 to {MAX_WARP:g}, e.g. 0.1); "
+                 "predictions read the files as they are"),
     "trim_zeros": (_SWITCH, "drop each file's leading and trailing digital silence (samples "
                             "exactly 0) before resampling"),
     "speed_perturbation": ({"type": positive_float, "nargs": "+", "metavar": "FACTOR"},

@@ -17,7 +17,7 @@ from ._deltas import deltas
 from ._extraction import add_noise
 from ._framing import frame_count, frame_signal
 from ._logmel import log_mel_3d, log_mel_3d_batch, log_mel_spectrogram, log_mel_spectrogram_batch
-from ._mel import hz_to_mel, mel_centres, mel_filterbank
+from ._mel import hz_to_mel, mel_centres, mel_filterbank, mel_to_hz
 from ._params import (
     FEATURE_PARAMS,
     FRONT_END_DEFAULTS,
@@ -74,6 +74,7 @@ __all__ = [
     "log_mel_spectrogram_batch",
     "mel_centres",
     "mel_filterbank",
+    "mel_to_hz",
     "normalizes_by_speaker",
     "samples_per",
     "standardize_speakers",

@@ -24,39 +24,63 @@ def hz_to_mel(frequency_hz):
 
     Returns
     -------
-    mel : np.ndarray
+    mel : np.ndarray or np.float64
         The same frequencies in Mel, float64, of the input's shape.
     """
     return 2595.0 * np.log10(1.0 + np.asarray(frequency_hz, dtype=np.float64) / 700.0)
 
 
 def mel_to_hz(mel):
-    """Inverse of :func:`hz_to_mel`: ``f = 700 (10^(m / 2595) - 1)``."""
-    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
-
-
-def mel_centres(n_mels, f_min, f_max):
-    """Nominal centre of every Mel band: ``n_mels`` points evenly spaced on the Mel
-    scale strictly between ``f_min`` and ``f_max``, in Hz (before the filterbank
-    rounds them to FFT bins).
+    """Inverse of :func:`hz_to_mel`: ``f = 700 (10^(m / 2595) - 1)``.
 
     Parameters
     ----------
-    n_mels : int
-        Number of Mel bands.
-    f_min, f_max : float
-        Band edges of the filterbank, in Hz.
+    mel : float or array-like
+        Points of the Mel scale.
+
+    Returns
+    -------
+    frequency_hz : np.ndarray or np.float64
+        The same points in Hz, float64, of the input's shape.
+    """
+    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def _mel_points(n_mels, f_min, f_max):
+    """The ``n_mels + 2`` edges and centres of the filters, evenly spaced in Mel."""
+    return np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)
+
+
+@Substitution(**FRONT_END_DOCS)
+def mel_centres(*, n_mels=_DEFAULTS["n_mels"], f_min=_DEFAULTS["f_min"],
+                f_max=_DEFAULTS["f_max"]):
+    """Nominal centre of every Mel band: ``n_mels`` points evenly spaced on the Mel
+    scale strictly between ``f_min`` and ``f_max``.
+
+    Parameters
+    ----------
+    {n_mels}
+    {f_min_f_max}
 
     Returns
     -------
     centres : np.ndarray [shape=(n_mels,)], float64, Hz
+        Before the filterbank rounds them down to FFT bins
+        (:func:`mel_filterbank` peaks at ``floor((n_fft + 1) * centre /
+        sample_rate)``).
+
+    Raises
+    ------
+    ValueError
+        Naming every bad argument, e.g. ``f_min`` not below ``f_max``.
     """
-    return mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)[1:-1])
+    check_front_end(dict(n_mels=n_mels, f_min=f_min, f_max=f_max), caller="mel_centres")
+    return mel_to_hz(_mel_points(int(n_mels), float(f_min), float(f_max))[1:-1])
 
 
 @lru_cache(maxsize=32)
 def _mel_filterbank_cached(sample_rate, n_fft, n_mels, f_min, f_max):
-    mel_points = np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)
+    mel_points = _mel_points(n_mels, f_min, f_max)
     # psf rounds the filter edges down to FFT bins: floor((n_fft + 1) f / sr).
     edges = np.floor((n_fft + 1) * mel_to_hz(mel_points) / sample_rate)
     left, centre, right = edges[:-2, None], edges[1:-1, None], edges[2:, None]
