@@ -77,7 +77,7 @@ def test_mixup_mixes_training_batches_and_their_labels_only(tiny_adcrnn, batch_r
     X, y = _data()
     before, after = batch_recorder(), RecordMixes()
     clf = tiny_adcrnn(train_split=ValidSplit(5, stratified=True),
-                callbacks=[("before", before), ("mixup", Mixup(alpha=1.0)), ("after", after)])
+                      callbacks=[("before", before), ("mixup", Mixup(alpha=1.0)), ("after", after)])
     clf.fit(X, y)
     assert len(after.seen[True]) == len(before.seen[True]) > 0
     for original, (mixed, (perm, lam)) in zip(before.seen[True], after.seen[True], strict=True):

@@ -174,7 +174,7 @@ def test_mel_warp_warps_training_batches_only_with_the_fitted_band(tiny_adcrnn, 
     X, y = _data(ramp=True, front_end=front_end)
     recorder = batch_recorder()
     clf = tiny_adcrnn(train_split=ValidSplit(5, stratified=True),
-                callbacks=[("warp", MelWarp(max_warp=0.2)), ("record", recorder)]).fit(X, y)
+                      callbacks=[("warp", MelWarp(max_warp=0.2)), ("record", recorder)]).fit(X, y)
     assert dict(clf.callbacks_)["warp"].band_ == (0.0, 4000.0)
     for batch in recorder.seen[True]:
         factors = _factors_of(batch, f_min=0.0, f_max=4000.0)

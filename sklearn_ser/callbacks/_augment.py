@@ -156,4 +156,3 @@ class Mixup(Callback):
 
     def on_batch_end(self, net, **kwargs):
         net.__dict__.pop("batch_mix_", None)
-
