@@ -109,6 +109,7 @@ _CONSTRAINTS = {
     "width": [StrOptions({width for widths in WIDTHS.values() for width in widths})],
     "loss": [StrOptions({loss for loss in LOSSES if loss}), None],
     "aux_weight": [Interval(Real, 0, None, closed="left")],
+    "class_weight": [StrOptions({"balanced"}), dict, None],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [Interval(Integral, 1, 4096, closed="both")],
@@ -194,7 +195,8 @@ def _check_chunk_frames(classifier, widths, chunk_frames):
 
 
 def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIPE,
-                   loss=FROM_RECIPE, aux_weight=FROM_RECIPE, max_epochs=FROM_RECIPE,
+                   loss=FROM_RECIPE, aux_weight=FROM_RECIPE, class_weight=FROM_RECIPE,
+                   max_epochs=FROM_RECIPE,
                    lr=FROM_RECIPE, batch_size=FROM_RECIPE, chunk_frames=FROM_RECIPE,
                    chunk_hop_frames=FROM_RECIPE, valid_fraction=FROM_RECIPE,
                    schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
@@ -226,6 +228,11 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         cross-entropy alone.
     aux_weight : float
         ``criterion__aux_weight``.
+    class_weight : {"balanced"}, dict or None
+        The classifier's ``class_weight``: ``"balanced"`` weighs each class in
+        the cross-entropy inversely to its share of the training chunks, so
+        that a rare emotion counts as much as a common one (what the
+        unweighted average recall rewards); None weighs every chunk alike.
     max_epochs : int
         The classifier's ``max_epochs``.
     lr : float
@@ -322,6 +329,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
     >>> pipe = build_pipeline("paper", max_epochs=40)  # the paper's, 40 epochs
     """
     given = dict(model=model, width=width, loss=loss, aux_weight=aux_weight,
+                 class_weight=class_weight,
                  max_epochs=max_epochs, lr=lr, batch_size=batch_size,
                  chunk_frames=chunk_frames, chunk_hop_frames=chunk_hop_frames,
                  valid_fraction=valid_fraction, schedule=schedule, patience=patience,
@@ -349,6 +357,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
             **{f"module__{name}": value for name, value in widths.items()},
             criterion__aux=params["loss"],
             criterion__aux_weight=params["aux_weight"],
+            class_weight=params["class_weight"],
             lr=params["lr"],
             max_epochs=params["max_epochs"],
             batch_size=params["batch_size"],

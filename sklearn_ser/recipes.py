@@ -14,7 +14,7 @@ from types import MappingProxyType
 __all__ = ["DEFAULT_RECIPE", "RECIPES", "describe_recipe"]
 
 _PAPER = dict(
-    model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0,
+    model="adcrnn", width="paper", loss="contrastive-center", aux_weight=1.0, class_weight=None,
     max_epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
     valid_fraction=0.0, schedule="constant", patience=None, augment=False, mel_warp=None,
     trim_zeros=False, speed_perturbation=None, noise_snr=None, normalize=True, shuffle=True,

@@ -56,6 +56,18 @@ _NORMALIZE_WORDS = {True: "global", False: "none", "utterance": "utterance",
 NORMALIZATIONS = tuple(_NORMALIZE_WORDS.values())
 
 
+#: ``--class-weight``'s words; ``none`` is ``class_weight=None``.
+CLASS_WEIGHTS = ("balanced", "none")
+
+
+def class_weighting(text):
+    """``--class-weight WORD`` as the classifier's ``class_weight`` value."""
+    if text not in CLASS_WEIGHTS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from "
+                                         + ", ".join(CLASS_WEIGHTS) + ")")
+    return None if text == "none" else text
+
+
 def normalization(text):
     """``--normalize WORD`` as the front end's ``normalize`` value."""
     for value, word in _NORMALIZE_WORDS.items():
@@ -74,6 +86,10 @@ _FLAGS = {
     "loss": ({"choices": LOSS_CHOICES},
              "auxiliary loss added to cross-entropy; none: cross-entropy alone"),
     "aux_weight": ({"type": non_negative_float, "metavar": "W"}, "weight of the auxiliary loss"),
+    "class_weight": ({"type": class_weighting, "metavar": "{" + ",".join(CLASS_WEIGHTS) + "}"},
+                     "balanced: weigh each emotion in the loss inversely to its share of the "
+                     "training data, so that rare ones count as much as common ones (what the "
+                     "unweighted average recall rewards); none: every chunk alike"),
     "max_epochs": ({"type": positive_int, "metavar": "E"}, "training epochs"),
     "lr": ({"type": positive_float}, "Adam learning rate"),
     "batch_size": ({"type": positive_int, "metavar": "B"}, "chunks per batch"),
@@ -133,7 +149,7 @@ def flag(name):
 
 def _value_text(name, value):
     """A value as the flag takes it: ``loss=None`` -> ``none``, ``1e-3`` -> ``0.001``."""
-    if name == "loss" and value is None:
+    if name in ("loss", "class_weight") and value is None:
         return _NO_LOSS
     if name == "normalize":
         return _NORMALIZE_WORDS[value]
@@ -151,7 +167,7 @@ def _recipe_default(name):
         text = _NORMALIZE_WORDS[value]
     elif isinstance(value, bool):
         text = "on" if value else "off"
-    elif value is None and name != "loss":
+    elif value is None and name not in ("loss", "class_weight"):
         text = {"chunk_hop_frames": "--chunk-frames", "patience": "off",
                 "mel_warp": "off", "speed_perturbation": "off", "noise_snr": "off"}[name]
     elif name == "chunk_frames":

@@ -19,6 +19,7 @@ from ..utils.constraints import Interval, StrOptions
 from ..utils.validation import check_params
 from ._aggregation import check_chunk_proba, softmax_of_logits
 from ._chunks import UtteranceSplitMixin, as_chunked, chunk_accuracy
+from ._class_weight import ClassWeightMixin
 from ._labels import check_labels, encode_labels, infer_classes, sorted_labels
 from ._losses import CenterAugmentedLoss
 from ._runtime import RuntimeMixin, bfloat16_to_float32, float32_default, noting_sigint
@@ -32,7 +33,7 @@ _BATCH_SIZE = Interval(Integral, 1, 4096, closed="both")
 
 
 class ChunkedNeuralNetClassifier(
-    RuntimeMixin, UtteranceSplitMixin, PersistentStateMixin, NeuralNetClassifier
+    RuntimeMixin, UtteranceSplitMixin, ClassWeightMixin, PersistentStateMixin, NeuralNetClassifier
 ):
     """A skorch classifier whose samples are utterances cut into chunks.
 
@@ -81,6 +82,13 @@ class ChunkedNeuralNetClassifier(
         How chunk probabilities become an utterance's: their arithmetic mean,
         a mean weighted by each chunk's number of real frames, or the
         normalised geometric mean (mean of log-probabilities).
+    class_weight : {"balanced"}, dict or None, default=None
+        Weights of the classes in the cross-entropy. ``"balanced"`` weighs
+        class ``k`` by ``n / (K * n_k)`` over the training chunks (``n_k`` of
+        class ``k`` among ``n``, ``K`` classes), so that every class counts
+        alike in the loss, whatever its share of the data: what the
+        unweighted average recall rewards. A dict maps labels to weights
+        (those left out weigh 1); None weighs every chunk alike.
     random_state : int or None, default=None
         Seeds torch's generator for the initialisation and for the first
         training of the network (weights, shuffling, dropout), which makes
@@ -120,6 +128,9 @@ class ChunkedNeuralNetClassifier(
         methods move the data to.
     autocast_dtype_ : torch.dtype or None
         The autocast dtype training actually uses (None is plain float32).
+    class_weight_ : np.ndarray [shape=(n_classes,)] or None
+        The class weights of the cross-entropy, in the order of ``classes_``
+        (None with ``class_weight=None``).
 
     Notes
     -----
@@ -150,6 +161,7 @@ class ChunkedNeuralNetClassifier(
         precision="auto",
         predict_precision="float32",
         aggregate="mean",
+        class_weight=None,
         random_state=None,
         **kwargs,
     ):
@@ -172,6 +184,7 @@ class ChunkedNeuralNetClassifier(
         self.precision = precision
         self.predict_precision = predict_precision
         self.aggregate = aggregate
+        self.class_weight = class_weight
         self.random_state = random_state
 
     #: The constraints of the parameters this class adds to skorch's, checked in
@@ -185,6 +198,7 @@ class ChunkedNeuralNetClassifier(
         "precision": [StrOptions(set(PRECISIONS))],
         "predict_precision": [StrOptions(set(PREDICT_PRECISIONS))],
         "aggregate": [StrOptions(set(AGGREGATES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     }
 
@@ -299,18 +313,6 @@ class ChunkedNeuralNetClassifier(
             )
         return self
 
-    def initialize_criterion(self):
-        kwargs = self.get_params_for("criterion")
-        if not isinstance(self.criterion, torch.nn.Module):
-            kwargs.setdefault("n_classes", len(self.classes_))
-            # ADCRNN and ACRNN expose their embedding size; a custom module may not
-            embedding_dim = getattr(self.module_, "embedding_dim", None)
-            if embedding_dim is not None:
-                kwargs.setdefault("n_features", embedding_dim)
-        with float32_default():
-            self.criterion_ = self.initialized_instance(self.criterion, kwargs)
-        return self
-
     # -- data -----------------------------------------------------------------
     def check_data(self, X, y):
         """Classes are inferred in :meth:`fit` from the original labels."""
@@ -339,7 +341,8 @@ class ChunkedNeuralNetClassifier(
             Labels of any sortable type (e.g. strings such as ``"anger"``).
         """
         X = as_chunked(X)
-        self._validate_own_params(["max_epochs", "batch_size", "random_state"])
+        self._validate_own_params(["max_epochs", "batch_size", "class_weight",
+                                   "random_state"])
         self._warn_no_epochs()
         self._check_fit_params(fit_params)
         y = check_labels(y, len(X), caller=f"{type(self).__name__}.fit")
@@ -347,6 +350,7 @@ class ChunkedNeuralNetClassifier(
             self.classes_inferred_ = infer_classes(y, self.classes,
                                                    estimator_name=type(self).__name__)
             self._record_input(X)
+            self._fit_class_weight(X, y)
         return super().fit(X, y, **fit_params)
 
     def _warn_no_epochs(self):
@@ -374,6 +378,8 @@ class ChunkedNeuralNetClassifier(
             self.classes_inferred_ = infer_classes(
                 y, classes, estimator_name=type(self).__name__)
             self._record_input(X)
+            self._validate_own_params(["class_weight"])
+            self._fit_class_weight(X, y)
             self.initialize()
         elif classes is not None and not np.array_equal(
             sorted_labels(classes), self.classes_
@@ -393,14 +399,6 @@ class ChunkedNeuralNetClassifier(
             # (a grid search, a cross-validation) instead of going on to the next fit
             raise stop if stop is not None else KeyboardInterrupt
         return self
-
-    def _check_fit_params(self, fit_params):
-        if "sample_weight" in fit_params:
-            raise TypeError(
-                f"{type(self).__name__}.fit does not take sample_weight: the loss weighs every "
-                "chunk alike. Balance the classes by resampling the utterances instead (for "
-                "example imbalanced-learn's RandomOverSampler on the file list)"
-            )
 
     def predict_chunk_proba(self, X):
         """Class probabilities of every chunk, shape ``(n_chunks_total, n_classes)``."""

@@ -152,6 +152,9 @@ class PersistentStateMixin:
         with torch.no_grad():
             for part, state in found.items():
                 getattr(clf, part).load_state_dict(state, strict=True)
+        weights = getattr(clf.criterion_, "class_weight", None)  # the tensor read above
+        clf.class_weight_ = None if clf.class_weight is None or weights is None \
+            else weights.double().cpu().numpy()
         return clf
 
     def _initialize_quietly(self, device):

@@ -35,8 +35,9 @@ def _shown(name, value):
     if isinstance(value, bool):
         return "on" if value else "off"
     if value is None:
-        return {"loss": "none", "chunk_hop_frames": "--chunk-frames", "patience": "off",
-                "mel_warp": "off", "speed_perturbation": "off", "noise_snr": "off"}[name]
+        return {"loss": "none", "class_weight": "none", "chunk_hop_frames": "--chunk-frames",
+                "patience": "off", "mel_warp": "off", "speed_perturbation": "off",
+                "noise_snr": "off"}[name]
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -154,6 +154,18 @@ def test_a_flag_overrides_the_recipe_and_the_recipe_decides_the_rest():
     assert _settings(off) == _settings(build_pipeline(augment=False, trim_zeros=False))
 
 
+def test_class_weight_flag_sets_the_classifiers_class_weight(capsys):
+    args = _train_args("--class-weight", "balanced")
+    assert pipeline_from_args(args)[-1].class_weight == "balanced"
+    assert _settings(pipeline_from_args(args)) == _settings(build_pipeline(
+        class_weight="balanced"))
+    assert pipeline_from_args(_train_args("--class-weight", "none"))[-1].class_weight is None
+    with pytest.raises(SystemExit):
+        _train_args("--class-weight", "even")
+    assert "--class-weight: invalid choice: 'even' (choose from balanced, none)" in \
+        capsys.readouterr().err
+
+
 def test_the_names_of_published_commands_still_work_and_are_left_out_of_help(capsys):
     old = _train_args("--epochs", "4", "--seed", "3", "--chunk-hop", "50")
     new = _train_args("--max-epochs", "4", "--random-state", "3", "--chunk-hop-frames", "50")
