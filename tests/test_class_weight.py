@@ -124,3 +124,15 @@ def test_build_pipeline_passes_class_weight_to_the_classifier():
     assert build_pipeline(class_weight="balanced", verbose=0)[-1].class_weight == "balanced"
     vote = build_pipeline(class_weight="balanced", n_seeds=2, verbose=0)[-1]
     assert [net.class_weight for _, net in vote.estimators] == ["balanced", "balanced"]
+
+
+def test_a_classifier_pickled_before_class_weight_existed_still_works(imbalanced):
+    X, y = imbalanced
+    fitted = ADCRNNClassifier(**TINY).fit(X, y)
+    state = fitted.__getstate__()
+    del state["class_weight"]  # what an older build pickled
+    older = ADCRNNClassifier.__new__(ADCRNNClassifier)
+    older.__setstate__(state)
+    assert older.class_weight is None and older.get_params()["class_weight"] is None
+    np.testing.assert_array_equal(older.predict_proba(X), fitted.predict_proba(X))
+    clone(older).fit(X, y)

@@ -244,6 +244,7 @@ class ChunkedNeuralNetClassifier(
 
     def __setstate__(self, state):
         check_version(state, type(self).__name__)
+        state.setdefault("class_weight", None)  # pickled before the parameter existed
         requested = self._restore_device(state)
         super().__setstate__(state)
         # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU
