@@ -136,3 +136,19 @@ def test_a_classifier_pickled_before_class_weight_existed_still_works(imbalanced
     assert older.class_weight is None and older.get_params()["class_weight"] is None
     np.testing.assert_array_equal(older.predict_proba(X), fitted.predict_proba(X))
     clone(older).fit(X, y)
+
+
+def test_a_model_file_keeps_weights_given_by_integer_labels(tmp_path):
+    # a dict with integer keys is not a parameter the file can hold: it is
+    # dropped, and the weights, kept with the fitted state, still train on
+    rng = np.random.default_rng(1)
+    signals = [rng.standard_normal(8000) * (0.5 if i < 3 else 0.05) for i in range(12)]
+    X = LogMel3DTransformer(chunk_frames=20, n_mels=20).fit_transform(signals)
+    y = np.array([1] * 3 + [0] * 9)
+    clf = ADCRNNClassifier(**TINY, class_weight={1: 3.0}).fit(X, y)
+    save(clf, tmp_path / "model.skops")
+    loaded = load(tmp_path / "model.skops")
+    assert loaded.class_weight is None
+    np.testing.assert_array_equal(loaded.class_weight_, [1.0, 3.0])
+    np.testing.assert_array_equal(loaded.criterion_.class_weight.numpy(), [1.0, 3.0])
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

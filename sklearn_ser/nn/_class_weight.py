@@ -92,14 +92,15 @@ class ClassWeightMixin:
             embedding_dim = getattr(self.module_, "embedding_dim", None)
             if embedding_dim is not None:
                 kwargs.setdefault("n_features", embedding_dim)
-            if self.class_weight is not None:
+            # fitted, or read from a model file (which may have dropped a dict
+            # class_weight whose labels are not strings, but keeps the weights)
+            weights = self.__dict__.get("class_weight_")
+            if self.class_weight is not None or weights is not None:
                 if "class_weight" in kwargs:
                     raise ValueError(
                         f"{type(self).__name__}: class_weight and criterion__class_weight "
                         "are both set; give the weights once, as class_weight"
                     )
-                # a model file being read has the weights among the criterion's tensors
-                weights = self.__dict__.get("class_weight_")
                 kwargs["class_weight"] = np.ones(len(self.classes_)) if weights is None \
                     else weights
         with float32_default():

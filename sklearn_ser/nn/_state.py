@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
 
-from ..utils.validation import is_integer
+from ..utils.validation import is_integer, is_number
 
 __all__ = ["PersistentStateMixin"]
 
@@ -69,7 +69,7 @@ class PersistentStateMixin:
         -------
         fitted : dict
             ``{"classes_": np.ndarray, "input_shape_": [channels, frames, n_mels],
-            "front_end_": dict or None}``.
+            "front_end_": dict or None, "class_weight_": list of float or None}``.
         arrays : dict of str to torch.Tensor
             ``"module_.<key>"`` and ``"criterion_.<key>"``: the state dicts
             (weights, batch-norm statistics, the loss's centers).
@@ -86,9 +86,11 @@ class PersistentStateMixin:
         arrays = {f"{part}.{key}": tensor for part in _PARTS
                   for key, tensor in getattr(self, part).state_dict().items()}
         front_end = getattr(self, "front_end_", None)
+        weights = self.__dict__.get("class_weight_")
         return {"classes_": np.asarray(self.classes_),
                 "input_shape_": [int(n) for n in shape],
-                "front_end_": None if front_end is None else dict(front_end)}, arrays
+                "front_end_": None if front_end is None else dict(front_end),
+                "class_weight_": None if weights is None else weights.tolist()}, arrays
 
     @classmethod
     def __sklearn_ser_restore__(cls, params, fitted, arrays, *, device="cpu"):
@@ -109,7 +111,9 @@ class PersistentStateMixin:
             ``classes_`` (an array of at least two distinct labels),
             ``input_shape_`` (three positive sizes) and, optionally,
             ``front_end_`` (the front end's settings: names to numbers,
-            strings or booleans; None or missing in older files).
+            strings or booleans; None or missing in older files) and
+            ``class_weight_`` (the cross-entropy's class weights, one per
+            class; None or missing without them).
         arrays : dict of str to torch.Tensor
             As :meth:`__sklearn_ser_state__` gives them.
         device : str, default="cpu"
@@ -136,6 +140,11 @@ class PersistentStateMixin:
                f"input_shape_={shape!r} is not 3 positive sizes")
         clf.input_shape_ = tuple(int(n) for n in shape)
         clf.front_end_ = _check_front_end_record(fitted.get("front_end_"))
+        weights = fitted.get("class_weight_")  # None in files without class weights
+        _check(weights is None or (isinstance(weights, (list, tuple)) and len(weights) == n_classes
+                                   and all(is_number(w) and 0 < w < np.inf for w in weights)),
+               f"class_weight_={weights!r} is not {n_classes} positive numbers")
+        clf.class_weight_ = None if weights is None else np.asarray(weights, dtype=np.float64)
         found = {part: {key[len(part) + 1:]: tensor for key, tensor in arrays.items()
                         if key.startswith(f"{part}.")} for part in _PARTS}
         unread = sorted(key for key in arrays if key.partition(".")[0] not in _PARTS)
@@ -152,9 +161,6 @@ class PersistentStateMixin:
         with torch.no_grad():
             for part, state in found.items():
                 getattr(clf, part).load_state_dict(state, strict=True)
-        weights = getattr(clf.criterion_, "class_weight", None)  # the tensor read above
-        clf.class_weight_ = None if clf.class_weight is None or weights is None \
-            else weights.double().cpu().numpy()
         return clf
 
     def _initialize_quietly(self, device):

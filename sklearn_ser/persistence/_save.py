@@ -137,7 +137,8 @@ def _describe_classifier(clf, tensors, prefix="classifier.", chunk_shape=None):
         tensors[f"{prefix}{key}"] = tensor
     fitted = {"classes_": _classes_spec(fitted["classes_"]),
               "input_shape_": fitted["input_shape_"],
-              "front_end_": _to_json(fitted.get("front_end_"))}
+              "front_end_": _to_json(fitted.get("front_end_")),
+              "class_weight_": _to_json(fitted.get("class_weight_"))}
     return {"class": type(clf).__name__, "params": params, "fitted": fitted,
             "dropped_params": dropped}
 
