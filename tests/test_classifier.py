@@ -624,7 +624,17 @@ class CtrlCAtEpoch(Callback):
             signal.raise_signal(signal.SIGINT)
 
 
-def test_ctrl_c_stops_fit_keeps_the_weights_and_stops_a_cross_validation(features):
+@pytest.fixture
+def ctrl_c_interrupts():
+    """Python's own SIGINT handler, as in a terminal, for the test's duration: a
+    process started in the background of a shell inherits SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_fit_keeps_the_weights_and_stops_a_cross_validation(features,
+                                                                          ctrl_c_interrupts):
     X, y = features
     CtrlCAtEpoch.fits = 0
     clf = make_clf(max_epochs=5, callbacks=[("ctrl_c", CtrlCAtEpoch(2))])
