@@ -85,7 +85,7 @@ class ChunkedNeuralNetClassifier(
     class_weight : {"balanced"}, dict or None, default=None
         Weights of the classes in the cross-entropy. ``"balanced"`` weighs
         class ``k`` by ``n / (K * n_k)`` over the training chunks (``n_k`` of
-        class ``k`` among ``n``, ``K`` classes), so that every class counts
+        class ``k`` among ``n``, ``K`` classes present), so every class counts
         alike in the loss, whatever its share of the data: what the
         unweighted average recall rewards. A dict maps labels to weights
         (those left out weigh 1); None weighs every chunk alike.
