@@ -3,6 +3,7 @@ speakers routed by scikit-learn's metadata routing, refused where they cannot re
 
 import itertools
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,7 +252,7 @@ def test_worker_processes_get_the_speakers_too():
     np.testing.assert_allclose(two["probabilities"], one["probabilities"], atol=1e-6)
 
 
-def test_the_command_line_and_explain_refuse_it(tmp_path, capsys):
+def test_explain_timeline_and_export_commands_refuse_it(tmp_path, capsys):
     from sklearn_ser.cli import main
     from sklearn_ser.explain import explain
     from sklearn_ser.persistence import save_model
@@ -264,29 +265,100 @@ def test_the_command_line_and_explain_refuse_it(tmp_path, capsys):
     import soundfile as sf
 
     sf.write(tmp_path / "a.wav", signals[0], 16000)
-    assert main(["predict", str(model), str(tmp_path / "a.wav")]) != 0
-    assert "normalises each speaker with all their utterances" in capsys.readouterr().err
+    for command in (["timeline", str(model), str(tmp_path / "a.wav")],
+                    ["explain", str(model), str(tmp_path / "a.wav"), "--format", "json"],
+                    ["export", str(model), str(tmp_path / "bundle")]):
+        assert main(command) != 0
+        err = capsys.readouterr().err
+        assert "normalises each speaker with all their utterances" in err
+        assert "predict --same-speaker" in err
 
 
-def test_the_command_line_cross_validates_with_it_and_refuses_to_train_it(tmp_path, capsys):
+def _predicted(capsys, *args, code=0):
+    """The probabilities ``sklearn-ser predict --format json`` prints, by file, and
+    what it wrote on stderr."""
     import json
 
     from sklearn_ser.cli import main
+
+    assert main(["predict", *args, "--format", "json"]) == code
+    out, err = capsys.readouterr()
+    return {row["file"]: np.array(list(row["probabilities"].values()))
+            for row in json.loads(out)}, err
+
+
+def test_the_command_line_trains_it_and_predicts_a_speakers_files_together(tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    from sklearn_ser.cli import main
+    from sklearn_ser.persistence import load
     from sklearn_ser.pipeline import build_pipeline
 
     assert build_pipeline(normalize="speaker", verbose=0)[0].normalize == "speaker"
     assert build_pipeline(verbose=0)[0].normalize is True
     args = ["--dataset", "demo", "--n-samples", "24", "--width", "tiny", "--max-epochs", "1",
-            "-q", "--normalize", "speaker"]
+            "-q", "--normalize", "speaker", "--precision", "float32", "--batch-size", "4"]
     assert main(["cross-validate", *args, "--cv", "loso", "--output", str(tmp_path / "cv")]) == 0
     report = json.loads((tmp_path / "cv" / "report.json").read_text())
     assert report["training"]["normalize"] == "speaker"
     assert not sklearn.get_config()["enable_metadata_routing"]  # left as it was
-    assert main(["train", *args, "--out", str(tmp_path / "m.skser")]) == 2
-    assert "--normalize speaker: the model would need all of a speaker's files" \
+    path = tmp_path / "m.skser"
+    assert main(["train", *args, "--out", str(path)]) == 0
+    capsys.readouterr()
+    assert not sklearn.get_config()["enable_metadata_routing"]
+
+    signals, _ = voices()
+    files = []
+    for i, signal in enumerate(signals[:4]):
+        files.append(str(tmp_path / "corpus" / ("calm", "angry")[i % 2] / f"u{i}.wav"))
+        Path(files[-1]).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(files[-1], signal, 16000)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not audio")
+    # without the flag the model is refused, naming the flag
+    assert main(["predict", str(path), *files]) == 1
+    assert "pass --same-speaker with all the files of one speaker" in capsys.readouterr().err
+
+    # the oracle: the loaded pipeline given all four files as one speaker's
+    model = load(path)
+    with sklearn.config_context(enable_metadata_routing=True):
+        expected = model.predict_proba(files, groups=np.zeros(4, dtype=int))
+        alone = model.predict_proba(files[:1], groups=[0])
+    got, _ = _predicted(capsys, str(path), *files, "--same-speaker")
+    np.testing.assert_allclose(np.array([got[f] for f in files]), expected, atol=1e-6)
+    assert not np.allclose(alone[0], expected[0], atol=1e-4)  # the statistics pool them all
+
+    # an unreadable file is named and skipped; the others pool without it
+    got, err = _predicted(capsys, str(path), files[0], str(tmp_path / "broken.wav"),
+                          *files[1:], "--same-speaker", code=1)
+    assert f"skipping {tmp_path / 'broken.wav'}" in err
+    assert sorted(got) == sorted(files)
+    np.testing.assert_allclose(np.array([got[f] for f in files]), expected, atol=1e-6)
+
+    # a corpus without speakers cannot train it
+    assert main(["train", "--dataset", "folder", "--root", str(tmp_path / "corpus"), "-q",
+                 "--normalize", "speaker", "--out", str(tmp_path / "n.skser")]) == 2
+    assert "--normalize speaker needs the speaker of every file: pass --groups REGEX" \
         in capsys.readouterr().err
     assert main(["cross-validate", "--dataset", "demo", "--normalize", "median"]) == 2
     assert "invalid choice: 'median' (choose from global, none, utterance, speaker)" \
+        in capsys.readouterr().err
+
+
+def test_same_speaker_is_refused_for_a_model_without_speaker_normalisation(tmp_path, capsys):
+    import soundfile as sf
+
+    from sklearn_ser.cli import main
+    from sklearn_ser.persistence import save_model
+
+    signals, _ = voices()
+    pipe = _tiny_pipeline().set_params(features__normalize=True)
+    pipe.fit(signals, np.array(["calm", "angry"] * 3))
+    model = save_model(pipe, tmp_path / "model.skser")
+    sf.write(tmp_path / "a.wav", signals[0], 16000)
+    assert main(["predict", str(model), str(tmp_path / "a.wav"), "--same-speaker"]) == 2
+    assert "--same-speaker is for a model trained with --normalize speaker" \
         in capsys.readouterr().err
 
 

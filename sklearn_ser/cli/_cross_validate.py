@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
-from sklearn import config_context
-
 from ..evaluation import cross_validate_report, format_report, make_cv
-from ..features import normalizes_by_speaker
 from ._console import check_not_terminated, progress, progress_to_stderr, set_threads
-from ._data import load_data
+from ._data import fit_speakers, load_data
 from ._output import options_of, prepare_output_folder, write_report
 from ._parser import UsageError, add_dataset_options, add_runtime_options, cv_name, usage_errors
 from ._progress import add_progress_callbacks, log_training, recipe_text
@@ -50,11 +46,9 @@ def add_parser(subparsers):
 def run(args):
     set_threads(args)
     pipe = pipeline_from_args(args)  # its usage errors before the corpus is read
-    speakers = normalizes_by_speaker(training_settings(args)["normalize"])
     X, y, groups = load_data(args)
-    if speakers and groups is None:
-        raise UsageError("--normalize speaker needs the speaker of every file: pass "
-                         "--groups REGEX (folder dataset)")
+    # the speakers reach the front end by scikit-learn's metadata routing
+    routing, _ = fit_speakers(training_settings(args), groups)
     if groups is None and isinstance(args.cv, str):
         raise UsageError(
             f"--cv {args.cv} splits by speaker, but the files have no speaker groups: pass "
@@ -69,8 +63,6 @@ def run(args):
                  recipe=recipe_text(args))
     add_progress_callbacks(pipe, args, fits=n_folds, fits_text=f"{n_folds} folds")
     try:
-        # the speakers reach the front end by scikit-learn's metadata routing
-        routing = config_context(enable_metadata_routing=True) if speakers else nullcontext()
         with progress_to_stderr(), routing:
             report = cross_validate_report(pipe, X, y, groups=groups, cv=args.cv,
                                            random_state=seed, verbose=int(progress(args)))

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
+from sklearn import config_context
 
 from ..datasets import DEMO_DEFAULTS, load_dataset
+from ..features import normalizes_by_speaker
 from ._console import log, progress, strip_name
 from ._parser import PROG, UsageError
 from ._training import random_state
 
-__all__ = ["load_data"]
+__all__ = ["fit_speakers", "load_data"]
 
 
 def _check_folder_options(args):
@@ -103,3 +106,35 @@ def load_data(args):
         log(f"demo: {len(data.target)} synthetic utterances of {DEMO_DEFAULTS['duration']:g} s"
             if demo else f"{args.dataset}: {len(data.target)} files from {args.root}{skipped}")
     return (data.data if demo else data.filenames), data.target, data.groups
+
+
+def fit_speakers(settings, groups):
+    """How the speakers reach the front end when the pipeline is fitted.
+
+    Parameters
+    ----------
+    settings : dict
+        The training settings (``training_settings(args)``).
+    groups : np.ndarray [shape=(n_files,)] or None
+        The speaker of every file, from :func:`load_data`.
+
+    Returns
+    -------
+    context : context manager
+        scikit-learn's metadata routing with ``--normalize speaker`` (the
+        speakers go to ``fit`` as ``groups``), else a context that changes
+        nothing.
+    fit_params : dict
+        ``{"groups": groups}`` with ``--normalize speaker``, else empty.
+
+    Raises
+    ------
+    UsageError
+        ``--normalize speaker`` on files without speakers.
+    """
+    if not normalizes_by_speaker(settings["normalize"]):
+        return nullcontext(), {}
+    if groups is None:
+        raise UsageError("--normalize speaker needs the speaker of every file: pass "
+                         "--groups REGEX (folder dataset)")
+    return config_context(enable_metadata_routing=True), {"groups": groups}

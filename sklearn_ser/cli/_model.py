@@ -68,12 +68,14 @@ def read_pipeline(path, args=None, *, usage="MODEL ..."):
             "first, so it cannot take audio files: save a Pipeline of the front end and the "
             f"classifier, as '{PROG} train' does"
         )
-    if normalizes_by_speaker(steps[0][1].normalize):
+    if normalizes_by_speaker(steps[0][1].normalize) and not getattr(args, "same_speaker", False):
+        how = ("pass --same-speaker with all the files of one speaker"
+               if hasattr(args, "same_speaker") else
+               f"predict with '{PROG} predict --same-speaker', or from Python with "
+               "pipe.predict(files, groups=speakers) under scikit-learn's metadata routing")
         raise CliError(
             f"model file {path} normalises each speaker with all their utterances "
-            "(normalize='speaker'), and the command line has no speakers to give it: predict "
-            "from Python with pipe.predict(files, groups=speakers), under scikit-learn's "
-            "metadata routing"
+            f"(normalize='speaker'): {how}"
         )
     if args is not None:
         steps[0][1].set_params(verbose=int(progress(args)))

@@ -6,8 +6,12 @@ import errno
 import os
 from pathlib import Path
 
+import numpy as np
+from sklearn import config_context
+
 from ..datasets import load_audio_folder
 from ..exceptions import AudioFileError, InvalidSignalError
+from ..features import normalizes_by_speaker
 from ..io import open_regular_file
 from ..runtime import Bundle
 from ..timeline import predict_file, supports_predict_file
@@ -18,6 +22,7 @@ from ._parser import (
     FOLDER_EXTENSIONS,
     PROG,
     CliError,
+    UsageError,
     add_command,
     add_runtime_options,
     usage_errors,
@@ -39,6 +44,10 @@ order: those a folder corpus loads (--extensions; names starting with a dot are
 passed over). A file that cannot be read is named on stderr and skipped; the
 others keep their predictions, and the exit code is then 1.
 
+A model trained with --normalize speaker predicts one speaker at a time: give
+all of the speaker's files in one command with --same-speaker; they go
+through the pipeline together, each read whole.
+
 MODEL is read in the safe format (any name but .joblib/.pkl/.pickle, bare or
 compressed as .joblib.gz and such: runs none of the file's content) or, for
 those names, unpickled with joblib: load a pickle only if you trust where it
@@ -57,6 +66,11 @@ def add_parser(subparsers):
                         help="in a folder, the file name endings to predict; audio files with "
                              f"other endings are named in a warning (default: "
                              f"{' '.join(FOLDER_EXTENSIONS)})")
+    parser.add_argument("--same-speaker", action="store_true",
+                        help="every FILE is a recording of one speaker: needed by a model "
+                             "trained with --normalize speaker, which standardises the files "
+                             "with statistics pooled over all of them (give all of the "
+                             "speaker's files in one command; each is read whole)")
     add_runtime_options(parser)
     parser.set_defaults(run=run, parser=parser)
 
@@ -77,6 +91,10 @@ def run(args):
         if not path.exists():
             raise FileNotFoundError(errno.ENOENT, "audio file not found", str(path))
         paths += _audio_files(path, args.extensions) if path.is_dir() else [path]
+    by_speaker = not isinstance(model, Bundle) and normalizes_by_speaker(model[0].normalize)
+    if args.same_speaker and not by_speaker:
+        raise UsageError(f"--same-speaker is for a model trained with --normalize speaker; "
+                         f"{args.model} standardises every file with its training statistics")
     if not isinstance(model, Bundle):  # a bundle took --threads when it was loaded
         set_threads(args)
     classes = [value.item() if hasattr(value, "item") else value for value in model.classes_]
@@ -86,11 +104,14 @@ def run(args):
     writer.header()
     failed = []
     stream = supports_predict_file(model)
-    for first in range(0, len(names), FILES_PER_BATCH):
-        batch = names[first : first + FILES_PER_BATCH]
-        if progress(args) and len(names) > FILES_PER_BATCH:
+    size = len(names) if by_speaker else FILES_PER_BATCH  # a speaker's statistics pool all
+    for first in range(0, len(names), size):
+        batch = names[first : first + size]
+        if progress(args) and len(names) > size:
             log(f"predict: files {first + 1}-{first + len(batch)} of {len(names)}")
-        for name, row in _predict_batch(model, batch, failed, stream=stream):
+        rows = _predict_speaker(model, batch, failed) if by_speaker \
+            else _predict_batch(model, batch, failed, stream=stream)
+        for name, row in rows:
             writer.row([name], classes[int(row.argmax())], row)
     writer.close()
     if failed:
@@ -141,3 +162,32 @@ def _predict_batch(model, batch, failed, *, stream):
                 failed.append(name)
                 log(f"{PROG} predict: skipping {name}: {strip_name(exc, name)}")
     return [(name, found[name]) for name in batch if name in found]
+
+
+def _predict_speaker(model, names, failed):
+    """``(file, probabilities)`` of every readable file of ``names``, in order, all
+    recordings of one speaker, for a model whose front end has
+    ``normalize="speaker"``.
+
+    The files go through one ``predict_proba`` call, so that the speaker's
+    statistics pool all of them. When a file cannot be read, each file is
+    read on its own to find those that cannot (named on stderr and appended
+    to ``failed``), and the speaker's statistics pool the others.
+    """
+    def predict(files):
+        with config_context(enable_metadata_routing=True):
+            return model.predict_proba(files, groups=np.zeros(len(files), dtype=int))
+
+    try:
+        return list(zip(names, predict(names), strict=True))
+    except (AudioFileError, InvalidSignalError, OSError):
+        pass
+    readable = []
+    for name in names:
+        try:
+            model[0].transform([name], groups=[0])
+            readable.append(name)
+        except (AudioFileError, InvalidSignalError, OSError) as exc:
+            failed.append(name)
+            log(f"{PROG} predict: skipping {name}: {strip_name(exc, name)}")
+    return list(zip(readable, predict(readable), strict=True)) if readable else []

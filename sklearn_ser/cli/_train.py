@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..callbacks import resumable_callbacks
-from ..features import normalizes_by_speaker
 from ..persistence import is_pickle_name, member_names_problem
 from ._console import check_not_terminated, progress_to_stderr, set_threads
-from ._data import load_data
+from ._data import fit_speakers, load_data
 from ._output import prepare_output_file, save_whole
 from ._parser import PROG, UsageError, add_dataset_options, add_runtime_options
 from ._progress import (
@@ -37,6 +36,11 @@ created, and checked to be writable, before training.
 
 --recipe names every training setting; a flag given overrides its value.
 Every recipe trains on all the files (--valid-fraction 0).
+
+With --normalize speaker, each speaker's files are standardised with their
+pooled statistics (the corpus needs speaker groups: --groups for a folder),
+and the model predicts one speaker's files at a time, all of them in one
+'sklearn-ser predict --same-speaker'.
 
 Ctrl-C or SIGTERM stops the training (exit code 130 or 143) and writes no
 model: a file already at --out stays as it was. With --checkpoint-dir the
@@ -107,10 +111,6 @@ def run(args):
     if args.resume and args.checkpoint_dir is None:
         raise UsageError("--resume needs --checkpoint-dir (the folder of the checkpoint)")
     settings = training_settings(args)
-    if normalizes_by_speaker(settings["normalize"]):
-        raise UsageError("--normalize speaker: the model would need all of a speaker's files "
-                         "together at prediction, which predict, timeline and explain cannot "
-                         "give; use it with cross-validate, or train and predict from Python")
     n_seeds = settings["n_seeds"]
     if n_seeds > 1 and args.checkpoint_dir is not None:
         raise UsageError(f"--checkpoint-dir holds one network's training, not the "
@@ -121,14 +121,15 @@ def run(args):
     prepare_output_file(args.out)
     try:
         X, y, groups = load_data(args)
+        speakers, fit_params = fit_speakers(settings, groups)
         n_valid = _held_out(pipe, y)
         if args.checkpoint_dir is not None:
             _add_checkpoints(pipe, args, settings)
         log_training(args, pipe, y, groups, what="training", recipe=recipe_text(args))
         add_progress_callbacks(pipe, args)
         start = time.perf_counter()
-        with progress_to_stderr():
-            pipe.fit(X, y)
+        with progress_to_stderr(), speakers:
+            pipe.fit(X, y, **fit_params)
         check_not_terminated(args)
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_stopped_note(args)) from None
