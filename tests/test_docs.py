@@ -206,10 +206,12 @@ def workdirs(tmp_path_factory, speech):
     def get(page):
         if page not in folders:
             folder = tmp_path_factory.mktemp(re.sub(r"\W", "_", page))
-            X, y, _ = speech
-            for i, (signal, label) in enumerate(zip(X[:24], y[:24], strict=True)):
+            X, y, speakers = speech
+            for i, (signal, label, speaker) in enumerate(zip(X[:24], y[:24], speakers[:24],
+                                                             strict=True)):
                 (folder / "my_wavs" / label).mkdir(parents=True, exist_ok=True)
-                sf.write(folder / "my_wavs" / label / f"{i:02d}.wav", signal, 16000)
+                sf.write(folder / "my_wavs" / label / f"spk{speaker}_{i:02d}.wav", signal,
+                         16000)
             for name, signal in zip(("a.wav", "b.wav", "file.wav"), X[24:], strict=False):
                 sf.write(folder / name, signal, 16000)
             (folder / "clips").mkdir()

@@ -104,7 +104,8 @@ def run(args):
     writer.header()
     failed = []
     stream = supports_predict_file(model)
-    size = len(names) if by_speaker else FILES_PER_BATCH  # a speaker's statistics pool all
+    # a speaker's statistics pool all of their files: one batch of them all
+    size = max(len(names), 1) if by_speaker else FILES_PER_BATCH
     for first in range(0, len(names), size):
         batch = names[first : first + size]
         if progress(args) and len(names) > size:
