@@ -346,6 +346,29 @@ def test_the_command_line_trains_it_and_predicts_a_speakers_files_together(tmp_p
         in capsys.readouterr().err
 
 
+def test_a_vote_of_such_networks_predicts_a_speakers_files_together(tmp_path, capsys):
+    import soundfile as sf
+
+    from sklearn_ser.cli import main
+    from sklearn_ser.persistence import load
+
+    path = tmp_path / "vote.skser"
+    assert main(["train", "--dataset", "demo", "--n-samples", "16", "--width", "tiny",
+                 "--max-epochs", "1", "-q", "--normalize", "speaker", "--precision", "float32",
+                 "--batch-size", "4", "--n-seeds", "2", "--out", str(path)]) == 0
+    signals, _ = voices()
+    files = [str(tmp_path / f"u{i}.wav") for i in range(3)]
+    for name, signal in zip(files, signals, strict=False):
+        sf.write(name, signal, 16000)
+    capsys.readouterr()
+    model = load(path)
+    assert len(model[-1].estimators_) == 2
+    with sklearn.config_context(enable_metadata_routing=True):
+        expected = model.predict_proba(files, groups=np.zeros(3, dtype=int))
+    got, _ = _predicted(capsys, str(path), *files, "--same-speaker")
+    np.testing.assert_allclose(np.array([got[f] for f in files]), expected, atol=1e-6)
+
+
 def test_same_speaker_is_refused_for_a_model_without_speaker_normalisation(tmp_path, capsys):
     import soundfile as sf
 

@@ -28,16 +28,16 @@ def _is_audio(path):
     return True
 
 
-def read_model(path, args=None, *, usage="MODEL ..."):
+def read_model(path, args=None, *, usage="MODEL ...", same_speaker=None):
     """The fitted pipeline saved in ``path`` (as :func:`read_pipeline`), or the
     :class:`~sklearn_ser.runtime.Bundle` of an ONNX bundle (``--threads`` are
     then onnxruntime's)."""
     if is_bundle(path):
         return load_bundle(path, n_threads=getattr(args, "threads", None))
-    return read_pipeline(path, args, usage=usage)
+    return read_pipeline(path, args, usage=usage, same_speaker=same_speaker)
 
 
-def read_pipeline(path, args=None, *, usage="MODEL ..."):
+def read_pipeline(path, args=None, *, usage="MODEL ...", same_speaker=None):
     """The fitted pipeline of audio files saved in ``path``, or an error naming the file.
 
     The file is read by :func:`sklearn_ser.persistence.load` (a pickle only
@@ -47,6 +47,11 @@ def read_pipeline(path, args=None, *, usage="MODEL ..."):
     ``--quiet``, not the ``verbose`` the model was trained with. An audio file
     given where the model goes is a usage error that shows the command's
     ``usage`` (its arguments, e.g. ``"MODEL FILE..."``).
+
+    A model that normalises by speaker needs all of a speaker's files at
+    once: ``same_speaker`` is the command's ``--same-speaker`` flag (False
+    refuses such a model, naming the flag), or None for a command without
+    one (the refusal points to ``predict --same-speaker``).
     """
     try:
         model = load(path)
@@ -68,9 +73,9 @@ def read_pipeline(path, args=None, *, usage="MODEL ..."):
             "first, so it cannot take audio files: save a Pipeline of the front end and the "
             f"classifier, as '{PROG} train' does"
         )
-    if normalizes_by_speaker(steps[0][1].normalize) and not getattr(args, "same_speaker", False):
+    if normalizes_by_speaker(steps[0][1].normalize) and not same_speaker:
         how = ("pass --same-speaker with all the files of one speaker"
-               if hasattr(args, "same_speaker") else
+               if same_speaker is not None else
                f"predict with '{PROG} predict --same-speaker', or from Python with "
                "pipe.predict(files, groups=speakers) under scikit-learn's metadata routing")
         raise CliError(

@@ -85,7 +85,7 @@ def _audio_files(path, extensions):
 
 
 def run(args):
-    model = read_model(args.model, args, usage="MODEL FILE...")
+    model = read_model(args.model, args, usage="MODEL FILE...", same_speaker=args.same_speaker)
     paths = []
     for path in args.files:  # before any work, so a typo does not cost a long run
         if not path.exists():
