@@ -127,6 +127,7 @@ _CONSTRAINTS = {
     "shuffle": ["boolean"],
     "precision": [StrOptions(set(PRECISIONS))],
     "n_seeds": [Interval(Integral, 1, None, closed="left")],
+    "n_teachers": [Interval(Integral, 0, None, closed="left")],
     "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     "verbose": [Interval(Integral, 0, None, closed="left"), "boolean"],
 }
@@ -202,7 +203,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                    schedule=FROM_RECIPE, patience=FROM_RECIPE, augment=FROM_RECIPE,
                    mel_warp=FROM_RECIPE, trim_zeros=FROM_RECIPE, speed_perturbation=FROM_RECIPE,
                    noise_snr=FROM_RECIPE, normalize=FROM_RECIPE, shuffle=FROM_RECIPE,
-                   precision=FROM_RECIPE, n_seeds=FROM_RECIPE, random_state=0, verbose=1,
+                   precision=FROM_RECIPE, n_seeds=FROM_RECIPE, n_teachers=FROM_RECIPE,
+                   random_state=0, verbose=1,
                    **module_params):
     """``Pipeline([("features", LogMel3DTransformer), ("clf", ADCRNN/ACRNNClassifier)])``,
     or a soft vote of such classifiers as ``"clf"`` with ``n_seeds > 1``, from a
@@ -309,6 +311,12 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         ``0..K-1``); it predicts the class of the mean of their
         probabilities. It costs ``n_seeds`` times the training. A network's
         parameters are then ``clf__seed<s>__*`` (e.g. ``clf__seed0__lr``).
+    n_teachers : int
+        The classifier's ``n_teachers``: with ``n_teachers > 0`` each network
+        is distilled from that many networks of its own settings, trained
+        first on the same data (seeded ``random_state + 1``, ...); the fitted
+        model is still one network (or ``n_seeds`` of them). It costs about
+        ``1 + 1.3 * n_teachers`` times the training.
     random_state : int or None, default=0
         ``random_state`` of the classifier, of the validation split and,
         with ``noise_snr``, of the front end (its noise).
@@ -336,7 +344,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
                  augment=augment, mel_warp=mel_warp, trim_zeros=trim_zeros,
                  speed_perturbation=speed_perturbation, noise_snr=noise_snr,
                  normalize=normalize, shuffle=shuffle,
-                 precision=precision, n_seeds=n_seeds)
+                 precision=precision, n_seeds=n_seeds, n_teachers=n_teachers)
     check_params({"recipe": recipe}, _CONSTRAINTS, caller="build_pipeline")
     params = {**RECIPES[recipe], **{name: value for name, value in given.items()
                                     if value is not FROM_RECIPE}}
@@ -358,6 +366,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
             criterion__aux=params["loss"],
             criterion__aux_weight=params["aux_weight"],
             class_weight=params["class_weight"],
+            n_teachers=params["n_teachers"],
             lr=params["lr"],
             max_epochs=params["max_epochs"],
             batch_size=params["batch_size"],

@@ -18,7 +18,7 @@ _PAPER = dict(
     max_epochs=30, lr=1e-4, batch_size=32, chunk_frames=300, chunk_hop_frames=None,
     valid_fraction=0.0, schedule="constant", patience=None, augment=False, mel_warp=None,
     trim_zeros=False, speed_perturbation=None, noise_snr=None, normalize=True, shuffle=True,
-    precision="auto", n_seeds=1,
+    precision="auto", n_seeds=1, n_teachers=0,
 )
 
 #: The recipes by name. ``"paper"`` is the published configuration (Pham et al.

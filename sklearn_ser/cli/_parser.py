@@ -30,6 +30,7 @@ __all__ = [
     "cv_name",
     "fraction",
     "non_negative_float",
+    "non_negative_int",
     "positive_float",
     "positive_int",
     "usage_errors",
@@ -96,6 +97,13 @@ def positive_int(text):
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
     return value
 
 

@@ -24,6 +24,7 @@ from ._parser import (
     finite_float,
     fraction,
     non_negative_float,
+    non_negative_int,
     positive_float,
     positive_int,
     usage_errors,
@@ -137,6 +138,11 @@ _FLAGS = {
     "n_seeds": ({"type": positive_int, "metavar": "N"},
                 "train N networks, seeded SEED to SEED+N-1, and predict from the mean of their "
                 "probabilities (soft voting; N times the training)"),
+    "n_teachers": ({"type": non_negative_int, "metavar": "N"},
+                   "distillation: first train N networks of these settings (seeded SEED+1 to "
+                   "SEED+N), then the model's network, which learns from the mean of their "
+                   "probabilities as well as from the labels; the model stays one network; "
+                   "about 1+1.3N times the training"),
     "random_state": ({"type": int, "metavar": "SEED"},
                      "seed of the weights, batch order, masks, validation split and folds"),
 }

@@ -1,5 +1,5 @@
 """The networks, their losses and the skorch classifiers: ADCRNN (Pham et al. 2020),
-ACRNN (Chen et al. 2018), center and contrastive-center losses."""
+ACRNN (Chen et al. 2018), center and contrastive-center losses, distillation."""
 
 from ._accelerate import AcceleratedACRNNClassifier, AcceleratedADCRNNClassifier
 from ._acrnn import ACRNN
@@ -10,6 +10,7 @@ from ._aggregation import softmax_of_logits
 from ._classifier import ChunkedNeuralNetClassifier
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
 from ._runtime import autocast_dtype, predict_autocast_dtype, resolve_device
+from ._training_loss import distillation_loss
 
 __all__ = [
     "ACRNN",
@@ -23,6 +24,7 @@ __all__ = [
     "ChunkedNeuralNetClassifier",
     "ContrastiveCenterLoss",
     "autocast_dtype",
+    "distillation_loss",
     "predict_autocast_dtype",
     "resolve_device",
     "softmax_of_logits",

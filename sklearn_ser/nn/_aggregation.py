@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["check_chunk_proba", "softmax_of_logits"]
+from ._runtime import bfloat16_to_float32
+
+__all__ = ["PredictNonlinearityMixin", "check_chunk_proba", "softmax_of_logits"]
 
 
 def softmax_of_logits(output):
@@ -48,3 +50,32 @@ def check_chunk_proba(chunk_proba, shape, *, where):
             f"{where} does not give probabilities (non-negative, summing to 1 per chunk), "
             "which predict_proba averages into an utterance's"
         )
+
+
+class PredictNonlinearityMixin:
+    """The chunked classifiers' ``predict_nonlinearity``: probabilities, never raw logits."""
+
+    def _get_predict_nonlinearity(self):
+        """``"auto"`` is the softmax of the logits; ``None`` is refused, since the
+        chunk probabilities are averaged into an utterance's (raw logits would
+        be averaged and divided by their sum as if they were probabilities)."""
+        nonlin = self.predict_nonlinearity
+        if nonlin is None:
+            raise ValueError(
+                f"{type(self).__name__}: predict_nonlinearity=None would give raw logits, "
+                "which predict_proba cannot average into an utterance's probabilities; keep "
+                "the default (softmax_of_logits), or call module_ yourself for the logits"
+            )
+        if isinstance(nonlin, str) and nonlin == "auto":
+            self.check_is_fitted()
+            return softmax_of_logits
+        user_nonlin = super()._get_predict_nonlinearity()
+
+        def in_float32(output):
+            # Under bfloat16 autocast the logits are bfloat16, which numpy (and so
+            # skorch's to_numpy) has no type for: the user's function gets them
+            # in float32, as in a float32 run, and its result is cast too.
+            result = user_nonlin(bfloat16_to_float32(output))
+            return bfloat16_to_float32(result)
+
+        return in_float32

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring
-from skorch.utils import to_tensor
 
 from .._version import add_version, check_version
 from ..callbacks import StopOnNonFiniteLoss, TerminalPrintLog
@@ -17,13 +16,14 @@ from ..features import aggregate_chunk_proba, check_aggregate
 from ..utils.choices import AGGREGATES, PRECISIONS, PREDICT_PRECISIONS
 from ..utils.constraints import Interval, StrOptions
 from ..utils.validation import check_params
-from ._aggregation import check_chunk_proba, softmax_of_logits
+from ._aggregation import PredictNonlinearityMixin, check_chunk_proba, softmax_of_logits
 from ._chunks import UtteranceSplitMixin, as_chunked, chunk_accuracy
 from ._class_weight import ClassWeightMixin
 from ._labels import check_labels, encode_labels, infer_classes, sorted_labels
 from ._losses import CenterAugmentedLoss
-from ._runtime import RuntimeMixin, bfloat16_to_float32, float32_default, noting_sigint
+from ._runtime import RuntimeMixin, float32_default, noting_sigint
 from ._state import PersistentStateMixin
+from ._training_loss import TrainingLossMixin
 
 __all__ = ["ChunkedNeuralNetClassifier"]
 
@@ -33,7 +33,8 @@ _BATCH_SIZE = Interval(Integral, 1, 4096, closed="both")
 
 
 class ChunkedNeuralNetClassifier(
-    RuntimeMixin, UtteranceSplitMixin, ClassWeightMixin, PersistentStateMixin, NeuralNetClassifier
+    RuntimeMixin, UtteranceSplitMixin, ClassWeightMixin, TrainingLossMixin,
+    PredictNonlinearityMixin, PersistentStateMixin, NeuralNetClassifier,
 ):
     """A skorch classifier whose samples are utterances cut into chunks.
 
@@ -89,6 +90,20 @@ class ChunkedNeuralNetClassifier(
         alike in the loss, whatever its share of the data: what the
         unweighted average recall rewards. A dict maps labels to weights
         (those left out weigh 1); None weighs every chunk alike.
+    n_teachers : int, default=0
+        Distillation (Hinton et al. 2015): ``fit`` first trains this many
+        networks of the same settings on the same data (seeded
+        ``random_state + 1``, ``+ 2``, ...; without checkpoint callbacks),
+        then this one, whose loss adds the KL divergence from the teachers'
+        mean probabilities to its own, at ``distill_temperature``, on every
+        training batch (masked or mixed as the network sees it). The
+        teachers are dropped after ``fit``: the network predicts alone, at
+        the cost of one. Training costs about ``1 + 1.3 * n_teachers``
+        networks. A warm-start ``fit`` and ``partial_fit`` train on the
+        labels alone.
+    distill_temperature : float, default=2.0
+        Softmax temperature of the distillation loss (above 0), which is
+        scaled by its square.
     random_state : int or None, default=None
         Seeds torch's generator for the initialisation and for the first
         training of the network (weights, shuffling, dropout), which makes
@@ -162,6 +177,8 @@ class ChunkedNeuralNetClassifier(
         predict_precision="float32",
         aggregate="mean",
         class_weight=None,
+        n_teachers=0,
+        distill_temperature=2.0,
         random_state=None,
         **kwargs,
     ):
@@ -185,6 +202,8 @@ class ChunkedNeuralNetClassifier(
         self.predict_precision = predict_precision
         self.aggregate = aggregate
         self.class_weight = class_weight
+        self.n_teachers = n_teachers
+        self.distill_temperature = distill_temperature
         self.random_state = random_state
 
     #: The constraints of the parameters this class adds to skorch's, checked in
@@ -199,6 +218,8 @@ class ChunkedNeuralNetClassifier(
         "predict_precision": [StrOptions(set(PREDICT_PRECISIONS))],
         "aggregate": [StrOptions(set(AGGREGATES))],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "n_teachers": [Interval(Integral, 0, None, closed="left")],
+        "distill_temperature": [Interval(Real, 0, None, closed="neither")],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     }
 
@@ -244,53 +265,15 @@ class ChunkedNeuralNetClassifier(
 
     def __setstate__(self, state):
         check_version(state, type(self).__name__)
-        state.setdefault("class_weight", None)  # pickled before the parameter existed
+        # pickled before these parameters existed
+        state.setdefault("class_weight", None)
+        state.setdefault("n_teachers", 0)
+        state.setdefault("distill_temperature", 2.0)
         requested = self._restore_device(state)
         super().__setstate__(state)
         # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU
         # it cannot find) into the parameter; "auto" stays "auto"
         self._keep_auto_device(requested)
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Criterion on float32 outputs (autocast may give bfloat16); a training
-        batch mixed by :class:`~sklearn_ser.callbacks.Mixup` gets :meth:`mixed_loss`."""
-        logits, embedding = y_pred
-        y_true = to_tensor(y_true, device=self.device)
-        output = (logits.float(), embedding.float())
-        mix = self.__dict__.get("batch_mix_") if training else None
-        if mix is not None:
-            return self.mixed_loss(output, y_true, *mix)
-        return self.criterion_(output, y_true)
-
-    def mixed_loss(self, output, y_true, perm, lam):
-        """The loss of a batch mixed as ``lam * x + (1 - lam) * x[perm]`` (``Mixup``)."""
-        return (lam * self.criterion_(output, y_true)
-                + (1.0 - lam) * self.criterion_(output, y_true[perm.to(y_true.device)]))
-
-    def _get_predict_nonlinearity(self):
-        """``"auto"`` is the softmax of the logits; ``None`` is refused, since the
-        chunk probabilities are averaged into an utterance's (raw logits would
-        be averaged and divided by their sum as if they were probabilities)."""
-        nonlin = self.predict_nonlinearity
-        if nonlin is None:
-            raise ValueError(
-                f"{type(self).__name__}: predict_nonlinearity=None would give raw logits, "
-                "which predict_proba cannot average into an utterance's probabilities; keep "
-                "the default (softmax_of_logits), or call module_ yourself for the logits"
-            )
-        if isinstance(nonlin, str) and nonlin == "auto":
-            self.check_is_fitted()
-            return softmax_of_logits
-        user_nonlin = super()._get_predict_nonlinearity()
-
-        def in_float32(output):
-            # Under bfloat16 autocast the logits are bfloat16, which numpy (and so
-            # skorch's to_numpy) has no type for: the user's function gets them
-            # in float32, as in a float32 run, and its result is cast too.
-            result = user_nonlin(bfloat16_to_float32(output))
-            return bfloat16_to_float32(result)
-
-        return in_float32
 
     # -- building the parts from the data -----------------------------------
     def initialize_module(self):
@@ -342,17 +325,19 @@ class ChunkedNeuralNetClassifier(
             Labels of any sortable type (e.g. strings such as ``"anger"``).
         """
         X = as_chunked(X)
-        self._validate_own_params(["max_epochs", "batch_size", "class_weight",
-                                   "random_state"])
+        self._validate_own_params(["max_epochs", "batch_size", "class_weight", "n_teachers",
+                                   "distill_temperature", "random_state"])
         self._warn_no_epochs()
         self._check_fit_params(fit_params)
         y = check_labels(y, len(X), caller=f"{type(self).__name__}.fit")
-        if not self.warm_start or not self.initialized_:
+        fresh = not self.warm_start or not self.initialized_
+        if fresh:
             self.classes_inferred_ = infer_classes(y, self.classes,
                                                    estimator_name=type(self).__name__)
             self._record_input(X)
             self._fit_class_weight(X, y)
-        return super().fit(X, y, **fit_params)
+        with self._teaching(X, y, fit_params, fresh=fresh):
+            return super().fit(X, y, **fit_params)
 
     def _warn_no_epochs(self):
         if self.max_epochs == 0:
