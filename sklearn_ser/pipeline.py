@@ -17,7 +17,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from .callbacks import CosineAnnealing, MelWarp, SpecAugment
-from .features import LogMel3DTransformer, check_front_end
+from .features import LogMel3DTransformer, check_front_end, normalizes_by_speaker
 from .nn import ACRNN, ADCRNN, ACRNNClassifier, ADCRNNClassifier
 from .recipes import DEFAULT_RECIPE, RECIPES
 from .utils.choices import PRECISIONS
@@ -288,7 +288,9 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         none (False), or each utterance first standardised by its own frames
         (``"utterance"``) or by its speaker's (``"speaker"``, which needs the
         speakers as ``groups`` under scikit-learn's metadata routing, see
-        :class:`~sklearn_ser.LogMel3DTransformer`).
+        :class:`~sklearn_ser.LogMel3DTransformer`). With ``"speaker"`` the
+        classifier's batch-norm layers, too, normalise each speaker by their
+        own chunks at prediction (``batchnorm_statistics="speaker"``).
     shuffle : bool
         Draw the training batches in a new random order every epoch
         (``iterator_train__shuffle``); False keeps the chunks in utterance
@@ -367,6 +369,8 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
             criterion__aux_weight=params["aux_weight"],
             class_weight=params["class_weight"],
             n_teachers=params["n_teachers"],
+            batchnorm_statistics="speaker" if normalizes_by_speaker(params["normalize"])
+            else "training",
             lr=params["lr"],
             max_epochs=params["max_epochs"],
             batch_size=params["batch_size"],

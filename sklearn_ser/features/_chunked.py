@@ -95,6 +95,11 @@ class ChunkedFeatures:
         :data:`~sklearn_ser.features.FEATURE_PARAMS`): a classifier records
         them in ``fit`` and refuses chunks from a front end with other
         settings. None (chunks made by hand) is not checked.
+    speakers : np.ndarray [shape=(n_utterances,)], int, or None, default=None
+        The speaker of every utterance as codes ``0..n_speakers - 1``, which
+        a front end with ``normalize="speaker"`` records from ``groups``
+        (a classifier with ``batchnorm_statistics="speaker"`` reads them);
+        None when unknown.
 
     Attributes
     ----------
@@ -104,7 +109,7 @@ class ChunkedFeatures:
         Index of the utterance each chunk belongs to.
     """
 
-    def __init__(self, chunks, offsets, n_frames, *, front_end=None):
+    def __init__(self, chunks, offsets, n_frames, *, front_end=None, speakers=None):
         chunks = np.asarray(chunks)
         offsets = np.asarray(offsets, dtype=np.int64)
         n_frames = np.asarray(n_frames, dtype=np.int64)
@@ -126,6 +131,12 @@ class ChunkedFeatures:
         self.offsets = offsets
         self.n_frames = n_frames
         self.front_end = None if front_end is None else dict(front_end)
+        if speakers is not None:
+            speakers = np.asarray(speakers)
+            if speakers.shape != (len(offsets) - 1,) or speakers.dtype.kind not in "iu":
+                raise ValueError(f"speakers must be {len(offsets) - 1} integer codes, one per "
+                                 f"utterance, got {speakers.dtype} of shape {speakers.shape}")
+        self.speakers = speakers
 
     # -- sequence protocol -------------------------------------------------
     def __len__(self):
@@ -173,9 +184,11 @@ class ChunkedFeatures:
         index = np.arange(len(self))[key]
         counts = self.n_chunks[index]
         rows = _ranges(self.offsets[:-1][index], counts)
+        speakers = getattr(self, "speakers", None)  # None in pickles of older versions
         return ChunkedFeatures(
             self.chunks[rows], np.concatenate([[0], np.cumsum(counts)]), self.n_frames[rows],
-            front_end=getattr(self, "front_end", None),  # None in pickles of older versions
+            front_end=getattr(self, "front_end", None),
+            speakers=None if speakers is None else speakers[index],
         )
 
     def __iter__(self):
@@ -235,7 +248,8 @@ class ChunkedFeatures:
             rows = _ranges(part_starts, part_counts)
             chunks[rows] = part.chunks
             n_frames[rows] = part.n_frames
-        return cls(chunks, offsets, n_frames, front_end=front_end)
+        return cls(chunks, offsets, n_frames, front_end=front_end,
+                   speakers=getattr(parts[0], "speakers", None))
 
     @classmethod
     def concatenate(cls, parts):
@@ -252,9 +266,11 @@ class ChunkedFeatures:
                     front_end for front_end in front_ends if front_end != front_ends[0]))
             )
         counts = np.concatenate([p.n_chunks for p in parts])
+        # each part's codes are its own: kept only when one part holds them all
+        speakers = getattr(parts[0], "speakers", None) if len(parts) == 1 else None
         return cls(
             np.concatenate([p.chunks for p in parts]),
             np.concatenate([[0], np.cumsum(counts)]),
             np.concatenate([p.n_frames for p in parts]),
-            front_end=front_ends[0],
+            front_end=front_ends[0], speakers=speakers,
         )

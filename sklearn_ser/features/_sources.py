@@ -156,7 +156,7 @@ def extract_utterances(X, params, *, lazy=False, speakers=None, speed=1.0, noise
     return groups if lazy else list(groups)
 
 
-def chunk_utterances(groups, params, *, mean, scale):
+def chunk_utterances(groups, params, *, mean, scale, speakers=None):
     """Normalise and cut the groups of :func:`extract_utterances` into chunks.
 
     Parameters
@@ -168,12 +168,15 @@ def chunk_utterances(groups, params, *, mean, scale):
         ``max_chunks`` and those of :func:`feature_settings`).
     mean, scale : np.ndarray [shape=(3, n_mels)]
         The fitted normalisation statistics.
+    speakers : np.ndarray [shape=(n_utterances,)], int, or None, default=None
+        The speaker codes of :func:`speaker_codes`, recorded in the output.
 
     Returns
     -------
     X_out : ChunkedFeatures
         float32 chunks of shape ``(3, chunk_frames, n_mels)``, its
-        ``front_end`` set to :func:`feature_settings` of ``params``.
+        ``front_end`` set to :func:`feature_settings` of ``params`` and its
+        ``speakers`` to ``speakers``.
     """
     out = chunk_groups(
         groups, mean=mean, scale=scale, chunk_frames=params["chunk_frames"],
@@ -181,4 +184,5 @@ def chunk_utterances(groups, params, *, mean, scale):
         max_chunks=params["max_chunks"],
     )
     out.front_end = feature_settings(params)
+    out.speakers = speakers
     return out

@@ -195,15 +195,15 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         if problems:
             raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
 
-    def _extract(self, X, groups, *, caller, lazy=False, speed=1.0, noise_seed=None):
+    def _speakers(self, X, groups, caller):
+        """Codes of ``groups`` with ``normalize="speaker"`` (checked before any audio is
+        read), else None."""
+        return speaker_codes(groups, len(as_source_list(X)), caller=f"{type(self).__name__}."
+                             f"{caller}") if normalizes_by_speaker(self.normalize) else None
+
+    def _extract(self, X, speakers, *, lazy=False, speed=1.0, noise_seed=None):
         """Features of every source, as (features (3, F, M), frame_offsets) groups
-        (:func:`~sklearn_ser.features.extract_utterances` with these parameters);
-        ``groups``, the speakers, are checked and used with ``normalize="speaker"``
-        only, before any audio is read."""
-        speakers = None
-        if normalizes_by_speaker(self.normalize):
-            speakers = speaker_codes(groups, len(as_source_list(X)),
-                                     caller=f"{type(self).__name__}.{caller}")
+        (:func:`~sklearn_ser.features.extract_utterances` with these parameters)."""
         return extract_utterances(X, self.get_params(deep=False), lazy=lazy, speakers=speakers,
                                   speed=speed, noise_seed=noise_seed)
 
@@ -228,9 +228,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         self.n_frames_seen_ = n_frames
         self.chunk_shape_ = (3, self.chunk_frames, self.n_mels)
 
-    def _chunk(self, groups):
+    def _chunk(self, groups, speakers):
         return chunk_utterances(groups, self.get_params(deep=False),
-                                mean=self.mean_, scale=self.scale_)
+                                mean=self.mean_, scale=self.scale_, speakers=speakers)
 
     def feature_settings(self):
         """The settings that decide what a chunk holds, as plain values.
@@ -267,7 +267,7 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         -------
         self : LogMel3DTransformer
         """
-        self._fit_statistics(self._extract(_reusable(X), groups, caller="fit"))
+        self._fit_statistics(self._extract(X := _reusable(X), self._speakers(X, groups, "fit")))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -280,9 +280,10 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
         statistics come from the recordings as they are.
         """
         X = _reusable(X)  # read once per copy
-        features = self._extract(X, groups, caller="fit_transform")
+        speakers = self._speakers(X, groups, "fit_transform")
+        features = self._extract(X, speakers)
         self._fit_statistics(features)
-        chunks = self._chunk(features)
+        chunks = self._chunk(features, speakers)
         if not self.speed_perturbation and self.noise_snr is None:
             return chunks
         del features
@@ -294,8 +295,8 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             # the recordings' own warnings were given above, once
             warnings.simplefilter("ignore", ShortSignalWarning)
             warnings.simplefilter("ignore", SignalRangeWarning)
-            copies = [self._chunk(self._extract(X, groups, caller="fit_transform", lazy=True,
-                                                **copy)) for copy in copies]
+            copies = [self._chunk(self._extract(X, speakers, lazy=True, **copy), speakers)
+                      for copy in copies]
         return ChunkedFeatures.join_utterances([chunks, *copies])
 
     def transform(self, X, groups=None):
@@ -318,7 +319,9 @@ class LogMel3DTransformer(TransformerMixin, BaseEstimator):
             ``(n_chunks_i, 3, chunk_frames, n_mels)``, float32.
         """
         check_is_fitted(self, "mean_")
-        return self._chunk(self._extract(_reusable(X), groups, caller="transform", lazy=True))
+        X = _reusable(X)
+        speakers = self._speakers(X, groups, "transform")
+        return self._chunk(self._extract(X, speakers, lazy=True), speakers)
 
     def __getstate__(self):
         return add_version(super().__getstate__())

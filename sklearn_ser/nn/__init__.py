@@ -1,5 +1,6 @@
 """The networks, their losses and the skorch classifiers: ADCRNN (Pham et al. 2020),
-ACRNN (Chen et al. 2018), center and contrastive-center losses, distillation."""
+ACRNN (Chen et al. 2018), center and contrastive-center losses, distillation, and
+batch norm by speaker."""
 
 from ._accelerate import AcceleratedACRNNClassifier, AcceleratedADCRNNClassifier
 from ._acrnn import ACRNN
@@ -10,6 +11,7 @@ from ._aggregation import softmax_of_logits
 from ._classifier import ChunkedNeuralNetClassifier
 from ._losses import CenterAugmentedLoss, CenterLoss, ContrastiveCenterLoss
 from ._runtime import autocast_dtype, predict_autocast_dtype, resolve_device
+from ._speaker_batchnorm import speaker_statistics
 from ._training_loss import distillation_loss
 
 __all__ = [
@@ -28,4 +30,5 @@ __all__ = [
     "predict_autocast_dtype",
     "resolve_device",
     "softmax_of_logits",
+    "speaker_statistics",
 ]

@@ -22,6 +22,7 @@ from ._class_weight import ClassWeightMixin
 from ._labels import check_labels, encode_labels, infer_classes, sorted_labels
 from ._losses import CenterAugmentedLoss
 from ._runtime import RuntimeMixin, float32_default, noting_sigint
+from ._speaker_batchnorm import BATCHNORM_STATISTICS, SpeakerBatchNormMixin
 from ._state import PersistentStateMixin
 from ._training_loss import TrainingLossMixin
 
@@ -34,7 +35,7 @@ _BATCH_SIZE = Interval(Integral, 1, 4096, closed="both")
 
 class ChunkedNeuralNetClassifier(
     RuntimeMixin, UtteranceSplitMixin, ClassWeightMixin, TrainingLossMixin,
-    PredictNonlinearityMixin, PersistentStateMixin, NeuralNetClassifier,
+    PredictNonlinearityMixin, SpeakerBatchNormMixin, PersistentStateMixin, NeuralNetClassifier,
 ):
     """A skorch classifier whose samples are utterances cut into chunks.
 
@@ -104,6 +105,14 @@ class ChunkedNeuralNetClassifier(
     distill_temperature : float, default=2.0
         Softmax temperature of the distillation loss (above 0), which is
         scaled by its square.
+    batchnorm_statistics : {"training", "speaker"}, default="training"
+        What the batch-norm layers normalise by at prediction: the running
+        statistics of training, or (``"speaker"``, AdaBN) those of each
+        speaker's own chunks, measured layer after layer on all of that
+        speaker's utterances in ``X`` (unlabelled audio only). ``"speaker"``
+        needs chunks that carry their speakers, from a front end with
+        ``normalize="speaker"`` given ``groups``. A prediction-time option:
+        ``set_params`` after ``fit`` applies.
     random_state : int or None, default=None
         Seeds torch's generator for the initialisation and for the first
         training of the network (weights, shuffling, dropout), which makes
@@ -179,6 +188,7 @@ class ChunkedNeuralNetClassifier(
         class_weight=None,
         n_teachers=0,
         distill_temperature=2.0,
+        batchnorm_statistics="training",
         random_state=None,
         **kwargs,
     ):
@@ -204,6 +214,7 @@ class ChunkedNeuralNetClassifier(
         self.class_weight = class_weight
         self.n_teachers = n_teachers
         self.distill_temperature = distill_temperature
+        self.batchnorm_statistics = batchnorm_statistics
         self.random_state = random_state
 
     #: The constraints of the parameters this class adds to skorch's, checked in
@@ -220,6 +231,7 @@ class ChunkedNeuralNetClassifier(
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "n_teachers": [Interval(Integral, 0, None, closed="left")],
         "distill_temperature": [Interval(Real, 0, None, closed="neither")],
+        "batchnorm_statistics": [StrOptions(set(BATCHNORM_STATISTICS))],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     }
 
@@ -269,6 +281,7 @@ class ChunkedNeuralNetClassifier(
         state.setdefault("class_weight", None)
         state.setdefault("n_teachers", 0)
         state.setdefault("distill_temperature", 2.0)
+        state.setdefault("batchnorm_statistics", "training")
         requested = self._restore_device(state)
         super().__setstate__(state)
         # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU
@@ -391,7 +404,9 @@ class ChunkedNeuralNetClassifier(
         self.check_is_fitted()
         X = as_chunked(X)
         self._check_input_shape(X)
-        return super().predict_proba(self.chunk_dataset(X))
+        return self._chunk_proba_by_speaker(
+            X, lambda part: super(ChunkedNeuralNetClassifier, self).predict_proba(
+                self.chunk_dataset(part)))
 
     def predict_proba(self, X):
         """Per-utterance class probabilities aggregated over chunks.
