@@ -58,7 +58,7 @@ def test_each_speaker_is_predicted_with_their_own_statistics(tiny_adcrnn):
     X, y = _data()
     clf = tiny_adcrnn().set_params(batch_size=4).fit(X, y)
     trained = clf.predict_proba(X)
-    clf.set_params(batchnorm_statistics="speaker")
+    clf.set_params(batchnorm_statistics="speaker", batchnorm_prior_chunks=0.0)
     together = clf.predict_proba(X)
     assert not np.allclose(together, trained, atol=1e-3)
     for code in range(3):
@@ -134,3 +134,28 @@ def test_build_pipeline_normalises_the_batch_norm_by_speaker_with_the_front_end(
         assert loaded[-1].batchnorm_statistics == "speaker"
         np.testing.assert_allclose(loaded.predict_proba(signals, groups=speakers), expected,
                                    atol=1e-6)
+
+
+def test_the_speakers_statistics_are_shrunk_towards_trainings(tiny_adcrnn):
+    from sklearn_ser.nn import speaker_statistics
+
+    X, y = _data()
+    clf = tiny_adcrnn().set_params(batch_size=4).fit(X, y)
+    part = X[np.flatnonzero(X.speakers == 2)]
+    dataset = clf.chunk_dataset(part)
+    first = clf.module_.frontend.conv[1]  # the first layer the forward pass reaches
+    trained = first.running_mean.clone(), first.running_var.clone()
+    with speaker_statistics(clf, dataset):
+        own = first.running_mean.clone(), first.running_var.clone()
+    with speaker_statistics(clf, dataset, prior_chunks=24.0):
+        a = len(part.chunks) / (len(part.chunks) + 24.0)
+        torch.testing.assert_close(first.running_mean, a * own[0] + (1 - a) * trained[0])
+        torch.testing.assert_close(first.running_var, a * own[1] + (1 - a) * trained[1]
+                                   + a * (1 - a) * (own[0] - trained[0]) ** 2)
+    # a prior that outweighs any speaker leaves the training statistics
+    clf.set_params(batchnorm_statistics="speaker", batchnorm_prior_chunks=1e12)
+    np.testing.assert_allclose(clf.predict_proba(X),
+                               clf.set_params(batchnorm_statistics="training").predict_proba(X),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="batchnorm_prior_chunks"):
+        clf.set_params(batchnorm_prior_chunks=-1.0)

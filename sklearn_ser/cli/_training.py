@@ -126,8 +126,9 @@ _FLAGS = {
                   "standardise the features with the training statistics (global), after "
                   "standardising each file by its own frames (utterance) or by all of its "
                   "speaker's files (speaker: with speaker --groups; the test speakers' "
-                  "statistics come from their own unlabelled files, and predict takes one "
-                  "speaker's files with --same-speaker), or not at all (none)"),
+                  "statistics come from their own unlabelled files, for the network's batch "
+                  "norm too, and predict takes one speaker's files with --same-speaker), or "
+                  "not at all (none)"),
     "shuffle": (_SWITCH, "draw the training chunks in a new random order every epoch; "
                          "--no-shuffle keeps file order, the same batches every epoch"),
     "precision": ({"choices": PRECISIONS},

@@ -94,25 +94,22 @@ class ChunkedNeuralNetClassifier(
     n_teachers : int, default=0
         Distillation (Hinton et al. 2015): ``fit`` first trains this many
         networks of the same settings on the same data (seeded
-        ``random_state + 1``, ``+ 2``, ...; without checkpoint callbacks),
-        then this one, whose loss adds the KL divergence from the teachers'
-        mean probabilities to its own, at ``distill_temperature``, on every
-        training batch (masked or mixed as the network sees it). The
-        teachers are dropped after ``fit``: the network predicts alone, at
-        the cost of one. Training costs about ``1 + 1.3 * n_teachers``
-        networks. A warm-start ``fit`` and ``partial_fit`` train on the
-        labels alone.
+        ``random_state + 1``, ...; without checkpoint callbacks), then this
+        one, whose loss adds the KL divergence from their mean probabilities
+        at ``distill_temperature``. They are then dropped: one network
+        predicts. ``partial_fit`` and a warm-start ``fit`` use labels alone.
     distill_temperature : float, default=2.0
-        Softmax temperature of the distillation loss (above 0), which is
-        scaled by its square.
+        Softmax temperature of the distillation loss, which is scaled by its square.
     batchnorm_statistics : {"training", "speaker"}, default="training"
         What the batch-norm layers normalise by at prediction: the running
         statistics of training, or (``"speaker"``, AdaBN) those of each
-        speaker's own chunks, measured layer after layer on all of that
-        speaker's utterances in ``X`` (unlabelled audio only). ``"speaker"``
+        speaker's own chunks in ``X``, layer after layer (unlabelled audio
+        only), shrunk towards training's by ``batchnorm_prior_chunks``. It
         needs chunks that carry their speakers, from a front end with
-        ``normalize="speaker"`` given ``groups``. A prediction-time option:
-        ``set_params`` after ``fit`` applies.
+        ``normalize="speaker"`` given ``groups``. A prediction-time option.
+    batchnorm_prior_chunks : float, default=100.0
+        The training statistics' weight in chunks: a speaker's own statistics,
+        over ``n`` chunks, weigh ``n / (n + batchnorm_prior_chunks)``.
     random_state : int or None, default=None
         Seeds torch's generator for the initialisation and for the first
         training of the network (weights, shuffling, dropout), which makes
@@ -189,6 +186,7 @@ class ChunkedNeuralNetClassifier(
         n_teachers=0,
         distill_temperature=2.0,
         batchnorm_statistics="training",
+        batchnorm_prior_chunks=100.0,
         random_state=None,
         **kwargs,
     ):
@@ -215,6 +213,7 @@ class ChunkedNeuralNetClassifier(
         self.n_teachers = n_teachers
         self.distill_temperature = distill_temperature
         self.batchnorm_statistics = batchnorm_statistics
+        self.batchnorm_prior_chunks = batchnorm_prior_chunks
         self.random_state = random_state
 
     #: The constraints of the parameters this class adds to skorch's, checked in
@@ -232,6 +231,7 @@ class ChunkedNeuralNetClassifier(
         "n_teachers": [Interval(Integral, 0, None, closed="left")],
         "distill_temperature": [Interval(Real, 0, None, closed="neither")],
         "batchnorm_statistics": [StrOptions(set(BATCHNORM_STATISTICS))],
+        "batchnorm_prior_chunks": [Interval(Real, 0, None, closed="left")],
         "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
     }
 
@@ -282,6 +282,7 @@ class ChunkedNeuralNetClassifier(
         state.setdefault("n_teachers", 0)
         state.setdefault("distill_temperature", 2.0)
         state.setdefault("batchnorm_statistics", "training")
+        state.setdefault("batchnorm_prior_chunks", 100.0)
         requested = self._restore_device(state)
         super().__setstate__(state)
         # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU

@@ -67,15 +67,19 @@ def _input_moments(net, dataset, layer):
 
 
 @contextlib.contextmanager
-def speaker_statistics(net, dataset):
+def speaker_statistics(net, dataset, *, prior_chunks=0.0):
     """The network's batch-norm layers normalise by the statistics of ``dataset``.
 
     Layer after layer, in the order the forward pass reaches them, each
-    layer's running mean and variance become the per-channel mean and
-    unbiased variance of its input over every chunk of ``dataset``, the
-    layers before it already normalising by theirs. The batches do not
-    change the result (the sums are exact, in float64). The running
-    statistics are restored when the block ends.
+    layer's running mean and variance become the per-channel mean ``m`` and
+    unbiased variance ``v`` of its input over every chunk of ``dataset``, the
+    layers before it already normalising by theirs, shrunk towards the
+    training statistics ``(m0, v0)`` as if these were ``prior_chunks``
+    chunks: with ``a = n / (n + prior_chunks)`` for ``n`` chunks, the mean
+    ``a m + (1 - a) m0`` and the variance of that mixture, ``a v + (1 - a) v0
+    + a (1 - a) (m - m0)**2``. The batches do not change the result (the
+    sums are exact, in float64). The running statistics are restored when
+    the block ends.
 
     Parameters
     ----------
@@ -83,16 +87,23 @@ def speaker_statistics(net, dataset):
         A fitted classifier; its module stays in evaluation mode (no dropout).
     dataset : torch.utils.data.Dataset
         The chunks, e.g. ``net.chunk_dataset(X)`` of one speaker's utterances.
+    prior_chunks : float, default=0.0
+        The weight of the training statistics, in chunks; 0 takes the
+        dataset's alone.
     """
     layers = _adaptable(net.module_)
     saved = [(layer.running_mean.clone(), layer.running_var.clone()) for layer in layers]
+    own = len(dataset) / (len(dataset) + prior_chunks)
     try:
         with torch.no_grad():
             net.module_.eval()
             for layer in _in_forward_order(net, dataset, layers):
                 mean, variance = _input_moments(net, dataset, layer)
-                layer.running_mean.copy_(mean)
-                layer.running_var.copy_(variance)
+                trained_mean = layer.running_mean.double()
+                layer.running_var.copy_(own * variance
+                                        + (1 - own) * layer.running_var.double()
+                                        + own * (1 - own) * (mean - trained_mean) ** 2)
+                layer.running_mean.copy_(own * mean + (1 - own) * trained_mean)
         yield
     finally:
         with torch.no_grad():
@@ -108,7 +119,8 @@ class SpeakerBatchNormMixin:
         """``predict(X)``, the chunk probabilities of ``X`` (``ChunkedFeatures``), with
         ``batchnorm_statistics="speaker"`` one speaker at a time under
         :func:`speaker_statistics` of that speaker's chunks."""
-        self._validate_own_params(["batchnorm_statistics"])  # set after fit, maybe
+        # prediction-time options, which set_params may have changed after fit
+        self._validate_own_params(["batchnorm_statistics", "batchnorm_prior_chunks"])
         if self.batchnorm_statistics == "training":
             return predict(X)
         speakers = getattr(X, "speakers", None)
@@ -126,7 +138,8 @@ class SpeakerBatchNormMixin:
         for code in np.unique(speakers):
             utterances = np.flatnonzero(speakers == code)
             part = X[utterances]
-            with speaker_statistics(self, self.chunk_dataset(part)):
+            with speaker_statistics(self, self.chunk_dataset(part),
+                                    prior_chunks=self.batchnorm_prior_chunks):
                 part_proba = predict(part)
             if proba is None:
                 proba = np.empty((len(owner), part_proba.shape[1]), part_proba.dtype)
