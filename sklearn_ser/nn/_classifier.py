@@ -107,7 +107,7 @@ class ChunkedNeuralNetClassifier(
         only), shrunk towards training's by ``batchnorm_prior_chunks``. It
         needs chunks that carry their speakers, from a front end with
         ``normalize="speaker"`` given ``groups``. A prediction-time option.
-    batchnorm_prior_chunks : float, default=100.0
+    batchnorm_prior_chunks : float, default=30.0
         The training statistics' weight in chunks: a speaker's own statistics,
         over ``n`` chunks, weigh ``n / (n + batchnorm_prior_chunks)``.
     random_state : int or None, default=None
@@ -186,7 +186,7 @@ class ChunkedNeuralNetClassifier(
         n_teachers=0,
         distill_temperature=2.0,
         batchnorm_statistics="training",
-        batchnorm_prior_chunks=100.0,
+        batchnorm_prior_chunks=30.0,
         random_state=None,
         **kwargs,
     ):
@@ -282,7 +282,7 @@ class ChunkedNeuralNetClassifier(
         state.setdefault("n_teachers", 0)
         state.setdefault("distill_temperature", 2.0)
         state.setdefault("batchnorm_statistics", "training")
-        state.setdefault("batchnorm_prior_chunks", 100.0)
+        state.setdefault("batchnorm_prior_chunks", 30.0)
         requested = self._restore_device(state)
         super().__setstate__(state)
         # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU
