@@ -318,7 +318,7 @@ def build_pipeline(recipe=DEFAULT_RECIPE, *, model=FROM_RECIPE, width=FROM_RECIP
         is distilled from that many networks of its own settings, trained
         first on the same data (seeded ``random_state + 1``, ...); the fitted
         model is still one network (or ``n_seeds`` of them). It costs about
-        ``1 + 1.3 * n_teachers`` times the training.
+        ``1 + 1.5 * n_teachers`` times the training.
     random_state : int or None, default=0
         ``random_state`` of the classifier, of the validation split and,
         with ``noise_snr``, of the front end (its noise).

@@ -143,7 +143,7 @@ _FLAGS = {
                    "distillation: first train N networks of these settings (seeded SEED+1 to "
                    "SEED+N), then the model's network, which learns from the mean of their "
                    "probabilities as well as from the labels; the model stays one network; "
-                   "about 1+1.3N times the training"),
+                   "about 1+1.5N times the training"),
     "random_state": ({"type": int, "metavar": "SEED"},
                      "seed of the weights, batch order, masks, validation split and folds"),
 }

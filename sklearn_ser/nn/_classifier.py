@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -27,6 +28,9 @@ from ._state import PersistentStateMixin
 from ._training_loss import TrainingLossMixin
 
 __all__ = ["ChunkedNeuralNetClassifier"]
+
+_ADDED_PARAMS = ("class_weight", "n_teachers", "distill_temperature",  # older pickles lack
+                 "batchnorm_statistics", "batchnorm_prior_chunks")      # them: defaults
 
 #: Chunks per batch: skorch's -1 (every chunk in one batch) or a huge batch would
 #: put a long recording's chunks through the network at once.
@@ -277,12 +281,9 @@ class ChunkedNeuralNetClassifier(
 
     def __setstate__(self, state):
         check_version(state, type(self).__name__)
-        # pickled before these parameters existed
-        state.setdefault("class_weight", None)
-        state.setdefault("n_teachers", 0)
-        state.setdefault("distill_temperature", 2.0)
-        state.setdefault("batchnorm_statistics", "training")
-        state.setdefault("batchnorm_prior_chunks", 30.0)
+        defaults = inspect.signature(ChunkedNeuralNetClassifier.__init__).parameters
+        for name in _ADDED_PARAMS:
+            state.setdefault(name, defaults[name].default)
         requested = self._restore_device(state)
         super().__setstate__(state)
         # skorch wrote the device it mapped the tensors to (the CPU for a saved GPU

@@ -42,11 +42,13 @@ def _in_forward_order(net, dataset, layers):
 
 def _input_moments(net, dataset, layer):
     """Per-channel mean and unbiased variance (float64) of ``layer``'s input over
-    every chunk of ``dataset``, each batch's pass stopped at ``layer``."""
+    every chunk of ``dataset``, each batch's pass stopped at ``layer`` (float32 on
+    an MPS device, which has no float64)."""
     sums = {}
 
     def measure(module, args):
-        x = args[0].detach().double()
+        x = args[0].detach()
+        x = x.float() if x.device.type == "mps" else x.double()
         dims = [d for d in range(x.dim()) if d != 1]
         sums["n"] = sums.get("n", 0) + x.numel() // x.shape[1]
         sums["sum"] = sums.get("sum", 0) + x.sum(dim=dims)
@@ -99,9 +101,9 @@ def speaker_statistics(net, dataset, *, prior_chunks=0.0):
             net.module_.eval()
             for layer in _in_forward_order(net, dataset, layers):
                 mean, variance = _input_moments(net, dataset, layer)
-                trained_mean = layer.running_mean.double()
+                trained_mean = layer.running_mean.to(mean.dtype)
                 layer.running_var.copy_(own * variance
-                                        + (1 - own) * layer.running_var.double()
+                                        + (1 - own) * layer.running_var.to(mean.dtype)
                                         + own * (1 - own) * (mean - trained_mean) ** 2)
                 layer.running_mean.copy_(own * mean + (1 - own) * trained_mean)
         yield
