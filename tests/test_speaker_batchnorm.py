@@ -159,3 +159,17 @@ def test_the_speakers_statistics_are_shrunk_towards_trainings(tiny_adcrnn):
                                atol=1e-6)
     with pytest.raises(ValueError, match="batchnorm_prior_chunks"):
         clf.set_params(batchnorm_prior_chunks=-1.0)
+
+
+def test_a_classifier_pickled_before_the_new_parameters_gets_their_defaults():
+    from sklearn_ser import ADCRNNClassifier
+
+    state = ADCRNNClassifier(n_teachers=2, batchnorm_statistics="speaker").__getstate__()
+    for name in ("class_weight", "n_teachers", "distill_temperature", "batchnorm_statistics",
+                 "batchnorm_prior_chunks"):
+        del state[name]
+    old = ADCRNNClassifier.__new__(ADCRNNClassifier)
+    old.__setstate__(state)
+    assert (old.class_weight, old.n_teachers, old.distill_temperature,
+            old.batchnorm_statistics, old.batchnorm_prior_chunks) == (None, 0, 2.0,
+                                                                      "training", 30.0)
